@@ -1,0 +1,89 @@
+package io.flotilla.api;
+
+import io.dropwizard.core.Application;
+import io.dropwizard.core.server.AbstractServerFactory;
+import io.dropwizard.core.setup.Environment;
+import io.dropwizard.lifecycle.Managed;
+import io.flotilla.api.config.FlotillaConfiguration;
+import io.flotilla.api.config.NodeConfig;
+import io.flotilla.api.config.PeerConfig;
+import io.flotilla.api.resources.AdminResource;
+import io.flotilla.api.resources.Async;
+import io.flotilla.api.resources.BatchResource;
+import io.flotilla.api.resources.ErrorMappers;
+import io.flotilla.api.resources.InternalResource;
+import io.flotilla.api.resources.KvResource;
+import io.flotilla.api.resources.OpsResource;
+import io.flotilla.api.service.KeyService;
+import io.flotilla.api.service.NodeStats;
+import io.flotilla.common.ClusterNode;
+import io.flotilla.raft.NodeHost;
+import io.flotilla.statemachine.KvEngine;
+import io.flotilla.statemachine.RocksDbKvEngine;
+import java.net.http.HttpClient;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** A Flotilla node: storage, Raft host, and the HTTP API of shared/API.md on one port. */
+public class FlotillaApplication extends Application<FlotillaConfiguration> {
+  @Override
+  public String getName() {
+    return "flotilla";
+  }
+
+  @Override
+  public void run(FlotillaConfiguration config, Environment env) throws Exception {
+    NodeConfig node = config.flotilla;
+    ClusterNode self = node.self().toNode();
+    List<ClusterNode> cluster = node.peers.stream().map(PeerConfig::toNode).toList();
+    Path data = Path.of(node.dataDir);
+    if (config.getServerFactory() instanceof AbstractServerFactory server) {
+      server.setRegisterDefaultExceptionMappers(false); // ours produce API.md's JSON errors
+    }
+
+    KvEngine engine = RocksDbKvEngine.open(data.resolve("db"), node.blockCacheMb << 20);
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    NodeHost host = new NodeHost(self, cluster, engine, data.resolve("raft").toFile(), node.raft.toSettings(),
+        new HttpSnapshotSource(http, cluster.stream().collect(java.util.stream.Collectors.toMap(ClusterNode::id, n -> n))));
+    AtomicBoolean started = new AtomicBoolean();
+    env.lifecycle().manage(new Managed() {
+      @Override
+      public void start() throws Exception {
+        host.start(node.initialSplits, node.replication);
+        started.set(true);
+      }
+
+      @Override
+      public void stop() throws Exception {
+        started.set(false);
+        try {
+          host.close();
+        } finally {
+          engine.close();
+        }
+      }
+    });
+
+    Clock clock = Clock.systemUTC();
+    io.flotilla.api.service.ReplicaReader replicaReader = new io.flotilla.api.service.ReplicaReader(host, http);
+    KeyService keys = new KeyService(host, replicaReader, clock);
+    NodeStats stats = new NodeStats(host);
+    Async async = new Async(Duration.ofMillis(node.requestTimeout.toMilliseconds()), env.metrics());
+    env.jersey().register(new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id()));
+    env.jersey().register(new BatchResource(keys, node.limits, async, env.getObjectMapper()));
+    env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
+        node.limits.maxKeyBytes, node.replication));
+    env.jersey().register(new OpsResource(host, started::get, env.metrics()));
+    env.jersey().register(new InternalResource(host, stats));
+    ErrorMappers.all().forEach(env.jersey()::register);
+    env.healthChecks().register("ranges-have-leaders", new com.codahale.metrics.health.HealthCheck() {
+      @Override
+      protected Result check() {
+        return host.everyLocalRangeHasLeader() ? Result.healthy() : Result.unhealthy("a local range has no leader");
+      }
+    });
+  }
+}

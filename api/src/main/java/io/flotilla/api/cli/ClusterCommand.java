@@ -1,0 +1,80 @@
+package io.flotilla.api.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code flotilla cluster}: starts a local cluster of node processes in the foreground, writes
+ * {@code DIR/cluster.json} once every node is ready, and stops them all on Ctrl-C.
+ */
+@Command(name = "cluster", mixinStandardHelpOptions = true,
+    description = "Start a local cluster of separate node processes, each on its own loopback address.")
+final class ClusterCommand implements Callable<Integer> {
+  @Option(names = "--nodes", defaultValue = "3", description = "number of nodes (default: ${DEFAULT-VALUE})")
+  int nodes;
+
+  @Option(names = "--data", defaultValue = "./flotilla-data", description = "data directory (default: ${DEFAULT-VALUE})")
+  Path data;
+
+  @Option(names = "--first-ip", defaultValue = "127.0.0.11",
+      description = "loopback address of node 1; node i gets this plus i-1 (default: ${DEFAULT-VALUE})")
+  String firstIp;
+
+  @Option(names = "--http-port", defaultValue = "7001", description = "HTTP port on every node's address (default: ${DEFAULT-VALUE})")
+  int httpPort;
+
+  @Option(names = "--raft-port", defaultValue = "7101", description = "Raft port on every node's address (default: ${DEFAULT-VALUE})")
+  int raftPort;
+
+  @Override
+  public Integer call() throws Exception {
+    Path home = Path.of(System.getProperty("flotilla.home", ".")).toAbsolutePath().normalize();
+    ClusterSpec spec = ClusterSpec.defaults(nodes, data, firstIp, httpPort, raftPort);
+    checkSameShape(spec);
+    Path launcher = home.resolve("bin/flotilla");
+    try (LocalCluster cluster = new LocalCluster(spec,
+        config -> List.of("bin/flotilla", "node", config.toString()), home, Map.of())) {
+      if (!Files.isExecutable(launcher)) {
+        System.err.println("cannot find " + launcher + "; run this from a Flotilla checkout");
+        return 2;
+      }
+      cluster.startAll();
+      System.out.println("starting " + nodes + " nodes in " + spec.dataDir() + " ...");
+      cluster.awaitReady(Duration.ofSeconds(120));
+      Path json = cluster.writeClusterJson();
+      for (LocalCluster.Member m : cluster.members()) {
+        System.out.printf("  %s  %s  (raft %s, pid %d, log %s)%n", m.id, m.http, m.raft, m.process().pid(),
+            m.data.resolve("node.log"));
+      }
+      System.out.println("cluster ready; wrote " + json + ". Try:");
+      System.out.println("  curl -X PUT --data-binary hello " + cluster.members().get(0).http + "/v1/kv/greeting");
+      System.out.println("  curl " + cluster.members().get(cluster.members().size() - 1).http + "/v1/kv/greeting");
+      System.out.println("Press Ctrl-C to stop every node.");
+      // Stay in the foreground; nodes killed by a harness may be restarted with their command.
+      while (true) {
+        Thread.sleep(1000);
+      }
+    }
+  }
+
+  /** Refuses to restart an existing data directory with a different number of nodes. */
+  private void checkSameShape(ClusterSpec spec) throws java.io.IOException {
+    Path json = spec.dataDir().resolve("cluster.json");
+    if (Files.exists(json)) {
+      JsonNode existing = new ObjectMapper().readTree(json.toFile());
+      int before = existing.path("nodes").size();
+      if (before != spec.nodes()) {
+        throw new IllegalArgumentException(spec.dataDir() + " holds a " + before + "-node cluster; start it with --nodes "
+            + before + " or use another --data directory");
+      }
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package io.flotilla.api.cli;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The shape of a local cluster: node i (1-based) is {@code n<i>}, binds its HTTP and Raft ports
+ * on its own loopback address {@code firstIp + i - 1}, and keeps its data in {@code dataDir/n<i>}.
+ *
+ * @param flotillaOverrides extra keys merged into each node's {@code flotilla:} section
+ *     (for example {@code raft: {snapshotThreshold: 50}} in tests)
+ */
+public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort, int raftPort, List<String> initialSplits,
+    Map<String, Object> flotillaOverrides) {
+
+  public ClusterSpec {
+    if (nodes < 1 || nodes > 200) {
+      throw new IllegalArgumentException("--nodes must be between 1 and 200");
+    }
+    dataDir = dataDir.toAbsolutePath().normalize();
+    flotillaOverrides = Map.copyOf(flotillaOverrides);
+  }
+
+  public static ClusterSpec defaults(int nodes, Path dataDir, String firstIp, int httpPort, int raftPort) {
+    return new ClusterSpec(nodes, dataDir, firstIp, httpPort, raftPort, List.of("g", "n", "t"), Map.of());
+  }
+
+  public String nodeId(int i) {
+    return "n" + i;
+  }
+
+  /** The loopback address of node i: firstIp plus i - 1 in the last octet. */
+  public String ip(int i) {
+    String[] octets = firstIp.split("\\.");
+    if (octets.length != 4 || !octets[0].equals("127")) {
+      throw new IllegalArgumentException("--first-ip must be a loopback address such as 127.0.0.11");
+    }
+    int last = Integer.parseInt(octets[3]) + i - 1;
+    if (last > 254) {
+      throw new IllegalArgumentException("too many nodes for --first-ip " + firstIp);
+    }
+    return octets[0] + "." + octets[1] + "." + octets[2] + "." + last;
+  }
+
+  public String httpUrl(int i) {
+    return "http://" + ip(i) + ":" + httpPort;
+  }
+
+  public String raftAddress(int i) {
+    return ip(i) + ":" + raftPort;
+  }
+
+  public Path nodeDir(int i) {
+    return dataDir.resolve(nodeId(i));
+  }
+
+  /** The node's whole configuration (Dropwizard server and logging, plus flotilla) as a tree. */
+  public Map<String, Object> nodeConfig(int i) {
+    Map<String, Object> connector = new LinkedHashMap<>();
+    connector.put("type", "http");
+    connector.put("bindHost", ip(i));
+    connector.put("port", httpPort);
+    Map<String, Object> server = new LinkedHashMap<>();
+    server.put("type", "simple");
+    server.put("applicationContextPath", "/");
+    server.put("adminContextPath", "/admin");
+    server.put("connector", connector);
+    server.put("requestLog", Map.of("appenders", List.of()));
+
+    Map<String, Object> logging = new LinkedHashMap<>();
+    logging.put("level", "INFO");
+    logging.put("loggers", Map.of("org.apache.ratis", "WARN", "io.netty", "WARN", "org.eclipse.jetty", "WARN",
+        "org.glassfish.jersey", "WARN"));
+    Map<String, Object> file = new LinkedHashMap<>();
+    file.put("type", "file");
+    file.put("currentLogFilename", nodeDir(i).resolve("node.log").toString());
+    file.put("archivedLogFilenamePattern", nodeDir(i).resolve("node-%i.log.gz").toString());
+    file.put("archivedFileCount", 3);
+    file.put("maxFileSize", "50MiB");
+    logging.put("appenders", List.of(file, Map.of("type", "console", "threshold", "WARN", "target", "stderr")));
+
+    List<Map<String, Object>> peers = new java.util.ArrayList<>();
+    for (int j = 1; j <= nodes; j++) {
+      peers.add(Map.of("id", nodeId(j), "http", httpUrl(j), "raft", raftAddress(j)));
+    }
+    Map<String, Object> flotilla = new LinkedHashMap<>();
+    flotilla.put("id", nodeId(i));
+    flotilla.put("dataDir", nodeDir(i).toString());
+    flotilla.put("peers", peers);
+    flotilla.put("initialSplits", initialSplits);
+    flotilla.putAll(flotillaOverrides);
+
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("server", server);
+    root.put("logging", logging);
+    root.put("flotilla", flotilla);
+    return root;
+  }
+}

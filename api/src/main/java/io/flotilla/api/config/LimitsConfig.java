@@ -1,0 +1,16 @@
+package io.flotilla.api.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+
+/** Request limits, enforced before anything reaches the Raft log. */
+public class LimitsConfig {
+  @Min(1) @Max(65536) @JsonProperty public int maxKeyBytes = 4096;
+  @Min(0) @JsonProperty public int maxValueBytes = 1024 * 1024;
+  @Min(1) @JsonProperty public int maxBatchOps = 1000;
+  /** Total bytes of keys and values in one batch: one batch is one log entry. */
+  @Min(1) @JsonProperty public int maxBatchBytes = 16 * 1024 * 1024;
+  @Min(1) @JsonProperty public int maxScanLimit = 10_000;
+  @Min(1) @JsonProperty public int defaultScanLimit = 100;
+}

@@ -1,0 +1,41 @@
+package io.flotilla.api.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The {@code flotilla:} section of a node's configuration. */
+public class NodeConfig {
+  /** This node's id; must be one of {@link #peers}. */
+  @NotEmpty @JsonProperty public String id;
+
+  /** Directory holding this node's RocksDB ({@code db/}) and Raft logs ({@code raft/}). */
+  @NotEmpty @JsonProperty public String dataDir;
+
+  /** Every member of the cluster, this node included. */
+  @NotEmpty @Valid @JsonProperty public List<PeerConfig> peers = new ArrayList<>();
+
+  /** Keys at which a new cluster's key space is cut into its first ranges. */
+  @NotNull @JsonProperty public List<String> initialSplits = new ArrayList<>(List.of("g", "n", "t"));
+
+  @Min(1) @JsonProperty public int replication = 3;
+
+  /** How long a request may take before it answers 504 (writes: outcome unknown). */
+  @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(10);
+
+  @Min(8) @JsonProperty public long blockCacheMb = 64;
+
+  @NotNull @Valid @JsonProperty public LimitsConfig limits = new LimitsConfig();
+
+  @NotNull @Valid @JsonProperty public RaftConfig raft = new RaftConfig();
+
+  public PeerConfig self() {
+    return peers.stream().filter(p -> p.id.equals(id)).findFirst().orElseThrow(() ->
+        new IllegalArgumentException("flotilla.id '" + id + "' is not one of flotilla.peers"));
+  }
+}

@@ -1,0 +1,24 @@
+package io.flotilla.api.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.DataSize;
+import io.dropwizard.util.Duration;
+import io.flotilla.raft.RaftSettings;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
+
+/** Raft tuning; see {@link RaftSettings} for what each knob drives. */
+public class RaftConfig {
+  @NotNull @JsonProperty public Duration rpcTimeoutMin = Duration.milliseconds(500);
+  @NotNull @JsonProperty public Duration rpcTimeoutMax = Duration.milliseconds(1000);
+  @Min(2) @JsonProperty public long snapshotThreshold = 10_000;
+  @NotNull @JsonProperty public DataSize segmentSize = DataSize.megabytes(32);
+  @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(3);
+  @Min(1) @JsonProperty public int clientMaxAttempts = 25;
+
+  public RaftSettings toSettings() {
+    return new RaftSettings(java.time.Duration.ofMillis(rpcTimeoutMin.toMilliseconds()),
+        java.time.Duration.ofMillis(rpcTimeoutMax.toMilliseconds()), snapshotThreshold,
+        segmentSize.toBytes(), java.time.Duration.ofMillis(requestTimeout.toMilliseconds()), clientMaxAttempts);
+  }
+}

@@ -1,0 +1,196 @@
+package io.flotilla.api.resources;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.api.service.KeyService;
+import io.flotilla.api.service.NodeStats;
+import io.flotilla.common.ClusterNode;
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
+import io.flotilla.proto.Query;
+import io.flotilla.proto.QueryResult;
+import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.RangeStatus;
+import io.flotilla.proto.StatusQuery;
+import io.flotilla.raft.NodeHost;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/** The read-only half of shared/API.md's admin section: cluster and range status. */
+@Path("/v1/admin")
+@Produces(MediaType.APPLICATION_JSON)
+public class AdminResource {
+  private final NodeHost host;
+  private final NodeStats stats;
+  private final HttpClient http;
+  private final ObjectMapper json;
+  private final Async async;
+  private final KeyCodec codec;
+  private final int replication;
+  private final io.flotilla.api.service.ReplicaReader replicas;
+
+  public AdminResource(NodeHost host, io.flotilla.api.service.ReplicaReader replicas, NodeStats stats, HttpClient http,
+      ObjectMapper json, Async async, int maxKeyBytes, int replication) {
+    this.host = host;
+    this.replicas = replicas;
+    this.stats = stats;
+    this.http = http;
+    this.json = json;
+    this.async = async;
+    this.codec = new KeyCodec(maxKeyBytes);
+    this.replication = replication;
+  }
+
+  @GET
+  @Path("cluster")
+  public CompletionStage<Response> cluster() {
+    List<CompletableFuture<Map<String, Object>>> nodes = new ArrayList<>();
+    for (ClusterNode node : host.nodes().values()) {
+      nodes.add(nodeView(node));
+    }
+    CompletableFuture<List<Map<String, Object>>> all = CompletableFuture.allOf(nodes.toArray(CompletableFuture[]::new))
+        .thenApply(x -> nodes.stream().map(CompletableFuture::join).toList());
+    return async.respond("admin_cluster", false, all, views -> {
+      Map<String, Object> summary = new LinkedHashMap<>();
+      summary.put("ranges", host.routing().all().size());
+      summary.put("replication_factor", replication);
+      summary.put("nodes_up", views.stream().filter(v -> "up".equals(v.get("state"))).count());
+      // The placement driver arrives with its own issue; until then there is none to name.
+      summary.put("placement_driver_leader", null);
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("nodes", views);
+      out.put("summary", summary);
+      return Response.ok(out).build();
+    });
+  }
+
+  private CompletableFuture<Map<String, Object>> nodeView(ClusterNode node) {
+    Map<String, Object> view = new LinkedHashMap<>();
+    view.put("id", node.id());
+    view.put("http", node.httpUrl());
+    view.put("raft", node.raftAddress());
+    CompletableFuture<Map<String, Object>> remote;
+    if (node.id().equals(host.self().id())) {
+      remote = CompletableFuture.completedFuture(stats.snapshot());
+    } else {
+      HttpRequest req = HttpRequest.newBuilder(URI.create(node.httpUrl() + "/internal/v1/stats"))
+          .timeout(Duration.ofSeconds(1)).GET().build();
+      remote = http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray()).thenApply(resp -> {
+        if (resp.statusCode() != 200) {
+          return null;
+        }
+        try {
+          JsonNode n = json.readTree(resp.body());
+          Map<String, Object> m = new LinkedHashMap<>();
+          n.fields().forEachRemaining(e -> m.put(e.getKey(), json.convertValue(e.getValue(), Object.class)));
+          return m;
+        } catch (java.io.IOException e) {
+          return null;
+        }
+      }).exceptionally(e -> null);
+    }
+    return remote.thenApply(s -> {
+      view.put("state", s == null ? "down" : "up");
+      if (s != null) {
+        s.remove("id");
+        view.putAll(s);
+      }
+      return view;
+    });
+  }
+
+  @GET
+  @Path("ranges")
+  public CompletionStage<Response> ranges(@QueryParam("key") String key) {
+    if (key != null) {
+      byte[] k = codec.validate(codec.fromString(key, "key"));
+      RangeDescriptor r = host.routing().lookup(k);
+      return async.respond("admin_ranges", false, rangeView(r, false), view -> Response.ok(view).build());
+    }
+    List<CompletableFuture<Map<String, Object>>> views = host.routing().all().stream()
+        .map(r -> rangeView(r, false)).toList();
+    return async.respond("admin_ranges", false,
+        CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
+            .thenApply(x -> views.stream().map(CompletableFuture::join).toList()),
+        list -> Response.ok(Map.of("ranges", list)).build());
+  }
+
+  @GET
+  @Path("ranges/{id}")
+  public CompletionStage<Response> range(@PathParam("id") String id) {
+    long rangeId;
+    try {
+      rangeId = Long.parseLong(id);
+    } catch (NumberFormatException e) {
+      throw Params.invalid("range id must be a number (got '" + id + "')");
+    }
+    RangeDescriptor r = host.routing().byId(rangeId).orElseThrow(() ->
+        new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId));
+    return async.respond("admin_range", false, rangeView(r, true), view -> Response.ok(view).build());
+  }
+
+  /** A range as API.md describes it; size and key count come from its leader. */
+  private CompletableFuture<Map<String, Object>> rangeView(RangeDescriptor r, boolean withReplicas) {
+    Query status = Query.newBuilder().setRangeId(r.getId()).setStatus(StatusQuery.getDefaultInstance()).build();
+    CompletableFuture<QueryResult> leaderStatus = host.client(r).read(status)
+        .exceptionally(e -> null);
+    return leaderStatus.thenCompose(ls -> {
+      Map<String, Object> v = new LinkedHashMap<>();
+      RangeDescriptor current = ls != null && ls.hasStatus() ? ls.getStatus().getRange() : r;
+      if (ls != null && ls.hasStatus()) {
+        host.routing().update(current);
+      }
+      v.put("id", current.getId());
+      v.put("start", Views.key(current.getStart().toByteArray()));
+      v.put("end", current.getEnd().isEmpty() ? null : Views.key(current.getEnd().toByteArray()));
+      v.put("epoch", Map.of("version", current.getEpoch().getVersion(), "conf", current.getEpoch().getConf()));
+      v.put("replicas", current.getReplicasList());
+      v.put("leader", host.leaderOf(current).orElse(null));
+      RangeStatus st = ls != null && ls.hasStatus() ? ls.getStatus() : null;
+      v.put("approximate_size", st == null ? null : st.getApproximateBytes());
+      v.put("key_count", st == null ? null : st.getApproximateKeys());
+      v.put("revision", st == null ? null : st.getState().getRevision());
+      if (!withReplicas) {
+        return CompletableFuture.completedFuture(v);
+      }
+      List<CompletableFuture<Map<String, Object>>> replicas = current.getReplicasList().stream()
+          .map(node -> replicaView(current, node, status)).toList();
+      return CompletableFuture.allOf(replicas.toArray(CompletableFuture[]::new)).thenApply(x -> {
+        v.put("replica_status", replicas.stream().map(CompletableFuture::join).toList());
+        return v;
+      });
+    });
+  }
+
+  private CompletableFuture<Map<String, Object>> replicaView(RangeDescriptor r, String node, Query status) {
+    return replicas.query(node, status).handle((res, error) -> {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("node", node);
+      if (error != null || res == null || !res.hasStatus()) {
+        m.put("state", "unreachable");
+        m.put("error", error == null ? "no status" : KeyService.unwrap(error).getMessage());
+        return m;
+      }
+      m.put("state", "up");
+      m.put("applied_revision", res.getStatus().getState().getRevision());
+      m.put("applied_index", res.getStatus().getState().getAppliedIndex());
+      return m;
+    });
+  }
+}

@@ -1,0 +1,445 @@
+package io.flotilla.api.service;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.client.RoutingTable;
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
+import io.flotilla.common.Keys;
+import io.flotilla.proto.BatchEntry;
+import io.flotilla.proto.BatchOp;
+import io.flotilla.proto.Command;
+import io.flotilla.proto.CommandResult;
+import io.flotilla.proto.DeleteOp;
+import io.flotilla.proto.DeleteSpanOp;
+import io.flotilla.proto.EntryResult;
+import io.flotilla.proto.GetOp;
+import io.flotilla.proto.IncrOp;
+import io.flotilla.proto.KeyValue;
+import io.flotilla.proto.MultiGetQuery;
+import io.flotilla.proto.PutOp;
+import io.flotilla.proto.Query;
+import io.flotilla.proto.QueryResult;
+import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.Rejection;
+import io.flotilla.proto.ScanQuery;
+import io.flotilla.raft.NodeHost;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Every key operation of shared/API.md, routed to the ranges that own the keys.
+ *
+ * <p>Routing: a command or query is stamped with the range id and epoch this node's routing
+ * table holds; a replica that knows a newer span rejects it with its descriptor, the table is
+ * refreshed and the call retried, at most {@value #ROUTING_ATTEMPTS} times. NotLeader and
+ * elections are retried inside {@link io.flotilla.client.RangeClient}. Nothing here waits on a
+ * thread: every call returns a future.
+ *
+ * <p>Time: proposal timestamps (TTL expiry) and read timestamps come from the injected clock.
+ */
+public final class KeyService {
+  private static final int ROUTING_ATTEMPTS = 5;
+
+  private final NodeHost host;
+  private final ReplicaReader replicas;
+  private final Clock clock;
+
+  public KeyService(NodeHost host, ReplicaReader replicas, Clock clock) {
+    this.host = host;
+    this.replicas = replicas;
+    this.clock = clock;
+  }
+
+  private RoutingTable routing() {
+    return host.routing();
+  }
+
+  // ---- single-key writes ----------------------------------------------------------------
+
+  public CompletableFuture<CommandResult> put(byte[] key, byte[] value, long ttlSeconds, Long ifVersion) {
+    long now = clock.millis();
+    PutOp.Builder op = PutOp.newBuilder().setKey(ByteString.copyFrom(key)).setValue(ByteString.copyFrom(value))
+        .setExpiresAtMillis(ttlSeconds > 0 ? now + ttlSeconds * 1000 : 0);
+    if (ifVersion != null) {
+      op.setIfVersion(ifVersion);
+    }
+    return propose(key, Command.newBuilder().setProposedAtMillis(now).setPut(op)).thenApply(KeyService::accepted);
+  }
+
+  public CompletableFuture<CommandResult> delete(byte[] key, Long ifVersion) {
+    DeleteOp.Builder op = DeleteOp.newBuilder().setKey(ByteString.copyFrom(key));
+    if (ifVersion != null) {
+      op.setIfVersion(ifVersion);
+    }
+    return propose(key, Command.newBuilder().setProposedAtMillis(clock.millis()).setDelete(op))
+        .thenApply(KeyService::accepted);
+  }
+
+  public CompletableFuture<CommandResult> incr(byte[] key, long delta) {
+    return propose(key, Command.newBuilder().setProposedAtMillis(clock.millis())
+        .setIncr(IncrOp.newBuilder().setKey(ByteString.copyFrom(key)).setDelta(delta)))
+        .thenApply(KeyService::accepted);
+  }
+
+  /** Deletes every key in [start, end) range by range; returns how many live keys went. */
+  public CompletableFuture<Long> deleteSpan(byte[] start, byte[] end) {
+    return deleteSpanFrom(start, end, 0L);
+  }
+
+  private CompletableFuture<Long> deleteSpanFrom(byte[] position, byte[] end, long deletedSoFar) {
+    if (end.length != 0 && Keys.compare(position, end) >= 0) {
+      return CompletableFuture.completedFuture(deletedSoFar);
+    }
+    RangeDescriptor range;
+    try {
+      range = routing().lookup(position);
+    } catch (FlotillaException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    Command.Builder cmd = Command.newBuilder().setProposedAtMillis(clock.millis())
+        .setDeleteSpan(DeleteSpanOp.newBuilder().setStart(ByteString.copyFrom(position)).setEnd(ByteString.copyFrom(end)));
+    byte[] rangeEnd = range.getEnd().toByteArray();
+    return propose(position, cmd).thenApply(KeyService::accepted).thenCompose(res -> {
+      long total = deletedSoFar + res.getDeleteSpan().getDeleted();
+      if (rangeEnd.length == 0) {
+        return CompletableFuture.completedFuture(total);
+      }
+      return deleteSpanFrom(rangeEnd, end, total);
+    });
+  }
+
+  /** Proposes a command to the range owning {@code routeKey}, refreshing routing on a stale epoch. */
+  private CompletableFuture<CommandResult> propose(byte[] routeKey, Command.Builder command) {
+    return withRouting(routeKey, range -> host.client(range).write(
+            command.setRangeId(range.getId()).setEpoch(range.getEpoch()).build()),
+        res -> res.hasRejected() ? res.getRejected() : null, 0);
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  public CompletableFuture<Served<QueryResult>> get(byte[] key, ReadMode mode, long minRevision) {
+    return query(key, Query.newBuilder().setGet(GetOp.newBuilder().setKey(ByteString.copyFrom(key))), mode, minRevision);
+  }
+
+  private CompletableFuture<Served<QueryResult>> query(byte[] routeKey, Query.Builder query, ReadMode mode, long minRevision) {
+    return withRouting(routeKey, range -> readFrom(range, query.setRangeId(range.getId()).setEpoch(range.getEpoch())
+            .setNowMillis(clock.millis()).build(), mode, minRevision),
+        served -> served.result().hasRejected() ? served.result().getRejected() : null, 0)
+        .thenApply(served -> {
+          if (served.result().hasRejected()) {
+            throw rejectionError(served.result().getRejected());
+          }
+          return served;
+        });
+  }
+
+  private CompletableFuture<Served<QueryResult>> readFrom(RangeDescriptor range, Query query, ReadMode mode, long minRevision) {
+    String self = host.self().id();
+    boolean local = range.getReplicasList().contains(self) && host.replica(range.getId()).isPresent();
+    return switch (mode) {
+      case STRONG -> host.client(range).read(query)
+          .thenApply(r -> new Served<>(r, host.leaderOf(range).orElse(null), r.getRevision()));
+      case FOLLOWER -> {
+        String target = local ? self : followerOf(range);
+        yield host.client(range).readOn(query, target).thenApply(r -> new Served<>(r, target, r.getRevision()));
+      }
+      case STALE -> staleRead(range, query, local, minRevision, clock.millis());
+    };
+  }
+
+  private CompletableFuture<Served<QueryResult>> staleRead(RangeDescriptor range, Query query, boolean local,
+      long minRevision, long startedAt) {
+    String target = local ? host.self().id() : host.leaderOf(range).orElse(range.getReplicas(0));
+    return replicas.query(target, query).thenApply(r -> new Served<>(r, target, r.getRevision())).thenCompose(served -> {
+      if (served.result().hasRejected() || served.appliedRevision() >= minRevision) {
+        return CompletableFuture.completedFuture(served);
+      }
+      // Not caught up to min_revision yet: wait a little and look again (the request timeout bounds this).
+      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS))
+          .thenCompose(x -> staleRead(range, query.toBuilder().setNowMillis(clock.millis()).build(), local, minRevision, startedAt));
+    });
+  }
+
+  private String followerOf(RangeDescriptor range) {
+    String leader = host.leaderOf(range).orElse(null);
+    return range.getReplicasList().stream().filter(id -> !id.equals(leader)).findFirst().orElse(range.getReplicas(0));
+  }
+
+  // ---- scans ----------------------------------------------------------------------------
+
+  /**
+   * One page of [start, end) (empty end = +infinity) across ranges, in order or reversed.
+   * {@code position} is where this page starts: the start key going forward, the exclusive
+   * end key going backward (empty = +infinity).
+   */
+  public CompletableFuture<ScanPage> scan(byte[] start, byte[] end, byte[] position, int limit, boolean reverse,
+      boolean keysOnly, ReadMode mode, long minRevision) {
+    return scanStep(new ScanState(start, end, limit, reverse, keysOnly, mode, minRevision), position);
+  }
+
+  private record ScanState(byte[] start, byte[] end, int limit, boolean reverse, boolean keysOnly, ReadMode mode,
+      long minRevision, List<KeyValue> items, String[] servedBy) {
+    ScanState(byte[] start, byte[] end, int limit, boolean reverse, boolean keysOnly, ReadMode mode, long minRevision) {
+      this(start, end, limit, reverse, keysOnly, mode, minRevision, new ArrayList<>(), new String[1]);
+    }
+
+    boolean full() {
+      return items.size() >= limit;
+    }
+  }
+
+  private CompletableFuture<ScanPage> scanStep(ScanState s, byte[] position) {
+    boolean exhausted = s.reverse()
+        ? position.length != 0 && Keys.compare(position, s.start()) <= 0
+        : s.end().length != 0 && Keys.compare(position, s.end()) >= 0;
+    if (exhausted) {
+      return CompletableFuture.completedFuture(page(s, null));
+    }
+    RangeDescriptor range;
+    try {
+      range = s.reverse() ? rangeBelow(position, s.start()) : routing().lookup(position);
+    } catch (FlotillaException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    byte[] qStart = s.reverse() ? Keys.maxStart(s.start(), range.getStart().toByteArray()) : position;
+    byte[] qEnd = s.reverse() ? position : s.end();
+    // Once the page is full, only peek (one key) to learn whether a next page exists.
+    boolean peeking = s.full();
+    ScanQuery.Builder scan = ScanQuery.newBuilder().setStart(ByteString.copyFrom(qStart)).setEnd(ByteString.copyFrom(qEnd))
+        .setLimit(peeking ? 1 : s.limit() - s.items().size()).setReverse(s.reverse()).setKeysOnly(s.keysOnly() || peeking);
+    byte[] routeKey = s.reverse() ? range.getStart().toByteArray() : position;
+    byte[] routeKeyInRange = Keys.maxStart(routeKey, qStart);
+    return query(routeKeyInRange, Query.newBuilder().setScan(scan), s.mode(), s.minRevision()).thenCompose(served -> {
+      List<KeyValue> got = served.result().getScan().getItemsList();
+      if (peeking) {
+        return CompletableFuture.completedFuture(page(s, got.isEmpty() ? null : cursorAfterLast(s)));
+      }
+      s.items().addAll(got);
+      s.servedBy()[0] = served.servedBy();
+      if (s.full() && served.result().getScan().getMore()) {
+        return CompletableFuture.completedFuture(page(s, cursorAfterLast(s)));
+      }
+      byte[] next = s.reverse() ? range.getStart().toByteArray() : range.getEnd().toByteArray();
+      if (next.length == 0) {
+        return CompletableFuture.completedFuture(page(s, null));
+      }
+      return scanStep(s, next);
+    });
+  }
+
+  /** The range holding the keys just below {@code position} (empty = +infinity), within [start, ...). */
+  private RangeDescriptor rangeBelow(byte[] position, byte[] start) {
+    List<RangeDescriptor> candidates = routing().overlapping(start, position, true);
+    if (candidates.isEmpty()) {
+      throw new FlotillaException(ErrorCode.UNAVAILABLE, "no known range owns part of this scan yet; retry shortly");
+    }
+    return candidates.get(0);
+  }
+
+  private static String cursorAfterLast(ScanState s) {
+    byte[] last = s.items().get(s.items().size() - 1).getKey().toByteArray();
+    if (s.reverse()) {
+      return Cursors.encode(true, last);
+    }
+    byte[] successor = Arrays.copyOf(last, last.length + 1); // last + 0x00: the next key in order
+    return Cursors.encode(false, successor);
+  }
+
+  private static ScanPage page(ScanState s, String cursor) {
+    return new ScanPage(List.copyOf(s.items()), cursor, s.servedBy()[0]);
+  }
+
+  // ---- batches --------------------------------------------------------------------------
+
+  /** Runs a batch; atomic batches must lie in one range (cross-range atomicity is not built yet). */
+  public CompletableFuture<List<OpOutcome>> batch(boolean atomic, List<BatchOpSpec> ops) {
+    if (ops.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    Map<Long, List<Integer>> byRange = new LinkedHashMap<>();
+    try {
+      for (int i = 0; i < ops.size(); i++) {
+        byRange.computeIfAbsent(routing().lookup(ops.get(i).key()).getId(), id -> new ArrayList<>()).add(i);
+      }
+    } catch (FlotillaException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    if (atomic) {
+      if (byRange.size() > 1) {
+        return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNPROCESSABLE,
+            "an atomic batch must keep all its keys in one range for now; these keys lie in ranges "
+                + byRange.keySet() + " (use atomic: false, or keys that share a range)"));
+      }
+      return atomicBatch(ops);
+    }
+    List<CompletableFuture<Void>> groups = new ArrayList<>();
+    OpOutcome[] outcomes = new OpOutcome[ops.size()];
+    for (List<Integer> indexes : byRange.values()) {
+      groups.add(independentGroup(ops, indexes, outcomes));
+    }
+    return CompletableFuture.allOf(groups.toArray(CompletableFuture[]::new)).thenApply(x -> List.of(outcomes));
+  }
+
+  private CompletableFuture<List<OpOutcome>> atomicBatch(List<BatchOpSpec> ops) {
+    if (ops.stream().allMatch(op -> op.kind() == BatchOpSpec.Kind.GET)) {
+      return multiGet(ops).thenApply(served -> {
+        List<OpOutcome> out = new ArrayList<>();
+        served.result().getMultiGet().getResultsList().forEach(g ->
+            out.add(OpOutcome.ok(EntryResult.newBuilder().setGet(g).build(), served.appliedRevision())));
+        return out;
+      });
+    }
+    long now = clock.millis();
+    return propose(ops.get(0).key(), Command.newBuilder().setProposedAtMillis(now).setBatch(batchOp(true, ops, now)))
+        .thenApply(res -> {
+          if (res.hasRejected() && res.getRejected().getReason() == Rejection.Reason.VERSION_CONFLICT) {
+            Rejection r = res.getRejected();
+            throw new FlotillaException(ErrorCode.VERSION_CONFLICT, "op " + r.getFailedIndex() + " of the atomic batch: "
+                + r.getMessage() + "; nothing was applied",
+                Map.of("failed_index", r.getFailedIndex(), "current_version", r.getCurrentVersion()), null);
+          }
+          CommandResult ok = accepted(res);
+          List<OpOutcome> out = new ArrayList<>();
+          ok.getBatch().getResultsList().forEach(r -> out.add(OpOutcome.ok(r, ok.getRevision())));
+          return out;
+        });
+  }
+
+  private CompletableFuture<Served<QueryResult>> multiGet(List<BatchOpSpec> gets) {
+    MultiGetQuery.Builder mg = MultiGetQuery.newBuilder();
+    gets.forEach(op -> mg.addKeys(ByteString.copyFrom(op.key())));
+    return query(gets.get(0).key(), Query.newBuilder().setMultiGet(mg), ReadMode.STRONG, 0);
+  }
+
+  /** Applies the ops of one range independently: writes in one command, gets in one read. */
+  private CompletableFuture<Void> independentGroup(List<BatchOpSpec> ops, List<Integer> indexes, OpOutcome[] out) {
+    List<Integer> writes = indexes.stream().filter(i -> ops.get(i).kind() != BatchOpSpec.Kind.GET).toList();
+    List<Integer> reads = indexes.stream().filter(i -> ops.get(i).kind() == BatchOpSpec.Kind.GET).toList();
+    CompletableFuture<Void> w = CompletableFuture.completedFuture(null);
+    if (!writes.isEmpty()) {
+      long now = clock.millis();
+      List<BatchOpSpec> mine = writes.stream().map(ops::get).toList();
+      w = propose(mine.get(0).key(), Command.newBuilder().setProposedAtMillis(now).setBatch(batchOp(false, mine, now)))
+          .handle((res, error) -> {
+            for (int j = 0; j < writes.size(); j++) {
+              out[writes.get(j)] = error != null ? OpOutcome.failed(unwrap(error))
+                  : res.hasRejected() ? OpOutcome.failed(rejectionError(res.getRejected()))
+                  : entryOutcome(res.getBatch().getResults(j), res.getRevision());
+            }
+            return null;
+          });
+    }
+    CompletableFuture<Void> r = CompletableFuture.completedFuture(null);
+    if (!reads.isEmpty()) {
+      r = multiGet(reads.stream().map(ops::get).toList()).handle((served, error) -> {
+        for (int j = 0; j < reads.size(); j++) {
+          out[reads.get(j)] = error != null ? OpOutcome.failed(unwrap(error)) : OpOutcome.ok(
+              EntryResult.newBuilder().setGet(served.result().getMultiGet().getResults(j)).build(), served.appliedRevision());
+        }
+        return null;
+      });
+    }
+    return CompletableFuture.allOf(w, r);
+  }
+
+  private static OpOutcome entryOutcome(EntryResult r, long revision) {
+    return r.hasError() ? OpOutcome.failed(rejectionError(r.getError())) : OpOutcome.ok(r, revision);
+  }
+
+  private static BatchOp batchOp(boolean atomic, List<BatchOpSpec> ops, long now) {
+    BatchOp.Builder b = BatchOp.newBuilder().setAtomic(atomic);
+    for (BatchOpSpec op : ops) {
+      ByteString key = ByteString.copyFrom(op.key());
+      switch (op.kind()) {
+        case PUT -> {
+          PutOp.Builder put = PutOp.newBuilder().setKey(key).setValue(ByteString.copyFrom(op.value()))
+              .setExpiresAtMillis(op.ttlSeconds() > 0 ? now + op.ttlSeconds() * 1000 : 0);
+          if (op.ifVersion() != null) {
+            put.setIfVersion(op.ifVersion());
+          }
+          b.addEntries(BatchEntry.newBuilder().setPut(put));
+        }
+        case DELETE -> {
+          DeleteOp.Builder del = DeleteOp.newBuilder().setKey(key);
+          if (op.ifVersion() != null) {
+            del.setIfVersion(op.ifVersion());
+          }
+          b.addEntries(BatchEntry.newBuilder().setDelete(del));
+        }
+        case GET -> b.addEntries(BatchEntry.newBuilder().setGet(GetOp.newBuilder().setKey(key)));
+      }
+    }
+    return b.build();
+  }
+
+  // ---- routing and errors ---------------------------------------------------------------
+
+  /**
+   * Calls {@code call} on the range owning {@code routeKey}; when the replica says the routing
+   * was stale, learns its descriptor and tries again (bounded), after a short pause.
+   */
+  private <T> CompletableFuture<T> withRouting(byte[] routeKey, Function<RangeDescriptor, CompletableFuture<T>> call,
+      Function<T, Rejection> rejectionOf, int attempt) {
+    RangeDescriptor range;
+    try {
+      host.checkRunning();
+      range = routing().lookup(routeKey);
+    } catch (FlotillaException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return call.apply(range).thenCompose(result -> {
+      Rejection rejection = rejectionOf.apply(result);
+      if (rejection == null || !isRouting(rejection) || attempt + 1 >= ROUTING_ATTEMPTS) {
+        return CompletableFuture.completedFuture(result);
+      }
+      if (rejection.hasCurrent() && rejection.getCurrent().getId() != 0) {
+        routing().update(rejection.getCurrent());
+      }
+      return CompletableFuture.supplyAsync(() -> null,
+              CompletableFuture.delayedExecutor(20L << attempt, TimeUnit.MILLISECONDS))
+          .thenCompose(x -> withRouting(routeKey, call, rejectionOf, attempt + 1));
+    });
+  }
+
+  private static boolean isRouting(Rejection r) {
+    return r.getReason() == Rejection.Reason.EPOCH_MISMATCH || r.getReason() == Rejection.Reason.KEY_OUT_OF_RANGE;
+  }
+
+  /** The result of an accepted command, or the API error its rejection means. */
+  private static CommandResult accepted(CommandResult result) {
+    if (result.hasRejected()) {
+      throw rejectionError(result.getRejected());
+    }
+    return result;
+  }
+
+  static FlotillaException rejectionError(Rejection r) {
+    return switch (r.getReason()) {
+      case VERSION_CONFLICT -> FlotillaException.versionConflict(r.getMessage(), r.getCurrentVersion());
+      case NOT_AN_INTEGER -> new FlotillaException(ErrorCode.UNPROCESSABLE, r.getMessage());
+      case INVALID -> new FlotillaException(ErrorCode.INVALID_ARGUMENT, r.getMessage());
+      case EPOCH_MISMATCH, KEY_OUT_OF_RANGE -> new FlotillaException(ErrorCode.UNAVAILABLE,
+          "the range moved while the request was routed (" + r.getMessage() + "); retry");
+      default -> new FlotillaException(ErrorCode.INTERNAL, "unexpected rejection: " + r.getMessage());
+    };
+  }
+
+  public static FlotillaException unwrap(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof java.util.concurrent.CompletionException || c instanceof java.util.concurrent.ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    if (c instanceof FlotillaException fe) {
+      return fe;
+    }
+    return new FlotillaException(ErrorCode.INTERNAL, "internal error: " + c, c);
+  }
+}

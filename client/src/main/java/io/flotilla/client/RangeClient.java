@@ -1,0 +1,165 @@
+package io.flotilla.client;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
+import io.flotilla.proto.Command;
+import io.flotilla.proto.CommandResult;
+import io.flotilla.proto.Query;
+import io.flotilla.proto.QueryResult;
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.retry.RetryPolicy;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+/**
+ * The long-lived Ratis client of one range group.
+ *
+ * <p>Writes go through Ratis's ordered async path, so retries of one write keep its call id and
+ * the leader's retry cache deduplicates them. Reads use the unordered path: a slow read never
+ * holds up writes. When retries run out the underlying client has failed its whole sliding
+ * window, so it is replaced by a fresh one; the failed writes are reported as outcome unknown.
+ */
+public final class RangeClient implements AutoCloseable {
+  private final long rangeId;
+  private final RaftProperties properties;
+  private final RetryPolicy retryPolicy;
+  private volatile RaftGroup group;
+  private volatile RaftClient client;
+
+  public RangeClient(long rangeId, RaftGroup group, RaftProperties properties, RetryPolicy retryPolicy) {
+    this.rangeId = rangeId;
+    this.group = group;
+    this.properties = properties;
+    this.retryPolicy = retryPolicy;
+    this.client = newClient();
+  }
+
+  private RaftClient newClient() {
+    return RaftClient.newBuilder().setRaftGroup(group).setProperties(properties)
+        .setRetryPolicy(retryPolicy).setClientId(ClientId.randomId()).build();
+  }
+
+  /** Proposes a command; completes with the leader's apply result. */
+  public CompletableFuture<CommandResult> write(Command command) {
+    RaftClient c = client;
+    return c.async().send(message(command.toByteArray()))
+        .handle((reply, error) -> {
+          Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
+          if (failure != null) {
+            replaceAfterFailure(c);
+            throw translate(failure, true);
+          }
+          return parseCommandResult(reply);
+        });
+  }
+
+  /** A linearizable read served by the leader (lease or read index). */
+  public CompletableFuture<QueryResult> read(Query query) {
+    return client.async().sendReadOnlyUnordered(message(query.toByteArray()), null)
+        .handle((reply, error) -> toQueryResult(reply, error));
+  }
+
+  /** A linearizable read served by the given replica once it applied the leader's read index. */
+  public CompletableFuture<QueryResult> readOn(Query query, String nodeId) {
+    return client.async().sendReadOnlyUnordered(message(query.toByteArray()), RaftPeerId.valueOf(nodeId))
+        .handle((reply, error) -> toQueryResult(reply, error));
+  }
+
+  /** The node id of the leader this client last talked to, or null if unknown. */
+  public String leaderHint() {
+    RaftPeerId leader = client.getLeaderId();
+    return leader == null ? null : leader.toString();
+  }
+
+  public RaftGroup group() {
+    return group;
+  }
+
+  /** Switches to a new membership (after a replica moved); in-flight calls finish on the old client. */
+  public synchronized void updateGroup(RaftGroup newGroup) {
+    if (!newGroup.getPeers().equals(group.getPeers())) {
+      RaftClient old = client;
+      group = newGroup;
+      client = newClient();
+      closeQuietly(old);
+    }
+  }
+
+  private synchronized void replaceAfterFailure(RaftClient failed) {
+    if (client == failed) {
+      client = newClient();
+      closeQuietly(failed);
+    }
+  }
+
+  private QueryResult toQueryResult(RaftClientReply reply, Throwable error) {
+    Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
+    if (failure != null) {
+      throw translate(failure, false);
+    }
+    try {
+      return QueryResult.parseFrom(reply.getMessage().getContent().toByteArray());
+    } catch (InvalidProtocolBufferException e) {
+      throw new FlotillaException(ErrorCode.INTERNAL, "range " + rangeId + " sent a malformed read result", e);
+    }
+  }
+
+  private CommandResult parseCommandResult(RaftClientReply reply) {
+    try {
+      return CommandResult.parseFrom(reply.getMessage().getContent().toByteArray());
+    } catch (InvalidProtocolBufferException e) {
+      // The command was applied; only its answer is unreadable, so the outcome is unknown.
+      throw FlotillaException.outcomeUnknown("the write to range " + rangeId, e);
+    }
+  }
+
+  /** Maps a Ratis failure to an API error; writes that may have been applied become "outcome unknown". */
+  private CompletionException translate(Throwable failure, boolean write) {
+    Throwable t = failure;
+    while (t instanceof CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof FlotillaException fe) {
+      return new CompletionException(fe);
+    }
+    if (t instanceof StateMachineException) {
+      return new CompletionException(new FlotillaException(ErrorCode.INTERNAL,
+          "range " + rangeId + " failed to apply the request: " + t.getMessage(), t));
+    }
+    if (write) {
+      return new CompletionException(FlotillaException.outcomeUnknown("the write to range " + rangeId, t));
+    }
+    String why = t instanceof IOException ? t.getClass().getSimpleName() + ": " + t.getMessage() : String.valueOf(t);
+    return new CompletionException(new FlotillaException(ErrorCode.UNAVAILABLE,
+        "range " + rangeId + " has no reachable leader right now (" + why + "); retry shortly",
+        Map.of(), t));
+  }
+
+  private static Message message(byte[] bytes) {
+    return Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes));
+  }
+
+  private static void closeQuietly(RaftClient c) {
+    try {
+      c.close();
+    } catch (IOException | RuntimeException ignored) {
+      // closing a client with calls in flight fails them; nothing else to do
+    }
+  }
+
+  @Override
+  public void close() {
+    closeQuietly(client);
+  }
+}

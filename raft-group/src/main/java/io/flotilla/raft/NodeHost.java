@@ -1,0 +1,246 @@
+package io.flotilla.raft;
+
+import io.flotilla.client.RangeClient;
+import io.flotilla.client.RangeGroups;
+import io.flotilla.client.RoutingTable;
+import io.flotilla.common.ClusterNode;
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
+import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.statemachine.ColumnFamily;
+import io.flotilla.statemachine.KvEngine;
+import io.flotilla.statemachine.KvIterator;
+import io.flotilla.statemachine.MetaKeys;
+import io.flotilla.statemachine.Mutations;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.retry.RetryPolicy;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachine;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node's Raft server hosting every range replica of the node, plus the node's routing
+ * table and its per-range clients.
+ *
+ * <p>Lifecycle: {@link #start()} opens the server (Ratis recovers every group directory it
+ * finds), then, on a node that was never bootstrapped, writes the initial layout's descriptors
+ * and creates its groups; on every start it re-creates any hosted group whose directory is
+ * missing (a crash between writing descriptors and creating groups), so bootstrap is
+ * idempotent. {@link #close()} stops the server and clients.
+ */
+public final class NodeHost implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(NodeHost.class);
+  private static final byte[] BOOTSTRAPPED = MetaKeys.node("bootstrapped");
+
+  private final ClusterNode self;
+  private final Map<String, ClusterNode> nodes;
+  private final KvEngine engine;
+  private final RaftSettings settings;
+  private final RaftProperties clientProperties;
+  private final RetryPolicy retryPolicy;
+  private final RoutingTable routing = new RoutingTable();
+  private final Map<Long, RangeStateMachine> replicas = new ConcurrentHashMap<>();
+  private final Map<Long, RangeClient> clients = new ConcurrentHashMap<>();
+  private final ExecutorService installExecutor;
+  private final RaftServer server;
+
+  public NodeHost(ClusterNode self, List<ClusterNode> cluster, KvEngine engine, File raftDir,
+      RaftSettings settings, SnapshotSource snapshots) throws IOException {
+    this.self = self;
+    Map<String, ClusterNode> byId = new LinkedHashMap<>();
+    cluster.forEach(n -> byId.put(n.id(), n));
+    this.nodes = Map.copyOf(byId);
+    this.engine = engine;
+    this.settings = settings;
+    this.clientProperties = RaftTuning.client(settings);
+    this.retryPolicy = RaftTuning.retryPolicy(settings);
+    this.installExecutor = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "snapshot-install-" + self.id());
+      t.setDaemon(true);
+      return t;
+    });
+    String[] hostPort = self.raftAddress().split(":");
+    RaftProperties props = RaftTuning.server(settings, raftDir, hostPort[0], Integer.parseInt(hostPort[1]));
+    StateMachine.Registry registry = groupId -> {
+      OptionalLong rangeId = RangeGroups.rangeId(groupId);
+      if (rangeId.isEmpty()) {
+        throw new IllegalArgumentException("group " + groupId + " is not a Flotilla range group");
+      }
+      return replicas.computeIfAbsent(rangeId.getAsLong(), id ->
+          new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, routing::update));
+    };
+    this.server = RaftServer.newBuilder()
+        .setServerId(RangeGroups.peerId(self.id()))
+        .setProperties(props)
+        .setStateMachineRegistry(registry)
+        .setOption(RaftStorage.StartupOption.RECOVER)
+        .build();
+  }
+
+  /** Starts the server and makes sure every range this node should host has its group. */
+  public void start(List<String> initialSplits, int replication) throws IOException {
+    server.start();
+    loadDescriptors().forEach(routing::update);
+    if (engine.get(ColumnFamily.META, BOOTSTRAPPED) == null) {
+      List<RangeDescriptor> layout = InitialLayout.of(new ArrayList<>(nodes.keySet()), initialSplits, replication);
+      Mutations m = new Mutations();
+      for (RangeDescriptor r : layout) {
+        m.put(ColumnFamily.META, MetaKeys.descriptor(r.getId()), r.toByteArray());
+      }
+      m.put(ColumnFamily.META, BOOTSTRAPPED, "1".getBytes(StandardCharsets.US_ASCII));
+      engine.write(m);
+      engine.sync();
+      layout.forEach(routing::update);
+      LOG.info("node {}: bootstrapped a new cluster with {} ranges over {} nodes", self.id(), layout.size(), nodes.size());
+    }
+    for (RangeDescriptor r : routing.all()) {
+      if (r.getReplicasList().contains(self.id()) && !hosts(r.getId())) {
+        RaftGroup group = groupWithPriorities(r);
+        server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newAdd(
+            org.apache.ratis.protocol.ClientId.randomId(), server.getId(), 0, group));
+        LOG.info("node {}: created the group of range {}", self.id(), r.getId());
+      }
+    }
+  }
+
+  /** The first replica gets a higher priority, so leadership spreads over nodes as replicas do. */
+  private RaftGroup groupWithPriorities(RangeDescriptor r) {
+    RaftGroup plain = RangeGroups.group(r, nodes);
+    String preferred = r.getReplicas(0);
+    List<RaftPeer> peers = plain.getPeers().stream().map(p -> RaftPeer.newBuilder(p)
+        .setPriority(p.getId().toString().equals(preferred) ? 1 : 0).build()).toList();
+    return RaftGroup.valueOf(plain.getGroupId(), peers);
+  }
+
+  private boolean hosts(long rangeId) throws IOException {
+    for (RaftGroupId g : server.getGroupIds()) {
+      if (RangeGroups.rangeId(g).equals(OptionalLong.of(rangeId))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Every range descriptor stored on this node: hosted replicas and the bootstrap layout. */
+  private List<RangeDescriptor> loadDescriptors() throws IOException {
+    List<RangeDescriptor> out = new ArrayList<>();
+    byte[] prefix = MetaKeys.descriptorPrefix();
+    try (KvIterator it = engine.iterate(ColumnFamily.META, prefix, io.flotilla.common.Keys.prefixEnd(prefix), false)) {
+      for (; it.valid(); it.next()) {
+        out.add(RangeDescriptor.parseFrom(it.value()));
+      }
+    }
+    return out;
+  }
+
+  public RoutingTable routing() {
+    return routing;
+  }
+
+  public ClusterNode self() {
+    return self;
+  }
+
+  public Map<String, ClusterNode> nodes() {
+    return nodes;
+  }
+
+  public KvEngine engine() {
+    return engine;
+  }
+
+  /** The long-lived client of a range group (created on first use). */
+  public RangeClient client(RangeDescriptor range) {
+    RangeClient c = clients.computeIfAbsent(range.getId(), id ->
+        new RangeClient(id, RangeGroups.group(range, nodes), clientProperties, retryPolicy));
+    c.updateGroup(RangeGroups.group(range, nodes));
+    return c;
+  }
+
+  /** This node's replica of a range, if it hosts one. */
+  public Optional<RangeStateMachine> replica(long rangeId) {
+    return Optional.ofNullable(replicas.get(rangeId));
+  }
+
+  /** Raft role facts of the local replica of a range (leader id, role), if hosted. */
+  public Optional<DivisionInfo> division(long rangeId) {
+    try {
+      return Optional.of(server.getDivision(RangeGroups.groupId(rangeId)).getInfo());
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The leader as this node knows it: its own replica's view, else its client's last hint. */
+  public Optional<String> leaderOf(RangeDescriptor range) {
+    Optional<String> local = division(range.getId())
+        .map(d -> d.getLeaderId() == null ? null : d.getLeaderId().toString());
+    if (local.isPresent()) {
+      return local;
+    }
+    RangeClient c = clients.get(range.getId());
+    return Optional.ofNullable(c == null ? null : c.leaderHint());
+  }
+
+  /** True when every range this node hosts knows a leader. */
+  public boolean everyLocalRangeHasLeader() {
+    for (Long id : replicas.keySet()) {
+      if (division(id).map(d -> d.getLeaderId() == null).orElse(true)) {
+        return false;
+      }
+    }
+    return !replicas.isEmpty() || routing.all().stream().noneMatch(r -> r.getReplicasList().contains(self.id()));
+  }
+
+  /** Ids of the ranges this node hosts a replica of. */
+  public List<Long> hostedRanges() {
+    return replicas.keySet().stream().sorted().toList();
+  }
+
+  /** How many of this node's replicas are their range's leader. */
+  public int leaderCount() {
+    int n = 0;
+    for (Long id : replicas.keySet()) {
+      if (division(id).map(d -> d.isLeader()).orElse(false)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  public RaftSettings settings() {
+    return settings;
+  }
+
+  /** Throws unavailable when the server is not running (for example while shutting down). */
+  public void checkRunning() {
+    if (server.getLifeCycleState().isClosingOrClosed()) {
+      throw new FlotillaException(ErrorCode.UNAVAILABLE, "node " + self.id() + " is shutting down");
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    clients.values().forEach(RangeClient::close);
+    server.close();
+    installExecutor.shutdownNow();
+  }
+}

@@ -1,0 +1,79 @@
+package io.flotilla.raft;
+
+import java.io.File;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.retry.ExponentialBackoffRetry;
+import org.apache.ratis.retry.RetryPolicy;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+
+/** Builds Ratis properties for a node's server and its range clients from {@link RaftSettings}. */
+public final class RaftTuning {
+  private RaftTuning() {}
+
+  public static RaftProperties server(RaftSettings s, File storageDir, String host, int port) {
+    RaftProperties p = client(s);
+    RaftServerConfigKeys.setStorageDir(p, List.of(storageDir));
+    GrpcConfigKeys.Server.setHost(p, host);
+    GrpcConfigKeys.Server.setPort(p, port);
+    GrpcConfigKeys.Admin.setHost(p, host);
+    GrpcConfigKeys.Client.setHost(p, host);
+
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, millis(s.rpcTimeoutMin().toMillis()));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, millis(s.rpcTimeoutMax().toMillis()));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, millis(s.rpcTimeoutMin().toMillis()));
+    RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, millis(s.rpcTimeoutMax().toMillis()));
+
+    // Reads: read index for linearizable reads (and follower reads), served from the lease while valid.
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
+
+    // Snapshots only record the applied index (data lives in the shared RocksDB); a replica too
+    // far behind is told to fetch the range span itself instead of receiving Ratis snapshot files.
+    RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, s.snapshotThreshold());
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.max(1, Math.min(Integer.MAX_VALUE, s.snapshotThreshold() / 2)));
+
+    // Many groups share one JVM: keep per-group buffers small.
+    SizeInBytes segment = SizeInBytes.valueOf(s.segmentSizeBytes());
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, segment);
+    RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("2MB"));
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(Math.max(4L << 20, s.segmentSizeBytes() / 4 + (2L << 20))));
+    RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
+    RaftServerConfigKeys.ThreadPool.setProxySize(p, 8);
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(64L << 20, s.segmentSizeBytes() + (1L << 20))));
+    return p;
+  }
+
+  public static RaftProperties client(RaftSettings s) {
+    RaftProperties p = new RaftProperties();
+    RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+    RaftClientConfigKeys.Rpc.setRequestTimeout(p, millis(s.requestTimeout().toMillis()));
+    RaftClientConfigKeys.Async.setOutstandingRequestsMax(p, 2000);
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(64L << 20, s.segmentSizeBytes() + (1L << 20))));
+    return p;
+  }
+
+  /** Bounded, backed-off retries: NotLeader and elections are retried, never forever. */
+  public static RetryPolicy retryPolicy(RaftSettings s) {
+    return ExponentialBackoffRetry.newBuilder()
+        .setBaseSleepTime(millis(50))
+        .setMaxSleepTime(millis(1000))
+        .setMaxAttempts(s.clientMaxAttempts())
+        .build();
+  }
+
+  private static TimeDuration millis(long ms) {
+    return TimeDuration.valueOf(ms, TimeUnit.MILLISECONDS);
+  }
+}

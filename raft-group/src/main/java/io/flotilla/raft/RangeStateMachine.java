@@ -1,0 +1,289 @@
+package io.flotilla.raft;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.proto.Command;
+import io.flotilla.proto.CommandResult;
+import io.flotilla.proto.Query;
+import io.flotilla.proto.QueryResult;
+import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.RangeState;
+import io.flotilla.proto.RangeStatus;
+import io.flotilla.proto.Rejection;
+import io.flotilla.proto.SnapshotHeader;
+import io.flotilla.statemachine.ColumnFamily;
+import io.flotilla.statemachine.KvEngine;
+import io.flotilla.statemachine.MetaKeys;
+import io.flotilla.statemachine.Mutations;
+import io.flotilla.statemachine.RangeLogic;
+import io.flotilla.statemachine.RangeQueries;
+import io.flotilla.statemachine.RangeSnapshots;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotInfo;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.LifeCycle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Raft state machine of one range replica: applies committed commands to the node's shared
+ * engine through {@link RangeLogic}, answers reads through {@link RangeQueries}, and catches up
+ * from a peer's range snapshot when the leader has purged the entries it needs.
+ *
+ * <p>Invariants: the applied index and revision are written in the same engine batch as the
+ * data they cover, so {@code persistedIndex} on disk always matches the data; entries at or
+ * below it (replayed after a restart) are skipped. A snapshot is just that persisted index,
+ * made durable by {@link KvEngine#sync()} before Ratis may purge the log below it.
+ *
+ * <p>Threads: apply and {@link #takeSnapshot()} run on this range's Ratis updater thread;
+ * queries run on Ratis server threads and read volatile fields plus the engine; snapshot
+ * installs run on {@code installExecutor}.
+ */
+public final class RangeStateMachine extends BaseStateMachine {
+  private static final Logger LOG = LoggerFactory.getLogger(RangeStateMachine.class);
+
+  private final String nodeId;
+  private final long rangeId;
+  private final KvEngine engine;
+  private final SnapshotSource snapshots;
+  private final Executor installExecutor;
+  private final Consumer<RangeDescriptor> onDescriptor;
+
+  private volatile RangeDescriptor range;
+  private volatile long revision;
+  private volatile long persistedIndex;
+  private volatile TermIndex snapshot;
+
+  RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
+      Executor installExecutor, Consumer<RangeDescriptor> onDescriptor) {
+    this.nodeId = nodeId;
+    this.rangeId = rangeId;
+    this.engine = engine;
+    this.snapshots = snapshots;
+    this.installExecutor = installExecutor;
+    this.onDescriptor = onDescriptor;
+  }
+
+  @Override
+  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
+    super.initialize(server, groupId, storage);
+    getLifeCycle().startAndTransition(this::loadFromEngine);
+  }
+
+  @Override
+  public void pause() {
+    getLifeCycle().transition(LifeCycle.State.PAUSING);
+    getLifeCycle().transition(LifeCycle.State.PAUSED);
+  }
+
+  @Override
+  public void reinitialize() throws IOException {
+    loadFromEngine();
+    getLifeCycle().transition(LifeCycle.State.STARTING);
+    getLifeCycle().transition(LifeCycle.State.RUNNING);
+  }
+
+  private void loadFromEngine() throws IOException {
+    byte[] desc = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
+    byte[] st = engine.get(ColumnFamily.META, MetaKeys.state(rangeId));
+    range = desc == null ? null : RangeDescriptor.parseFrom(desc);
+    RangeState state = st == null ? RangeState.getDefaultInstance() : RangeState.parseFrom(st);
+    revision = state.getRevision();
+    persistedIndex = state.getAppliedIndex();
+    if (state.getAppliedIndex() > 0) {
+      TermIndex ti = TermIndex.valueOf(state.getAppliedTerm(), state.getAppliedIndex());
+      setLastAppliedTermIndex(ti);
+      snapshot = ti;
+    }
+    if (range != null) {
+      onDescriptor.accept(range);
+    }
+  }
+
+  @Override
+  public SnapshotInfo getLatestSnapshot() {
+    TermIndex ti = snapshot;
+    return ti == null ? null : new SnapshotInfo() {
+      @Override
+      public TermIndex getTermIndex() {
+        return ti;
+      }
+
+      @Override
+      public List<org.apache.ratis.server.storage.FileInfo> getFiles() {
+        return List.of();
+      }
+
+      @Override
+      public String toString() {
+        return "range " + rangeId + " snapshot " + ti;
+      }
+    };
+  }
+
+  @Override
+  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    LogEntryProto entry = trx.getLogEntry();
+    long index = entry.getIndex();
+    if (index <= persistedIndex) {
+      // Replayed after a restart: the engine already holds this entry's effects.
+      updateLastAppliedTermIndex(entry.getTerm(), index);
+      return CompletableFuture.completedFuture(Message.EMPTY);
+    }
+    CommandResult result;
+    try {
+      Command command = Command.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
+      RangeLogic.Applied applied = range == null
+          ? rejectedNoDescriptor()
+          : RangeLogic.apply(command, range, revision, engine);
+      Mutations m = new Mutations().addAll(applied.mutations());
+      m.put(ColumnFamily.META, MetaKeys.state(rangeId), RangeState.newBuilder()
+          .setAppliedTerm(entry.getTerm()).setAppliedIndex(index).setRevision(applied.revision()).build().toByteArray());
+      engine.write(m);
+      revision = applied.revision();
+      result = applied.result();
+    } catch (InvalidProtocolBufferException e) {
+      // A malformed entry never changes state, but its index is still consumed.
+      LOG.error("range {} node {}: skipping malformed log entry {}", rangeId, nodeId, index, e);
+      writeAppliedOnly(entry.getTerm(), index);
+      result = CommandResult.newBuilder().setRevision(revision).setRejected(Rejection.newBuilder()
+          .setReason(Rejection.Reason.INVALID).setMessage("malformed command")).build();
+    }
+    persistedIndex = index;
+    updateLastAppliedTermIndex(entry.getTerm(), index);
+    return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray())));
+  }
+
+  private RangeLogic.Applied rejectedNoDescriptor() {
+    return new RangeLogic.Applied(new Mutations(), CommandResult.newBuilder().setRevision(revision)
+        .setRejected(Rejection.newBuilder().setReason(Rejection.Reason.EPOCH_MISMATCH)
+            .setMessage("replica of range " + rangeId + " on " + nodeId + " has not received the range yet"))
+        .build(), revision);
+  }
+
+  private void writeAppliedOnly(long term, long index) {
+    engine.write(new Mutations().put(ColumnFamily.META, MetaKeys.state(rangeId), RangeState.newBuilder()
+        .setAppliedTerm(term).setAppliedIndex(index).setRevision(revision).build().toByteArray()));
+  }
+
+  @Override
+  public long takeSnapshot() {
+    // Runs on the updater thread, so no apply races this. Record the latest applied index
+    // (it may be a configuration entry the engine has not seen) and make it durable.
+    TermIndex last = getLastAppliedTermIndex();
+    if (last == null || last.getIndex() <= 0) {
+      return snapshot == null ? -1 : snapshot.getIndex();
+    }
+    if (last.getIndex() > persistedIndex) {
+      writeAppliedOnly(last.getTerm(), last.getIndex());
+      persistedIndex = last.getIndex();
+    }
+    engine.sync();
+    snapshot = last;
+    return last.getIndex();
+  }
+
+  @Override
+  public CompletableFuture<Message> query(Message request) {
+    try {
+      Query query = Query.parseFrom(request.getContent().toByteArray());
+      return CompletableFuture.completedFuture(reply(evaluate(query)));
+    } catch (Exception e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  @Override
+  public CompletableFuture<Message> queryStale(Message request, long minIndex) {
+    // Ratis only routes a stale read here once its commit index reached minIndex; the
+    // freshness Flotilla promises (min_revision) is checked by the caller on the result.
+    return query(request);
+  }
+
+  private QueryResult evaluate(Query query) {
+    long rev = revision; // read before the data: the data is at least as new as this revision
+    RangeDescriptor r = range;
+    if (r == null) {
+      return QueryResult.newBuilder().setRevision(rev).setRejected(Rejection.newBuilder()
+          .setReason(Rejection.Reason.EPOCH_MISMATCH)
+          .setMessage("replica of range " + rangeId + " on " + nodeId + " has not received the range yet")).build();
+    }
+    if (query.hasStatus()) {
+      TermIndex applied = getLastAppliedTermIndex();
+      return QueryResult.newBuilder().setRevision(rev).setStatus(RangeStatus.newBuilder().setRange(r)
+          .setState(RangeState.newBuilder().setRevision(rev)
+              .setAppliedIndex(applied == null ? 0 : applied.getIndex())
+              .setAppliedTerm(applied == null ? 0 : applied.getTerm()))
+          .setApproximateBytes(engine.approximateSize(r.getStart().toByteArray(), r.getEnd().toByteArray()))
+          .setApproximateKeys(RangeQueries.countKeys(engine, r)))
+          .build();
+    }
+    return RangeQueries.evaluate(query, r, rev, engine);
+  }
+
+  /** Answers a query from this replica's local state (a stale read), skipping any RPC. */
+  public QueryResult queryLocal(Query query) {
+    return evaluate(query);
+  }
+
+  private static Message reply(QueryResult result) {
+    return Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray()));
+  }
+
+  @Override
+  public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RoleInfoProto roleInfo, TermIndex firstInLog) {
+    String leader = roleInfo.hasFollowerInfo() && roleInfo.getFollowerInfo().hasLeaderInfo()
+        ? roleInfo.getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8() : null;
+    LOG.info("range {} node {}: leader {} no longer has entries from {}; fetching a range snapshot",
+        rangeId, nodeId, leader, firstInLog);
+    return CompletableFuture.supplyAsync(() -> install(leader, firstInLog), installExecutor);
+  }
+
+  private TermIndex install(String leader, TermIndex firstInLog) {
+    if (leader == null) {
+      throw new IllegalStateException("range " + rangeId + ": no leader known to fetch a snapshot from");
+    }
+    try (InputStream in = snapshots.open(leader, rangeId)) {
+      SnapshotHeader header = RangeSnapshots.install(engine, rangeId, in);
+      if (header.getState().getAppliedIndex() + 1 < firstInLog.getIndex()) {
+        throw new IllegalStateException("snapshot of range " + rangeId + " at index "
+            + header.getState().getAppliedIndex() + " is older than the leader's log start " + firstInLog);
+      }
+      engine.sync();
+      TermIndex installed = TermIndex.valueOf(header.getState().getAppliedTerm(), header.getState().getAppliedIndex());
+      // Updater is paused for the reload that follows; reinitialize() reloads range and revision.
+      snapshot = installed;
+      LOG.info("range {} node {}: installed snapshot at {} ({} revision {})", rangeId, nodeId, installed,
+          io.flotilla.common.Ranges.describe(header.getRange()), header.getState().getRevision());
+      return installed;
+    } catch (IOException e) {
+      throw new IllegalStateException("range " + rangeId + ": snapshot fetch from " + leader + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** The descriptor this replica holds, or null before its first snapshot. */
+  public RangeDescriptor descriptor() {
+    return range;
+  }
+
+  public long revision() {
+    return revision;
+  }
+
+  public long rangeId() {
+    return rangeId;
+  }
+}

@@ -1,0 +1,15 @@
+package io.flotilla.statemachine;
+
+/** A cursor over one column family, positioned by {@link KvReader#iterate}. */
+public interface KvIterator extends AutoCloseable {
+  boolean valid();
+
+  byte[] key();
+
+  byte[] value();
+
+  void next();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,116 @@
+package io.flotilla.statemachine;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.common.Keys;
+import io.flotilla.common.Ranges;
+import io.flotilla.proto.GetResult;
+import io.flotilla.proto.KeyValue;
+import io.flotilla.proto.MultiGetResult;
+import io.flotilla.proto.Query;
+import io.flotilla.proto.QueryResult;
+import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.Rejection;
+import io.flotilla.proto.ScanQuery;
+import io.flotilla.proto.ScanResult;
+
+/**
+ * Evaluates read queries against one range: a pure function of (query, range, data).
+ * Expired keys are invisible, judged by the reader's clock carried in the query.
+ */
+public final class RangeQueries {
+  private RangeQueries() {}
+
+  /** Evaluates get, multi-get and scan queries; status queries are answered by the host. */
+  public static QueryResult evaluate(Query query, RangeDescriptor range, long revision, KvReader reader) {
+    QueryResult.Builder result = QueryResult.newBuilder().setRevision(revision);
+    Rejection routing = checkRouting(query, range);
+    if (routing != null) {
+      return result.setRejected(routing).build();
+    }
+    long now = query.getNowMillis();
+    switch (query.getKindCase()) {
+      case GET -> result.setGet(get(reader, query.getGet().getKey(), now));
+      case MULTI_GET -> {
+        MultiGetResult.Builder mg = MultiGetResult.newBuilder();
+        query.getMultiGet().getKeysList().forEach(k -> mg.addResults(get(reader, k, now)));
+        result.setMultiGet(mg);
+      }
+      case SCAN -> result.setScan(scan(reader, range, query.getScan(), now));
+      default -> result.setRejected(Rejection.newBuilder().setReason(Rejection.Reason.INVALID)
+          .setMessage("unsupported query " + query.getKindCase()));
+    }
+    return result.build();
+  }
+
+  private static Rejection checkRouting(Query query, RangeDescriptor range) {
+    if (query.getRangeId() != range.getId()
+        || (query.hasEpoch() && query.getEpoch().getVersion() != range.getEpoch().getVersion())) {
+      return Rejection.newBuilder().setReason(Rejection.Reason.EPOCH_MISMATCH)
+          .setMessage("query for range " + query.getRangeId() + " epoch " + Ranges.epochString(query.getEpoch())
+              + " reached " + Ranges.describe(range))
+          .setCurrent(range).build();
+    }
+    boolean inRange = switch (query.getKindCase()) {
+      case GET -> Ranges.contains(range, query.getGet().getKey().toByteArray());
+      case MULTI_GET -> query.getMultiGet().getKeysList().stream()
+          .allMatch(k -> Ranges.contains(range, k.toByteArray()));
+      case SCAN -> Ranges.overlaps(range, query.getScan().getStart().toByteArray(),
+          query.getScan().getEnd().toByteArray());
+      default -> true;
+    };
+    return inRange ? null : Rejection.newBuilder().setReason(Rejection.Reason.KEY_OUT_OF_RANGE)
+        .setMessage("query is outside " + Ranges.describe(range)).setCurrent(range).build();
+  }
+
+  private static GetResult get(KvReader reader, ByteString key, long now) {
+    byte[] stored = reader.get(ColumnFamily.DATA, key.toByteArray());
+    if (stored == null) {
+      return GetResult.newBuilder().setFound(false).build();
+    }
+    StoredValue v = StoredValue.decode(stored);
+    if (v.expiredAt(now)) {
+      return GetResult.newBuilder().setFound(false).build();
+    }
+    return GetResult.newBuilder().setFound(true).setKv(KeyValue.newBuilder().setKey(key)
+        .setValue(ByteString.copyFrom(v.value())).setVersion(v.version())
+        .setExpiresAtMillis(v.expiresAtMillis())).build();
+  }
+
+  private static ScanResult scan(KvReader reader, RangeDescriptor range, ScanQuery scan, long now) {
+    byte[] start = Keys.maxStart(scan.getStart().toByteArray(), range.getStart().toByteArray());
+    byte[] end = Keys.minEnd(scan.getEnd().toByteArray(), range.getEnd().toByteArray());
+    int limit = Math.max(1, scan.getLimit());
+    ScanResult.Builder out = ScanResult.newBuilder();
+    try (KvIterator it = reader.iterate(ColumnFamily.DATA, start, end, scan.getReverse())) {
+      for (; it.valid(); it.next()) {
+        StoredValue v = StoredValue.decode(it.value());
+        if (v.expiredAt(now)) {
+          continue;
+        }
+        if (out.getItemsCount() == limit) {
+          out.setMore(true); // a further live key exists in this range
+          break;
+        }
+        KeyValue.Builder kv = KeyValue.newBuilder().setKey(ByteString.copyFrom(it.key()))
+            .setVersion(v.version()).setExpiresAtMillis(v.expiresAtMillis());
+        if (!scan.getKeysOnly()) {
+          kv.setValue(ByteString.copyFrom(v.value()));
+        }
+        out.addItems(kv);
+      }
+    }
+    return out.build();
+  }
+
+  /** Counts the stored keys of a range (expired ones included until they are removed). */
+  public static long countKeys(KvReader reader, RangeDescriptor range) {
+    long n = 0;
+    try (KvIterator it = reader.iterate(ColumnFamily.DATA, range.getStart().toByteArray(),
+        range.getEnd().toByteArray(), false)) {
+      for (; it.valid(); it.next()) {
+        n++;
+      }
+    }
+    return n;
+  }
+}

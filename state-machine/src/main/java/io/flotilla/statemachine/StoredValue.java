@@ -1,0 +1,36 @@
+package io.flotilla.statemachine;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * A data entry as stored: a header (format, version, expiry) followed by the user's value.
+ *
+ * @param version the range revision at which the key was last written (never reused)
+ * @param expiresAtMillis wall-clock expiry decided at proposal time, 0 = never
+ */
+public record StoredValue(long version, long expiresAtMillis, byte[] value) {
+  private static final byte FORMAT_V1 = 1;
+  private static final int HEADER = 1 + 8 + 8;
+
+  public byte[] encode() {
+    return ByteBuffer.allocate(HEADER + value.length)
+        .put(FORMAT_V1).putLong(version).putLong(expiresAtMillis).put(value).array();
+  }
+
+  public static StoredValue decode(byte[] stored) {
+    if (stored.length < HEADER || stored[0] != FORMAT_V1) {
+      throw new IllegalStateException("corrupt stored value (format " + (stored.length == 0 ? -1 : stored[0]) + ")");
+    }
+    ByteBuffer b = ByteBuffer.wrap(stored);
+    b.get();
+    long version = b.getLong();
+    long expires = b.getLong();
+    return new StoredValue(version, expires, Arrays.copyOfRange(stored, HEADER, stored.length));
+  }
+
+  /** True when the key has expired at {@code nowMillis}; such a key is treated as absent. */
+  public boolean expiredAt(long nowMillis) {
+    return expiresAtMillis != 0 && expiresAtMillis <= nowMillis;
+  }
+}
