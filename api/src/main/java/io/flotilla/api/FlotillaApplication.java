@@ -34,6 +34,24 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     return "flotilla";
   }
 
+  /**
+   * Keys may hold any character, so '%2F' and '%25' in a key's path segment are data, not
+   * path syntax: let them through Jetty's URI checks (the key resource decodes them itself).
+   */
+  private static void acceptEveryKeyInPaths(FlotillaConfiguration config) {
+    java.util.List<io.dropwizard.jetty.ConnectorFactory> connectors = new java.util.ArrayList<>();
+    if (config.getServerFactory() instanceof io.dropwizard.core.server.SimpleServerFactory simple) {
+      connectors.add(simple.getConnector());
+    } else if (config.getServerFactory() instanceof io.dropwizard.core.server.DefaultServerFactory full) {
+      connectors.addAll(full.getApplicationConnectors());
+    }
+    for (io.dropwizard.jetty.ConnectorFactory c : connectors) {
+      if (c instanceof io.dropwizard.jetty.HttpConnectorFactory http) {
+        http.setUriCompliance(org.eclipse.jetty.http.UriCompliance.UNSAFE);
+      }
+    }
+  }
+
   @Override
   public void run(FlotillaConfiguration config, Environment env) throws Exception {
     NodeConfig node = config.flotilla;
@@ -43,6 +61,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     if (config.getServerFactory() instanceof AbstractServerFactory server) {
       server.setRegisterDefaultExceptionMappers(false); // ours produce API.md's JSON errors
     }
+    acceptEveryKeyInPaths(config);
+    env.getApplicationContext().getServletHandler().setDecodeAmbiguousURIs(true);
+    env.getApplicationContext().setErrorHandler(new JsonErrorHandler());
+    env.lifecycle().addServerLifecycleListener(server -> server.setErrorHandler(new JsonErrorHandler()));
 
     KvEngine engine = RocksDbKvEngine.open(data.resolve("db"), node.blockCacheMb << 20);
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();

@@ -228,7 +228,8 @@ public final class RangeStateMachine extends BaseStateMachine {
               .setAppliedIndex(applied == null ? 0 : applied.getIndex())
               .setAppliedTerm(applied == null ? 0 : applied.getTerm()))
           .setApproximateBytes(engine.approximateSize(r.getStart().toByteArray(), r.getEnd().toByteArray()))
-          .setApproximateKeys(RangeQueries.countKeys(engine, r)))
+          .setApproximateKeys(RangeQueries.countKeys(engine, r))
+          .setChecksum(query.getStatus().getWithChecksum() ? RangeSnapshots.checksum(engine, r) : 0))
           .build();
     }
     return RangeQueries.evaluate(query, r, rev, engine);

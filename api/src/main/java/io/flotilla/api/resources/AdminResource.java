@@ -121,10 +121,10 @@ public class AdminResource {
     if (key != null) {
       byte[] k = codec.validate(codec.fromString(key, "key"));
       RangeDescriptor r = host.routing().lookup(k);
-      return async.respond("admin_ranges", false, rangeView(r, false), view -> Response.ok(view).build());
+      return async.respond("admin_ranges", false, rangeView(r, false, false), view -> Response.ok(view).build());
     }
     List<CompletableFuture<Map<String, Object>>> views = host.routing().all().stream()
-        .map(r -> rangeView(r, false)).toList();
+        .map(r -> rangeView(r, false, false)).toList();
     return async.respond("admin_ranges", false,
         CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
             .thenApply(x -> views.stream().map(CompletableFuture::join).toList()),
@@ -133,7 +133,7 @@ public class AdminResource {
 
   @GET
   @Path("ranges/{id}")
-  public CompletionStage<Response> range(@PathParam("id") String id) {
+  public CompletionStage<Response> range(@PathParam("id") String id, @QueryParam("checksum") String checksum) {
     long rangeId;
     try {
       rangeId = Long.parseLong(id);
@@ -142,12 +142,15 @@ public class AdminResource {
     }
     RangeDescriptor r = host.routing().byId(rangeId).orElseThrow(() ->
         new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId));
-    return async.respond("admin_range", false, rangeView(r, true), view -> Response.ok(view).build());
+    boolean withChecksum = Params.flag("checksum", checksum);
+    return async.respond("admin_range", false, rangeView(r, true, withChecksum), view -> Response.ok(view).build());
   }
 
   /** A range as API.md describes it; size and key count come from its leader. */
-  private CompletableFuture<Map<String, Object>> rangeView(RangeDescriptor r, boolean withReplicas) {
+  private CompletableFuture<Map<String, Object>> rangeView(RangeDescriptor r, boolean withReplicas, boolean checksum) {
     Query status = Query.newBuilder().setRangeId(r.getId()).setStatus(StatusQuery.getDefaultInstance()).build();
+    Query replicaStatus = Query.newBuilder().setRangeId(r.getId())
+        .setStatus(StatusQuery.newBuilder().setWithChecksum(checksum)).build();
     CompletableFuture<QueryResult> leaderStatus = host.client(r).read(status)
         .exceptionally(e -> null);
     return leaderStatus.thenCompose(ls -> {
@@ -170,7 +173,7 @@ public class AdminResource {
         return CompletableFuture.completedFuture(v);
       }
       List<CompletableFuture<Map<String, Object>>> replicas = current.getReplicasList().stream()
-          .map(node -> replicaView(current, node, status)).toList();
+          .map(node -> replicaView(current, node, replicaStatus, checksum)).toList();
       return CompletableFuture.allOf(replicas.toArray(CompletableFuture[]::new)).thenApply(x -> {
         v.put("replica_status", replicas.stream().map(CompletableFuture::join).toList());
         return v;
@@ -178,7 +181,8 @@ public class AdminResource {
     });
   }
 
-  private CompletableFuture<Map<String, Object>> replicaView(RangeDescriptor r, String node, Query status) {
+  private CompletableFuture<Map<String, Object>> replicaView(RangeDescriptor r, String node, Query status,
+      boolean checksum) {
     return replicas.query(node, status).handle((res, error) -> {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("node", node);
@@ -190,6 +194,10 @@ public class AdminResource {
       m.put("state", "up");
       m.put("applied_revision", res.getStatus().getState().getRevision());
       m.put("applied_index", res.getStatus().getState().getAppliedIndex());
+      m.put("key_count", res.getStatus().getApproximateKeys());
+      if (checksum) {
+        m.put("checksum", Long.toHexString(res.getStatus().getChecksum()));
+      }
       return m;
     });
   }

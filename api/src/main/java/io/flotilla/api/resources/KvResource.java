@@ -169,6 +169,19 @@ public class KvResource {
     });
   }
 
+  /** {@code PUT /v1/kv/} (and POST): a write with an empty key. */
+  @PUT
+  @Consumes(MediaType.WILDCARD)
+  public Response putEmptyKey() {
+    throw Params.invalid("the key is empty; keys are 1 to " + limits.maxKeyBytes + " bytes of UTF-8");
+  }
+
+  @POST
+  @Consumes(MediaType.WILDCARD)
+  public Response postEmptyKey() {
+    return putEmptyKey();
+  }
+
   @GET
   public CompletionStage<Response> scan(@QueryParam("start") String start, @QueryParam("end") String end,
       @QueryParam("prefix") String prefix, @QueryParam("limit") String limit, @QueryParam("reverse") String reverse,

@@ -1,0 +1,386 @@
+package io.flotilla.testcluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.testcluster.ApiClient.Resp;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Every operation of API.md's "Keys" and "Batches" sections, with success and error cases,
+ * against a real 3-node cluster of node processes (4 ranges cut at g, n, t).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class KeyApiIT {
+  private ProcessCluster cluster;
+  private ApiClient api;
+  private String n1;
+  private String n2;
+  private String n3;
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    cluster = ProcessCluster.start("keyapi", 21, 3, Map.of());
+    api = cluster.api();
+    n1 = cluster.url("n1");
+    n2 = cluster.url("n2");
+    n3 = cluster.url("n3");
+  }
+
+  @AfterAll
+  void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private static String b64(String s) {
+    return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String unb64(JsonNode n) {
+    return new String(Base64.getDecoder().decode(n.asText()), StandardCharsets.UTF_8);
+  }
+
+  private static void assertError(Resp r, int status, String code) {
+    assertEquals(status, r.status(), () -> "unexpected response " + r);
+    JsonNode body = r.json();
+    assertEquals(code, body.path("error").asText(), () -> "unexpected body " + r);
+    assertFalse(body.path("message").asText().isBlank(), () -> "error without a message: " + r);
+  }
+
+  @Test
+  void aPutOnOneNodeIsReadableFromTheOtherTwo() {
+    Resp put = api.put(n1, "y/greeting", "hello");
+    assertEquals(200, put.status(), put::toString);
+    assertEquals("y/greeting", put.json().get("key").asText());
+    assertTrue(put.json().get("version").asLong() > 0);
+    assertTrue(put.json().get("revision").asLong() > 0);
+    for (String node : List.of(n2, n3)) {
+      Resp get = api.get(node, "y/greeting");
+      assertEquals(200, get.status(), get::toString);
+      assertEquals("hello", unb64(get.json().get("value")));
+      assertEquals(put.json().get("version").asLong(), get.json().get("version").asLong());
+      assertNotNull(get.header("X-Flotilla-Served-By"));
+    }
+  }
+
+  @Test
+  void versionsStrictlyIncreaseAndAreNeverReusedAfterDeleteAndRecreate() {
+    long v1 = api.put(n1, "y/ver", "a").json().get("version").asLong();
+    long v2 = api.put(n2, "y/ver", "b").json().get("version").asLong();
+    assertTrue(v2 > v1);
+    Resp del = api.delete(n3, "y/ver", "");
+    assertEquals(200, del.status(), del::toString);
+    assertTrue(del.json().get("deleted").asBoolean());
+    assertError(api.get(n1, "y/ver"), 404, "not_found");
+    long v3 = api.put(n1, "y/ver", "c").json().get("version").asLong();
+    assertTrue(v3 > v2, "a re-created key must not reuse an old version");
+  }
+
+  @Test
+  void compareAndSetFollowsIfVersion() {
+    Resp created = api.put(n1, "y/cas", "one".getBytes(StandardCharsets.UTF_8), "if_version=0");
+    assertEquals(200, created.status(), created::toString);
+    long v = created.json().get("version").asLong();
+
+    Resp exists = api.put(n2, "y/cas", "two".getBytes(StandardCharsets.UTF_8), "if_version=0");
+    assertError(exists, 409, "version_conflict");
+    assertEquals(v, exists.json().get("current_version").asLong());
+
+    Resp stale = api.put(n2, "y/cas", "two".getBytes(StandardCharsets.UTF_8), "if_version=" + (v + 1000));
+    assertError(stale, 409, "version_conflict");
+    assertEquals("one", unb64(api.get(n3, "y/cas").json().get("value")), "a failed CAS changes nothing");
+
+    Resp ok = api.put(n3, "y/cas", "two".getBytes(StandardCharsets.UTF_8), "if_version=" + v);
+    assertEquals(200, ok.status(), ok::toString);
+    long v2 = ok.json().get("version").asLong();
+
+    assertError(api.delete(n1, "y/cas", "if_version=" + v), 409, "version_conflict");
+    Resp del = api.delete(n1, "y/cas", "if_version=" + v2);
+    assertEquals(200, del.status(), del::toString);
+    Resp absent = api.delete(n1, "y/cas", "if_version=1");
+    assertError(absent, 409, "version_conflict");
+    assertEquals(0, absent.json().get("current_version").asLong(), "an absent key has current_version 0");
+  }
+
+  @Test
+  void deleteSaysWhetherTheKeyExisted() {
+    api.put(n1, "y/del", "x");
+    assertTrue(api.delete(n2, "y/del", "").json().get("deleted").asBoolean());
+    Resp again = api.delete(n2, "y/del", "");
+    assertEquals(200, again.status());
+    assertFalse(again.json().get("deleted").asBoolean());
+    assertTrue(again.json().has("revision"));
+  }
+
+  @Test
+  void headAndRawReadsCarryTheVersionInAHeader() {
+    long v = api.put(n1, "y/raw", "bytes!").json().get("version").asLong();
+    Resp head = api.head(n2, "y/raw");
+    assertEquals(200, head.status());
+    assertEquals(String.valueOf(v), head.header("X-Flotilla-Version"));
+    assertEquals(404, api.head(n2, "y/raw-missing").status());
+    Resp raw = api.get(n3, "y/raw", "raw");
+    assertEquals(200, raw.status());
+    assertEquals("bytes!", raw.text());
+    assertEquals(String.valueOf(v), raw.header("X-Flotilla-Version"));
+  }
+
+  @Test
+  void incrementCountsFromZeroAndRefusesNonIntegers() {
+    Resp first = api.incr(n1, "y/counter", null);
+    assertEquals(200, first.status(), first::toString);
+    assertEquals(1, first.json().get("value").asLong());
+    assertEquals(11, api.incr(n2, "y/counter", "{\"delta\": 10}").json().get("value").asLong());
+    assertEquals(4, api.incr(n3, "y/counter", "{\"delta\": -7}").json().get("value").asLong());
+    assertEquals("4", api.get(n1, "y/counter", "raw").text());
+
+    api.put(n1, "y/notanumber", "twelve");
+    assertError(api.incr(n2, "y/notanumber", null), 422, "unprocessable");
+    assertEquals("twelve", api.get(n1, "y/notanumber", "raw").text());
+    assertError(api.incr(n2, "y/counter", "{\"delta\": \"x\"}"), 400, "invalid_argument");
+    assertError(api.incr(n2, "y/counter", "{not json"), 400, "invalid_argument");
+    assertEquals("4", api.get(n1, "y/counter", "raw").text());
+  }
+
+  @Test
+  void aKeyWithATtlReportsItsExpiryAndDisappearsAfterIt() throws InterruptedException {
+    Resp put = api.put(n1, "y/ttl", "brief".getBytes(StandardCharsets.UTF_8), "ttl=1");
+    assertEquals(200, put.status(), put::toString);
+    assertTrue(put.json().has("expires_at"));
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    int status = 200;
+    while (status == 200 && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      status = api.get(n2, "y/ttl").status();
+    }
+    assertEquals(404, status, "an expired key must not be returned");
+    assertEquals(404, api.head(n3, "y/ttl").status());
+  }
+
+  @Test
+  void keysWithSlashesSpacesPercentAndUnicodeRoundTrip() {
+    for (String key : List.of("y/users/42", "y/a b", "y/100%", "y/é/ü/日本", "y/q?x=1&y=2", "y/#hash", "y/a+b")) {
+      Resp put = api.put(n1, key, "v:" + key);
+      assertEquals(200, put.status(), () -> key + " -> " + put);
+      assertEquals(key, put.json().get("key").asText());
+      Resp get = api.get(n2, key);
+      assertEquals(200, get.status(), () -> key + " -> " + get);
+      assertEquals(key, get.json().get("key").asText());
+      assertEquals("v:" + key, unb64(get.json().get("value")));
+    }
+  }
+
+  @Test
+  void scansCrossRangesWithCursorsLimitsReverseAndPrefix() {
+    List<String> keys = new ArrayList<>();
+    for (String part : List.of("b", "h", "p", "u")) { // one group of keys in each of the 4 ranges
+      for (int i = 0; i < 10; i++) {
+        String key = part + ".scan." + i;
+        keys.add(key);
+        assertEquals(200, api.put(n1 , key, "value-" + key).status());
+      }
+    }
+    List<String> sorted = new ArrayList<>(new TreeSet<>(keys));
+    String span = "start=b.scan.&end=u.scan.~";
+
+    assertEquals(sorted, pageThrough(n2, span + "&limit=7", false));
+    List<String> reversed = new ArrayList<>(sorted);
+    java.util.Collections.reverse(reversed);
+    assertEquals(reversed, pageThrough(n3, span + "&limit=6&reverse=true", true));
+
+    Resp prefix = api.scan(n1, "prefix=" + ApiClient.query("h.scan.") + "&limit=100");
+    assertEquals(200, prefix.status(), prefix::toString);
+    List<String> got = new ArrayList<>();
+    prefix.json().get("items").forEach(i -> got.add(i.get("key").asText()));
+    assertEquals(sorted.subList(10, 20), got);
+    assertTrue(prefix.json().get("cursor").isNull());
+    assertEquals("value-h.scan.0", unb64(prefix.json().get("items").get(0).get("value")));
+
+    Resp keysOnly = api.scan(n1, span + "&limit=40&keys_only=true");
+    assertEquals(40, keysOnly.json().get("items").size());
+    assertFalse(keysOnly.json().get("items").get(0).has("value"));
+    assertTrue(keysOnly.json().get("cursor").isNull(), "a page that ends the span has no cursor");
+  }
+
+  private List<String> pageThrough(String node, String params, boolean reverse) {
+    List<String> seen = new ArrayList<>();
+    String cursor = null;
+    int pages = 0;
+    do {
+      Resp page = api.scan(node, params + (cursor == null ? "" : "&cursor=" + ApiClient.query(cursor)));
+      assertEquals(200, page.status(), page::toString);
+      JsonNode items = page.json().get("items");
+      assertTrue(items.size() <= 7);
+      items.forEach(i -> seen.add(i.get("key").asText()));
+      cursor = page.json().get("cursor").isNull() ? null : page.json().get("cursor").asText();
+      assertTrue(++pages < 20, "scan did not terminate");
+    } while (cursor != null);
+    return seen;
+  }
+
+  @Test
+  void deletingASpanRemovesKeysInEveryRangeItCovers() {
+    for (String key : List.of("f.del.1", "f.del.2", "g.del.1", "g.del.2", "g.del.3")) {
+      api.put(n1, key, "x");
+    }
+    api.put(n1, "g.keep", "x");
+    Resp del = api.deleteSpan(n2, "start=f.del.&end=g.del.~");
+    assertEquals(200, del.status(), del::toString);
+    assertEquals(5, del.json().get("deleted").asLong());
+    assertEquals(404, api.get(n3, "g.del.2").status());
+    assertEquals(200, api.get(n3, "g.keep").status());
+    assertError(api.deleteSpan(n2, ""), 400, "invalid_argument");
+  }
+
+  @Test
+  void anAtomicBatchInOneRangeAppliesAllOrNothing() {
+    api.put(n1, "y/batch/a", "1");
+    Resp ok = api.batch(n2, "{\"atomic\": true, \"ops\": ["
+        + "{\"op\":\"put\",\"key\":\"y/batch/b\",\"value\":\"" + b64("2") + "\"},"
+        + "{\"op\":\"delete\",\"key\":\"y/batch/a\"},"
+        + "{\"op\":\"get\",\"key\":\"y/batch/b\"}]}");
+    assertEquals(200, ok.status(), ok::toString);
+    assertEquals(3, ok.json().get("succeeded").asInt());
+    assertEquals(0, ok.json().get("failed").asInt());
+    assertEquals("2", unb64(ok.json().get("results").get(2).get("value")), "reads see the batch's own writes");
+    assertEquals(404, api.get(n3, "y/batch/a").status());
+
+    Resp conflict = api.batch(n2, "{\"atomic\": true, \"ops\": ["
+        + "{\"op\":\"put\",\"key\":\"y/batch/c\",\"value\":\"" + b64("3") + "\"},"
+        + "{\"op\":\"put\",\"key\":\"y/batch/b\",\"value\":\"" + b64("x") + "\",\"if_version\":0}]}");
+    assertError(conflict, 409, "version_conflict");
+    assertEquals(1, conflict.json().get("failed_index").asInt());
+    assertTrue(conflict.json().get("current_version").asLong() > 0);
+    assertEquals(404, api.get(n1, "y/batch/c").status(), "a failed atomic batch applies nothing");
+    assertEquals("2", api.get(n1, "y/batch/b", "raw").text());
+  }
+
+  @Test
+  void anAtomicBatchAcrossRangesIsRefusedForNow() {
+    Resp r = api.batch(n1, "{\"atomic\": true, \"ops\": ["
+        + "{\"op\":\"put\",\"key\":\"a.multi\",\"value\":\"" + b64("1") + "\"},"
+        + "{\"op\":\"put\",\"key\":\"y.multi\",\"value\":\"" + b64("2") + "\"}]}");
+    assertError(r, 422, "unprocessable");
+    assertEquals(404, api.get(n1, "a.multi").status());
+    assertEquals(404, api.get(n1, "y.multi").status());
+  }
+
+  @Test
+  void aNonAtomicBatchReportsEachOpOnItsOwn() {
+    api.put(n1, "y/nb/exists", "e");
+    Resp r = api.batch(n3, "{\"atomic\": false, \"ops\": ["
+        + "{\"op\":\"put\",\"key\":\"a.nb\",\"value\":\"" + b64("A") + "\"},"
+        + "{\"op\":\"put\",\"key\":\"y/nb/exists\",\"value\":\"" + b64("no") + "\",\"if_version\":0},"
+        + "{\"op\":\"get\",\"key\":\"y/nb/exists\"},"
+        + "{\"op\":\"get\",\"key\":\"y/nb/missing\"},"
+        + "{\"op\":\"delete\",\"key\":\"o.nb\"}]}");
+    assertEquals(200, r.status(), r::toString);
+    JsonNode results = r.json().get("results");
+    assertEquals(5, results.size());
+    assertEquals(4, r.json().get("succeeded").asInt());
+    assertEquals(1, r.json().get("failed").asInt());
+    assertTrue(results.get(0).get("version").asLong() > 0);
+    assertEquals("version_conflict", results.get(1).get("error").asText());
+    assertEquals("e", unb64(results.get(2).get("value")));
+    assertFalse(results.get(3).get("found").asBoolean());
+    assertFalse(results.get(4).get("deleted").asBoolean());
+    assertEquals("A", api.get(n2, "a.nb", "raw").text());
+    assertEquals("e", api.get(n2, "y/nb/exists", "raw").text());
+  }
+
+  @Test
+  void badInputGetsItsStatusAndJsonErrorAndChangesNothing() {
+    assertError(api.verbatim(n1, "PUT", "/v1/kv/y/bad%zz", "v".getBytes()), 400, "invalid_argument");
+    assertError(api.verbatim(n1, "PUT", "/v1/kv/y/bad%f", "v".getBytes()), 400, "invalid_argument");
+    assertError(api.raw("PUT", n1 + "/v1/kv/y/bad%ff%fe", "v".getBytes()), 400, "invalid_argument");
+    assertError(api.raw("GET", n1 + "/v1/kv/y/bad%c3", null), 400, "invalid_argument");
+    assertError(api.raw("PUT", n1 + "/v1/kv/", "v".getBytes()), 400, "invalid_argument");
+    assertEquals(404, api.get(n2, "y/bad").status(), "none of those wrote anything");
+    assertError(api.put(n1, "y/" + "k".repeat(4095), "v"), 413, "too_large");
+    assertError(api.put(n1, "y/big", new byte[1024 * 1024 + 1], ""), 413, "too_large");
+    assertEquals(404, api.get(n2, "y/big").status());
+    assertEquals(200, api.put(n1, "y/max", new byte[1024 * 1024], "").status(), "exactly the limit is fine");
+
+    for (String params : List.of("ttl=-1", "ttl=0", "ttl=abc", "if_version=x", "if_version=-2")) {
+      assertError(api.put(n1, "y/params", "v".getBytes(), params), 400, "invalid_argument");
+    }
+    assertEquals(404, api.get(n2, "y/params").status(), "rejected writes change nothing");
+    assertError(api.delete(n1, "y/params", "if_version=x"), 400, "invalid_argument");
+    assertError(api.get(n1, "y/params", "consistency=bogus"), 400, "invalid_argument");
+    assertError(api.get(n1, "y/params", "min_revision=-1"), 400, "invalid_argument");
+    for (String params : List.of("limit=0", "limit=10001", "limit=x", "reverse=maybe", "cursor=!!!",
+        "start=b&end=a", "prefix=a&start=b")) {
+      assertError(api.scan(n1, params), 400, "invalid_argument");
+    }
+
+    for (String body : List.of("{not json", "[]", "{\"ops\": 5}", "{\"atomic\": \"yes\", \"ops\": []}",
+        "{\"ops\": [{\"op\":\"put\",\"key\":\"y/b1\",\"value\":\"***\"}]}",
+        "{\"ops\": [{\"op\":\"frobnicate\",\"key\":\"y/b1\"}]}",
+        "{\"ops\": [{\"op\":\"put\",\"key\":\"\",\"value\":\"\"}]}",
+        "{\"ops\": [{\"op\":\"put\",\"value\":\"\"}]}",
+        "{\"ops\": [{\"op\":\"put\",\"key\":\"y/b1\",\"value\":\"\",\"ttl\":-5}]}",
+        "{\"ops\": [{\"op\":\"put\",\"key\":\"y/b2\",\"value\":\"\"}, {\"op\":\"get\",\"key\":\"y/b3\",\"value\":\"\"}]}")) {
+      assertError(api.batch(n2, body), 400, "invalid_argument");
+    }
+    assertEquals(404, api.get(n1, "y/b2").status(), "a batch with one bad op applies none");
+    StringBuilder many = new StringBuilder("{\"ops\": [");
+    for (int i = 0; i < 1001; i++) {
+      many.append(i == 0 ? "" : ",").append("{\"op\":\"get\",\"key\":\"y/k").append(i).append("\"}");
+    }
+    assertError(api.batch(n2, many.append("]}").toString()), 413, "too_large");
+
+    assertError(api.raw("GET", n1 + "/v1/admin/ranges/999", null), 404, "not_found");
+    assertError(api.raw("GET", n1 + "/v1/admin/ranges/abc", null), 400, "invalid_argument");
+    assertError(api.raw("GET", n1 + "/v1/nothing-here", null), 404, "not_found");
+  }
+
+  @Test
+  void adminAndOperationalEndpointsDescribeTheCluster() {
+    Resp cluster = api.raw("GET", n2 + "/v1/admin/cluster", null);
+    assertEquals(200, cluster.status(), cluster::toString);
+    assertEquals(3, cluster.json().get("nodes").size());
+    cluster.json().get("nodes").forEach(n -> assertEquals("up", n.get("state").asText()));
+    assertEquals(4, cluster.json().get("summary").get("ranges").asInt());
+
+    Resp ranges = api.raw("GET", n3 + "/v1/admin/ranges", null);
+    JsonNode list = ranges.json().get("ranges");
+    assertEquals(4, list.size());
+    assertEquals("", list.get(0).get("start").asText());
+    for (int i = 1; i < list.size(); i++) {
+      assertEquals(list.get(i - 1).get("end").asText(), list.get(i).get("start").asText(), "ranges tile the key space");
+    }
+    assertTrue(list.get(3).get("end").isNull());
+    for (JsonNode r : list) {
+      assertEquals(3, r.get("replicas").size());
+      assertFalse(r.get("leader").isNull(), () -> "range without a leader: " + r);
+    }
+
+    Resp owner = api.raw("GET", n1 + "/v1/admin/ranges?key=" + ApiClient.query("m"), null);
+    assertEquals("g", owner.json().get("start").asText());
+    Resp one = api.raw("GET", n1 + "/v1/admin/ranges/" + owner.json().get("id").asLong() + "?checksum=true", null);
+    assertEquals(3, one.json().get("replica_status").size());
+
+    assertEquals(200, api.raw("GET", n1 + "/healthz", null).status());
+    assertEquals(200, api.raw("GET", n1 + "/readyz", null).status());
+    api.put(n1, "y/metrics", "m");
+    Resp metrics = api.raw("GET", n1 + "/metrics", null);
+    assertEquals(200, metrics.status());
+    assertTrue(metrics.text().contains("flotilla_requests_put_seconds_count"), metrics::text);
+    assertNull(metrics.header("X-Flotilla-Served-By"));
+  }
+}
