@@ -88,20 +88,35 @@ public final class RangeClient implements AutoCloseable {
 
   /** Switches to a new membership (after a replica moved); in-flight calls finish on the old client. */
   public synchronized void updateGroup(RaftGroup newGroup) {
-    if (!newGroup.getPeers().equals(group.getPeers())) {
+    if (!sameMembers(newGroup, group)) {
       RaftClient old = client;
       group = newGroup;
       client = newClient();
-      closeQuietly(old);
+      closeLater(old);
     }
+  }
+
+  private static boolean sameMembers(RaftGroup a, RaftGroup b) {
+    return new java.util.HashSet<>(a.getPeers()).equals(new java.util.HashSet<>(b.getPeers()));
   }
 
   private synchronized void replaceAfterFailure(RaftClient failed) {
     if (client == failed) {
       client = newClient();
-      closeQuietly(failed);
+      closeLater(failed);
     }
   }
+
+  /** Closing a Ratis client waits for its calls; never do that on a request or gRPC thread. */
+  private static void closeLater(RaftClient c) {
+    CLOSER.execute(() -> closeQuietly(c));
+  }
+
+  private static final java.util.concurrent.Executor CLOSER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "range-client-closer");
+    t.setDaemon(true);
+    return t;
+  });
 
   private QueryResult toQueryResult(RaftClientReply reply, Throwable error) {
     Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
