@@ -34,10 +34,16 @@ final class ClusterCommand implements Callable<Integer> {
   @Option(names = "--raft-port", defaultValue = "7101", description = "Raft port on every node's address (default: ${DEFAULT-VALUE})")
   int raftPort;
 
+  @Option(names = "--ranges", description = "ranges of a new cluster, cut evenly over the key space "
+      + "(default: 4, cut at g, n, t)")
+  Integer ranges;
+
   @Override
   public Integer call() throws Exception {
     Path home = Path.of(System.getProperty("flotilla.home", ".")).toAbsolutePath().normalize();
-    ClusterSpec spec = ClusterSpec.defaults(nodes, data, firstIp, httpPort, raftPort);
+    ClusterSpec base = ClusterSpec.defaults(nodes, data, firstIp, httpPort, raftPort);
+    ClusterSpec spec = ranges == null ? base : new ClusterSpec(nodes, data, firstIp, httpPort, raftPort,
+        ClusterSpec.evenSplits(ranges), Map.of());
     checkSameShape(spec);
     Path launcher = home.resolve("bin/flotilla");
     try (LocalCluster cluster = new LocalCluster(spec,

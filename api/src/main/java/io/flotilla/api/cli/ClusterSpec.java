@@ -27,6 +27,29 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
     return new ClusterSpec(nodes, dataDir, firstIp, httpPort, raftPort, List.of("g", "n", "t"), Map.of());
   }
 
+  /**
+   * Split keys that cut the key space into {@code ranges} ranges: evenly spaced three-character
+   * keys over '0'..'z', so keys of every common shape spread over many ranges.
+   */
+  public static List<String> evenSplits(int ranges) {
+    if (ranges < 1 || ranges > 100_000) {
+      throw new IllegalArgumentException("--ranges must be between 1 and 100000");
+    }
+    String alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    int base = alphabet.length();
+    long space = (long) base * base * base;
+    List<String> splits = new java.util.ArrayList<>();
+    for (int i = 1; i < ranges; i++) {
+      long p = space * i / ranges;
+      String key = "" + alphabet.charAt((int) (p / (base * base))) + alphabet.charAt((int) (p / base % base))
+          + alphabet.charAt((int) (p % base));
+      if (splits.isEmpty() || !splits.get(splits.size() - 1).equals(key)) {
+        splits.add(key);
+      }
+    }
+    return splits;
+  }
+
   public String nodeId(int i) {
     return "n" + i;
   }
