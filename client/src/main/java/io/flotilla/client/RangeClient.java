@@ -31,6 +31,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * window, so it is replaced by a fresh one; the failed writes are reported as outcome unknown.
  */
 public final class RangeClient implements AutoCloseable {
+  /** Attempts per read; with the backoff (25 ms doubling to 1 s) about 12 s in all. */
+  private static final int READ_ATTEMPTS = 16;
   private final long rangeId;
   private final RaftProperties properties;
   private final RetryPolicy retryPolicy;
@@ -66,14 +68,56 @@ public final class RangeClient implements AutoCloseable {
 
   /** A linearizable read served by the leader (lease or read index). */
   public CompletableFuture<QueryResult> read(Query query) {
-    return client.async().sendReadOnlyUnordered(message(query.toByteArray()), null)
-        .handle((reply, error) -> toQueryResult(reply, error));
+    return readWithRetry(query, null, 0);
   }
 
   /** A linearizable read served by the given replica once it applied the leader's read index. */
   public CompletableFuture<QueryResult> readOn(Query query, String nodeId) {
-    return client.async().sendReadOnlyUnordered(message(query.toByteArray()), RaftPeerId.valueOf(nodeId))
-        .handle((reply, error) -> toQueryResult(reply, error));
+    return readWithRetry(query, RaftPeerId.valueOf(nodeId), 0);
+  }
+
+  /**
+   * Reads are idempotent, so every transient failure (no leader yet, read index refused during
+   * an election) is retried with backoff, a bounded number of times; a state machine failure
+   * is not.
+   */
+  private CompletableFuture<QueryResult> readWithRetry(Query query, RaftPeerId server, int attempt) {
+    CompletableFuture<QueryResult> result = new CompletableFuture<>();
+    client.async().sendReadOnlyUnordered(message(query.toByteArray()), server).whenComplete((reply, error) -> {
+      Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
+      if (failure == null) {
+        try {
+          result.complete(QueryResult.parseFrom(reply.getMessage().getContent().toByteArray()));
+        } catch (InvalidProtocolBufferException e) {
+          result.completeExceptionally(new FlotillaException(ErrorCode.INTERNAL,
+              "range " + rangeId + " sent a malformed read result", e));
+        }
+        return;
+      }
+      Throwable cause = unwrap(failure);
+      if (cause instanceof StateMachineException || attempt + 1 >= READ_ATTEMPTS) {
+        result.completeExceptionally(translate(failure, false).getCause());
+        return;
+      }
+      long backoff = Math.min(1000, 25L << Math.min(attempt, 6));
+      CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS).execute(() ->
+          readWithRetry(query, server, attempt + 1).whenComplete((r, e) -> {
+            if (e != null) {
+              result.completeExceptionally(unwrap(e));
+            } else {
+              result.complete(r);
+            }
+          }));
+    });
+    return result;
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    Throwable c = t;
+    while (c instanceof CompletionException && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c;
   }
 
   /** The node id of the leader this client last talked to, or null if unknown. */
@@ -117,18 +161,6 @@ public final class RangeClient implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
-
-  private QueryResult toQueryResult(RaftClientReply reply, Throwable error) {
-    Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
-    if (failure != null) {
-      throw translate(failure, false);
-    }
-    try {
-      return QueryResult.parseFrom(reply.getMessage().getContent().toByteArray());
-    } catch (InvalidProtocolBufferException e) {
-      throw new FlotillaException(ErrorCode.INTERNAL, "range " + rangeId + " sent a malformed read result", e);
-    }
-  }
 
   private CommandResult parseCommandResult(RaftClientReply reply) {
     try {
