@@ -68,7 +68,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
 
     KvEngine engine = RocksDbKvEngine.open(data.resolve("db"), node.blockCacheMb << 20);
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    NodeHost host = new NodeHost(self, cluster, engine, data.resolve("raft").toFile(), node.raft.toSettings(),
+    NodeHost host = new NodeHost(self, cluster, engine, data.resolve("raft").toFile(), node.raft.toSettings(node.maxEntryBytes()),
         new HttpSnapshotSource(http, cluster.stream().collect(java.util.stream.Collectors.toMap(ClusterNode::id, n -> n))));
     AtomicBoolean started = new AtomicBoolean();
     env.lifecycle().manage(new Managed() {

@@ -11,6 +11,8 @@ import java.time.Duration;
  * @param segmentSizeBytes Raft log segment size; also the largest single log entry
  * @param requestTimeout how long a client waits for one attempt at the leader
  * @param clientMaxAttempts attempts per request before the outcome is reported unknown
+ * @param maxEntryBytes the largest command the log accepts; every range group allocates a
+ *     direct write buffer of about this size, so it bounds memory per range
  */
 public record RaftSettings(
     Duration rpcTimeoutMin,
@@ -18,10 +20,11 @@ public record RaftSettings(
     long snapshotThreshold,
     long segmentSizeBytes,
     Duration requestTimeout,
-    int clientMaxAttempts) {
+    int clientMaxAttempts,
+    int maxEntryBytes) {
 
   public static RaftSettings defaults() {
     return new RaftSettings(Duration.ofMillis(500), Duration.ofMillis(1000), 10_000,
-        32L * 1024 * 1024, Duration.ofSeconds(3), 25);
+        32L * 1024 * 1024, Duration.ofSeconds(3), 25, 2 * 1024 * 1024 + 256 * 1024);
   }
 }

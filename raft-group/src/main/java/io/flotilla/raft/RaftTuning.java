@@ -47,11 +47,13 @@ public final class RaftTuning {
     SizeInBytes segment = SizeInBytes.valueOf(s.segmentSizeBytes());
     RaftServerConfigKeys.Log.setSegmentSizeMax(p, segment);
     RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
-    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("2MB"));
-    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(Math.max(4L << 20, s.segmentSizeBytes() / 4 + (2L << 20))));
+    // The appender's byte limit is also the largest log entry; the per-group direct write
+    // buffer must hold one entry plus its length and checksum.
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(s.maxEntryBytes()));
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(s.maxEntryBytes() + 64L));
     RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
     RaftServerConfigKeys.ThreadPool.setProxySize(p, 8);
-    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(64L << 20, s.segmentSizeBytes() + (1L << 20))));
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(s.maxEntryBytes() + (1L << 20)));
     return p;
   }
 
@@ -60,7 +62,7 @@ public final class RaftTuning {
     RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, millis(s.requestTimeout().toMillis()));
     RaftClientConfigKeys.Async.setOutstandingRequestsMax(p, 2000);
-    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(64L << 20, s.segmentSizeBytes() + (1L << 20))));
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(8L << 20, 2L * s.maxEntryBytes())));
     return p;
   }
 

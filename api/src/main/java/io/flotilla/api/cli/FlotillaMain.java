@@ -12,6 +12,16 @@ import picocli.CommandLine.Parameters;
     description = "A range-sharded, Raft-replicated key-value store.",
     subcommands = {FlotillaMain.Node.class, ClusterCommand.class})
 public final class FlotillaMain implements Runnable {
+  static {
+    // With fewer than 2 cores' worth of common-pool parallelism, CompletableFuture's *Async
+    // methods start a new thread per task (Ratis's log path uses them on every append): on a
+    // 2-core machine that was one thread per write. Must run before CompletableFuture loads.
+    if (System.getProperty("java.util.concurrent.ForkJoinPool.common.parallelism") == null) {
+      System.setProperty("java.util.concurrent.ForkJoinPool.common.parallelism",
+          String.valueOf(Math.max(4, Runtime.getRuntime().availableProcessors())));
+    }
+  }
+
   public static void main(String[] args) {
     int code = new CommandLine(new FlotillaMain()).execute(args);
     if (code != 0) {

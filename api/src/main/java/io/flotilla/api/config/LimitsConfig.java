@@ -9,8 +9,11 @@ public class LimitsConfig {
   @Min(1) @Max(65536) @JsonProperty public int maxKeyBytes = 4096;
   @Min(0) @JsonProperty public int maxValueBytes = 1024 * 1024;
   @Min(1) @JsonProperty public int maxBatchOps = 1000;
-  /** Total bytes of keys and values in one batch: one batch is one log entry. */
-  @Min(1) @JsonProperty public int maxBatchBytes = 16 * 1024 * 1024;
+  /**
+   * Total bytes of keys and values in one batch: one batch is one log entry, and every range
+   * allocates a direct buffer that holds the largest entry, so this bounds memory per range.
+   */
+  @Min(1) @JsonProperty public int maxBatchBytes = 2 * 1024 * 1024;
   @Min(1) @JsonProperty public int maxScanLimit = 10_000;
   @Min(1) @JsonProperty public int defaultScanLimit = 100;
 }

@@ -34,6 +34,16 @@ public class NodeConfig {
 
   @NotNull @Valid @JsonProperty public RaftConfig raft = new RaftConfig();
 
+  /**
+   * The largest Raft log entry requests can produce: a full batch (its keys and values are
+   * bounded by maxBatchBytes, a single put by key + value limits) plus per-op framing.
+   */
+  public int maxEntryBytes() {
+    long payload = Math.max(limits.maxBatchBytes, (long) limits.maxKeyBytes + limits.maxValueBytes);
+    long framing = 64L * limits.maxBatchOps + 4096;
+    return (int) Math.min(Integer.MAX_VALUE - 1024, payload + framing);
+  }
+
   public PeerConfig self() {
     return peers.stream().filter(p -> p.id.equals(id)).findFirst().orElseThrow(() ->
         new IllegalArgumentException("flotilla.id '" + id + "' is not one of flotilla.peers"));

@@ -16,9 +16,11 @@ public class RaftConfig {
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(3);
   @Min(1) @JsonProperty public int clientMaxAttempts = 25;
 
-  public RaftSettings toSettings() {
+  /** @param maxEntryBytes the largest command the API can produce (see {@link NodeConfig#maxEntryBytes()}) */
+  public RaftSettings toSettings(int maxEntryBytes) {
     return new RaftSettings(java.time.Duration.ofMillis(rpcTimeoutMin.toMilliseconds()),
         java.time.Duration.ofMillis(rpcTimeoutMax.toMilliseconds()), snapshotThreshold,
-        segmentSize.toBytes(), java.time.Duration.ofMillis(requestTimeout.toMilliseconds()), clientMaxAttempts);
+        segmentSize.toBytes(), java.time.Duration.ofMillis(requestTimeout.toMilliseconds()), clientMaxAttempts,
+        maxEntryBytes);
   }
 }
