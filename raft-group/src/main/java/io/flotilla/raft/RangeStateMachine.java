@@ -62,6 +62,12 @@ public final class RangeStateMachine extends BaseStateMachine {
   private final Executor installExecutor;
   private final Consumer<RangeDescriptor> onDescriptor;
 
+  /**
+   * Guards the engine writes of applies, snapshots and snapshot installs of this range: an
+   * install may complete while the updater thread still runs, and neither may overwrite the
+   * other's applied state with an older one.
+   */
+  private final Object applyLock = new Object();
   private volatile RangeDescriptor range;
   private volatile long revision;
   private volatile long persistedIndex;
@@ -91,7 +97,9 @@ public final class RangeStateMachine extends BaseStateMachine {
 
   @Override
   public void reinitialize() throws IOException {
-    loadFromEngine();
+    synchronized (applyLock) {
+      loadFromEngine();
+    }
     getLifeCycle().transition(LifeCycle.State.STARTING);
     getLifeCycle().transition(LifeCycle.State.RUNNING);
   }
@@ -136,6 +144,12 @@ public final class RangeStateMachine extends BaseStateMachine {
 
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    synchronized (applyLock) {
+      return applyLocked(trx);
+    }
+  }
+
+  private CompletableFuture<Message> applyLocked(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
     long index = entry.getIndex();
     if (index <= persistedIndex) {
@@ -181,19 +195,23 @@ public final class RangeStateMachine extends BaseStateMachine {
 
   @Override
   public long takeSnapshot() {
-    // Runs on the updater thread, so no apply races this. Record the latest applied index
-    // (it may be a configuration entry the engine has not seen) and make it durable.
-    TermIndex last = getLastAppliedTermIndex();
-    if (last == null || last.getIndex() <= 0) {
-      return snapshot == null ? -1 : snapshot.getIndex();
+    // Runs on the updater thread. Records the latest applied index (it may be a configuration
+    // entry the engine has not seen) and makes it durable. Returns -1 ("no snapshot taken")
+    // while an installed range snapshot is newer than what the updater has applied: Ratis
+    // reloads the state machine from it next, and must not see an older index recorded here.
+    synchronized (applyLock) {
+      TermIndex last = getLastAppliedTermIndex();
+      if (last == null || last.getIndex() <= 0 || last.getIndex() < persistedIndex) {
+        return -1;
+      }
+      if (last.getIndex() > persistedIndex) {
+        writeAppliedOnly(last.getTerm(), last.getIndex());
+        persistedIndex = last.getIndex();
+      }
+      engine.sync();
+      snapshot = last;
+      return last.getIndex();
     }
-    if (last.getIndex() > persistedIndex) {
-      writeAppliedOnly(last.getTerm(), last.getIndex());
-      persistedIndex = last.getIndex();
-    }
-    engine.sync();
-    snapshot = last;
-    return last.getIndex();
   }
 
   @Override
@@ -258,15 +276,24 @@ public final class RangeStateMachine extends BaseStateMachine {
       throw new IllegalStateException("range " + rangeId + ": no leader known to fetch a snapshot from");
     }
     try (InputStream in = snapshots.open(leader, rangeId)) {
-      SnapshotHeader header = RangeSnapshots.install(engine, rangeId, in);
-      if (header.getState().getAppliedIndex() + 1 < firstInLog.getIndex()) {
-        throw new IllegalStateException("snapshot of range " + rangeId + " at index "
-            + header.getState().getAppliedIndex() + " is older than the leader's log start " + firstInLog);
+      SnapshotHeader header;
+      TermIndex installed;
+      synchronized (applyLock) {
+        header = RangeSnapshots.install(engine, rangeId, in);
+        engine.sync();
+        installed = TermIndex.valueOf(header.getState().getAppliedTerm(), header.getState().getAppliedIndex());
+        // From here on entries up to the installed index are already in the engine; Ratis
+        // then pauses the updater and calls reinitialize(), which reloads everything else.
+        range = header.getRange();
+        revision = header.getState().getRevision();
+        persistedIndex = installed.getIndex();
+        if (installed.getIndex() + 1 < firstInLog.getIndex()) {
+          // A consistent but still too old copy: keep it, and let Ratis ask again.
+          throw new IllegalStateException("snapshot of range " + rangeId + " at index "
+              + installed.getIndex() + " is older than the leader's log start " + firstInLog);
+        }
+        snapshot = installed;
       }
-      engine.sync();
-      TermIndex installed = TermIndex.valueOf(header.getState().getAppliedTerm(), header.getState().getAppliedIndex());
-      // Updater is paused for the reload that follows; reinitialize() reloads range and revision.
-      snapshot = installed;
       LOG.info("range {} node {}: installed snapshot at {} ({} revision {})", rangeId, nodeId, installed,
           io.flotilla.common.Ranges.describe(header.getRange()), header.getState().getRevision());
       return installed;
