@@ -36,7 +36,7 @@ public final class InMemoryKvEngine implements KvEngine {
       switch (op.kind()) {
         case PUT -> map.put(op.key(), op.value());
         case DELETE -> map.remove(op.key());
-        case DELETE_SPAN -> map.subMap(op.key(), true, op.value(), false).clear();
+        case DELETE_SPAN -> span(map, op.key(), op.value()).clear();
       }
     }
   }
@@ -87,7 +87,11 @@ public final class InMemoryKvEngine implements KvEngine {
   public void close() {}
 
   private static NavigableMap<byte[], byte[]> span(TreeMap<byte[], byte[]> map, byte[] start, byte[] end) {
-    return end.length == 0 ? map.tailMap(start, true) : map.subMap(start, true, end, false);
+    if (end.length == 0) {
+      return map.tailMap(start, true);
+    }
+    // An inverted or empty span holds nothing (as in RocksDB), rather than being an error.
+    return Keys.compare(start, end) >= 0 ? new TreeMap<>(Keys.ORDER) : map.subMap(start, true, end, false);
   }
 
   /** Iterates a copy of the span, so writes during iteration never disturb it. */

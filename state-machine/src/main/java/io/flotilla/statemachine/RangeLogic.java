@@ -102,7 +102,8 @@ public final class RangeLogic {
           value = Math.addExact(base, incr.getDelta());
         } catch (ArithmeticException e) {
           return rejected(rejection(Rejection.Reason.NOT_AN_INTEGER,
-              "incrementing " + base + " by " + incr.getDelta() + " overflows a 64-bit integer", 0), revision);
+              "incrementing " + base + " by " + incr.getDelta() + " overflows a 64-bit integer",
+              current.map(StoredValue::version).orElse(0L)), revision);
         }
         long expiry = current.map(StoredValue::expiresAtMillis).orElse(0L);
         write(incr.getKey().toByteArray(),
@@ -133,7 +134,8 @@ public final class RangeLogic {
         wrote = anyWrite;
       }
       case DELETE_SPAN -> {
-        result.setDeleteSpan(DeleteSpanResult.newBuilder().setDeleted(deleteSpan(command.getDeleteSpan())));
+        result.setDeleteSpan(DeleteSpanResult.newBuilder().setDeleted(deleteSpan(command.getDeleteSpan()))
+            .setCoveredEnd(range.getEnd()));
         wrote = result.getDeleteSpan().getDeleted() > 0;
       }
       default -> {

@@ -78,6 +78,9 @@ public final class RangeSnapshots {
         throw new IOException("snapshot stream for range " + rangeId + " ended before its trailer");
       }
       if (e.getKey().isEmpty()) {
+        if (e.getStoredValue().size() != 8) {
+          throw new IOException("snapshot stream for range " + rangeId + " is truncated or corrupt (bad trailer)");
+        }
         long expected = ByteBuffer.wrap(e.getStoredValue().toByteArray()).getLong();
         if (expected != count) {
           throw new IOException("snapshot of range " + rangeId + " has " + count + " entries, trailer says " + expected);

@@ -100,7 +100,11 @@ public final class RocksDbKvEngine implements KvEngine {
         switch (op.kind()) {
           case PUT -> batch.put(h, op.key(), op.value());
           case DELETE -> batch.delete(h, op.key());
-          case DELETE_SPAN -> batch.deleteRange(h, op.key(), op.value());
+          case DELETE_SPAN -> {
+            if (io.flotilla.common.Keys.compare(op.key(), op.value()) < 0) { // RocksDB refuses inverted spans
+              batch.deleteRange(h, op.key(), op.value());
+            }
+          }
         }
       }
       db.write(writeOptions, batch);

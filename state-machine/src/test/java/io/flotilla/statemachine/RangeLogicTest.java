@@ -1,215 +1,294 @@
 package io.flotilla.statemachine;
 
+import static io.flotilla.statemachine.Replica.delete;
+import static io.flotilla.statemachine.Replica.deleteIf;
+import static io.flotilla.statemachine.Replica.put;
+import static io.flotilla.statemachine.Replica.putExpiring;
+import static io.flotilla.statemachine.Replica.putIf;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
-import io.flotilla.proto.BatchEntry;
-import io.flotilla.proto.BatchOp;
 import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
-import io.flotilla.proto.DeleteOp;
-import io.flotilla.proto.DeleteSpanOp;
-import io.flotilla.proto.GetOp;
-import io.flotilla.proto.IncrOp;
-import io.flotilla.proto.PutOp;
-import io.flotilla.proto.RangeDescriptor;
-import io.flotilla.proto.RangeEpoch;
 import io.flotilla.proto.Rejection;
-import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The apply function of one range, driven the way the Raft state machine drives it. */
+/** Puts, deletes, compare-and-set and expiry in one range's apply function. */
 class RangeLogicTest {
-  private static final RangeDescriptor RANGE = RangeDescriptor.newBuilder().setId(7)
-      .setStart(ByteString.copyFromUtf8("b")).setEnd(ByteString.copyFromUtf8("m"))
-      .setEpoch(RangeEpoch.newBuilder().setVersion(3).setConf(1)).build();
-
-  private final InMemoryKvEngine engine = new InMemoryKvEngine();
-  private long revision;
-  private long now = 1_000_000;
+  private final Replica replica = new Replica(new InMemoryKvEngine(), Replica.range(7, "b", "m", 3, 1));
 
   private CommandResult apply(Command.Builder command) {
-    RangeLogic.Applied applied = RangeLogic.apply(command.setRangeId(7).setEpoch(RANGE.getEpoch())
-        .setProposedAtMillis(now).build(), RANGE, revision, engine);
-    engine.write(applied.mutations());
-    assertEquals(applied.revision(), applied.result().getRevision());
-    revision = applied.revision();
-    return applied.result();
+    return replica.apply(command);
   }
 
-  private static ByteString b(String s) {
-    return ByteString.copyFromUtf8(s);
-  }
+  // ---- versions and revisions ----
 
-  private CommandResult put(String key, String value) {
-    return apply(Command.newBuilder().setPut(PutOp.newBuilder().setKey(b(key)).setValue(b(value))));
-  }
-
-  private CommandResult putIf(String key, String value, long ifVersion) {
-    return apply(Command.newBuilder().setPut(PutOp.newBuilder().setKey(b(key)).setValue(b(value)).setIfVersion(ifVersion)));
-  }
-
-  private CommandResult delete(String key) {
-    return apply(Command.newBuilder().setDelete(DeleteOp.newBuilder().setKey(b(key))));
-  }
-
-  private CommandResult incr(String key, long delta) {
-    return apply(Command.newBuilder().setIncr(IncrOp.newBuilder().setKey(b(key)).setDelta(delta)));
-  }
-
-  private String value(String key) {
-    byte[] stored = engine.get(ColumnFamily.DATA, key.getBytes(StandardCharsets.UTF_8));
-    return stored == null ? null : new String(StoredValue.decode(stored).value(), StandardCharsets.UTF_8);
+  @Test
+  void theFirstPutOfAKeyGetsTheNewRangeRevisionAsItsVersion() {
+    CommandResult r = apply(put("c", "1"));
+    assertEquals(1, r.getRevision());
+    assertEquals(1, r.getPut().getVersion());
+    assertEquals(1, replica.stored("c").version());
+    assertEquals("1", replica.value("c"));
   }
 
   @Test
-  void eachAcceptedWriteBumpsTheRevisionByOneAndStampsItAsTheKeysVersion() {
-    CommandResult first = put("c", "1");
-    CommandResult second = put("d", "2");
-    assertEquals(1, first.getRevision());
-    assertEquals(1, first.getPut().getVersion());
-    assertEquals(2, second.getRevision());
-    assertEquals(2, second.getPut().getVersion());
+  void versionsContinueFromTheRevisionTheRangeAlreadyHas() {
+    replica.revision = 41; // e.g. a child range that inherited its parent's revision
+    CommandResult r = apply(put("c", "1"));
+    assertEquals(42, r.getRevision());
+    assertEquals(42, r.getPut().getVersion());
+  }
+
+  @Test
+  void everyAcceptedWriteBumpsTheRevisionByExactlyOne() {
+    List<Long> revisions = new ArrayList<>();
+    revisions.add(apply(put("c", "1")).getRevision());
+    revisions.add(apply(put("c", "2")).getRevision());
+    revisions.add(apply(Replica.incr("d", 1)).getRevision());
+    revisions.add(apply(delete("c")).getRevision());
+    revisions.add(apply(Replica.batch(true, Replica.entry(Replica.putOp("e", "1")),
+        Replica.entry(Replica.putOp("f", "1")))).getRevision());
+    revisions.add(apply(Replica.deleteSpan("e", "g")).getRevision());
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), revisions);
+  }
+
+  @Test
+  void overwritingAKeyGivesItAStrictlyGreaterVersionEachTime() {
+    long previous = 0;
+    for (int i = 0; i < 5; i++) {
+      long v = apply(put("c", "v" + i)).getPut().getVersion();
+      assertTrue(v > previous, "version " + v + " after " + previous);
+      previous = v;
+    }
+    assertEquals(previous, replica.stored("c").version());
+    assertEquals("v4", replica.value("c"));
+  }
+
+  @Test
+  void aKeysVersionIsTheRevisionOfItsLastWriteEvenWhenOtherKeysWereWrittenInBetween() {
+    apply(put("c", "1"));
+    apply(put("d", "1"));
+    apply(put("d", "2"));
+    CommandResult c = apply(put("c", "2"));
+    assertEquals(4, c.getPut().getVersion());
+    assertEquals(3, replica.stored("d").version());
   }
 
   @Test
   void versionNeverRepeatsAfterDeleteAndRecreate() {
-    long v1 = put("c", "1").getPut().getVersion();
-    assertTrue(delete("c").getDelete().getDeleted());
-    long v2 = put("c", "2").getPut().getVersion();
-    assertTrue(v2 > v1);
+    long v1 = apply(put("c", "1")).getPut().getVersion();
+    assertTrue(apply(delete("c")).getDelete().getDeleted());
+    long v2 = apply(put("c", "2")).getPut().getVersion();
+    assertTrue(apply(delete("c")).getDelete().getDeleted());
+    long v3 = apply(putIf("c", "3", 0)).getPut().getVersion();
+    assertTrue(v1 < v2 && v2 < v3, v1 + " < " + v2 + " < " + v3);
   }
 
   @Test
-  void aFailedConditionIsRejectedWithTheCurrentVersionAndChangesNothing() {
-    long v = putIf("c", "1", 0).getPut().getVersion();
-    long before = revision;
-    CommandResult exists = putIf("c", "2", 0);
-    assertEquals(Rejection.Reason.VERSION_CONFLICT, exists.getRejected().getReason());
-    assertEquals(v, exists.getRejected().getCurrentVersion());
-    CommandResult wrong = putIf("c", "2", v + 5);
+  void aPutStoresItsValueVersionAndExpiryAndReportsTheExpiry() {
+    long expiry = replica.now + 60_000;
+    CommandResult r = apply(putExpiring("c", "payload", expiry));
+    assertEquals(expiry, r.getPut().getExpiresAtMillis());
+    StoredValue stored = replica.stored("c");
+    assertEquals(r.getPut().getVersion(), stored.version());
+    assertEquals(expiry, stored.expiresAtMillis());
+    assertEquals("payload", replica.value("c"));
+  }
+
+  @Test
+  void anEmptyValueIsAValueNotAnAbsence() {
+    apply(put("c", ""));
+    assertTrue(replica.read("c").getFound());
+    assertArrayEquals(new byte[0], replica.stored("c").value());
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, apply(putIf("c", "x", 0)).getRejected().getReason());
+  }
+
+  @Test
+  void aPutWithoutExpiryClearsAnEarlierExpiry() {
+    apply(putExpiring("c", "1", replica.now + 10));
+    apply(put("c", "2"));
+    assertEquals(0, replica.stored("c").expiresAtMillis());
+    replica.now += 1_000_000;
+    assertTrue(replica.read("c").getFound());
+  }
+
+  // ---- compare-and-set ----
+
+  @Test
+  void ifVersionZeroSucceedsOnlyWhileTheKeyDoesNotExist() {
+    CommandResult created = apply(putIf("c", "1", 0));
+    assertTrue(created.hasPut());
+    CommandResult again = apply(putIf("c", "2", 0));
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, again.getRejected().getReason());
+    assertEquals(created.getPut().getVersion(), again.getRejected().getCurrentVersion());
+    assertEquals("1", replica.value("c"));
+  }
+
+  @Test
+  void ifVersionMatchingTheCurrentVersionSucceeds() {
+    long v = apply(put("c", "1")).getPut().getVersion();
+    CommandResult r = apply(putIf("c", "2", v));
+    assertTrue(r.hasPut());
+    assertTrue(r.getPut().getVersion() > v);
+    assertEquals("2", replica.value("c"));
+  }
+
+  @Test
+  void aStaleIfVersionIsRejectedWithTheCurrentVersionAndChangesNothing() {
+    long v1 = apply(put("c", "1")).getPut().getVersion();
+    long v2 = apply(put("c", "2")).getPut().getVersion();
+    long revisionBefore = replica.revision;
+
+    CommandResult stale = apply(putIf("c", "3", v1));
+
+    Rejection rejection = stale.getRejected();
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, rejection.getReason());
+    assertEquals(v2, rejection.getCurrentVersion());
+    assertFalse(rejection.getMessage().isEmpty());
+    assertEquals(revisionBefore, stale.getRevision());
+    assertEquals("2", replica.value("c"));
+    assertEquals(v2, replica.stored("c").version());
+  }
+
+  @Test
+  void aVersionFromTheFutureIsAConflictToo() {
+    long v = apply(put("c", "1")).getPut().getVersion();
+    CommandResult r = apply(putIf("c", "2", v + 1));
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, r.getRejected().getReason());
+    assertEquals(v, r.getRejected().getCurrentVersion());
+  }
+
+  @Test
+  void ifVersionOnAnAbsentKeyIsAConflictWithCurrentVersionZero() {
+    CommandResult r = apply(putIf("c", "1", 5));
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, r.getRejected().getReason());
+    assertEquals(0, r.getRejected().getCurrentVersion());
+    assertNull(replica.stored("c"));
+    assertEquals(0, replica.revision);
+  }
+
+  @Test
+  void compareAndSetTreatsAnExpiredKeyAsAbsent() {
+    long expiry = replica.now + 1_000;
+    long v = apply(putExpiring("c", "old", expiry)).getPut().getVersion();
+    replica.now = expiry;
+
+    CommandResult withOldVersion = apply(putIf("c", "x", v));
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, withOldVersion.getRejected().getReason());
+    assertEquals(0, withOldVersion.getRejected().getCurrentVersion(), "an expired key has no current version");
+
+    CommandResult create = apply(putIf("c", "new", 0));
+    assertTrue(create.hasPut(), "an expired key counts as absent for if_version=0");
+    assertTrue(create.getPut().getVersion() > v);
+    assertEquals("new", replica.value("c"));
+    assertEquals(0, replica.stored("c").expiresAtMillis());
+  }
+
+  // ---- deletes ----
+
+  @Test
+  void deletingALiveKeyReportsDeletedAndRemovesIt() {
+    apply(put("c", "1"));
+    CommandResult r = apply(delete("c"));
+    assertTrue(r.getDelete().getDeleted());
+    assertEquals(2, r.getRevision());
+    assertNull(replica.stored("c"));
+    assertFalse(replica.read("c").getFound());
+  }
+
+  @Test
+  void deletingAnAbsentKeyReportsFalseWritesNothingAndKeepsTheRevision() {
+    apply(put("d", "1"));
+    CommandResult r = apply(delete("c"));
+    assertFalse(r.getDelete().getDeleted());
+    assertEquals(1, r.getRevision());
+    assertTrue(replica.last.mutations().isEmpty());
+  }
+
+  @Test
+  void deletingAnExpiredKeyReportsFalseAndKeepsTheRevision() {
+    apply(putExpiring("c", "1", replica.now + 5));
+    replica.now += 5;
+    CommandResult r = apply(delete("c"));
+    assertFalse(r.getDelete().getDeleted());
+    assertEquals(1, r.getRevision());
+  }
+
+  @Test
+  void aConditionalDeleteRemovesTheKeyOnlyAtTheExpectedVersion() {
+    long v = apply(put("c", "1")).getPut().getVersion();
+
+    CommandResult wrong = apply(deleteIf("c", v + 1));
     assertEquals(Rejection.Reason.VERSION_CONFLICT, wrong.getRejected().getReason());
-    assertEquals(before, revision, "rejections keep the revision");
-    assertEquals("1", value("c"));
-    assertTrue(putIf("c", "3", v).hasPut());
-    assertEquals("3", value("c"));
-  }
+    assertEquals(v, wrong.getRejected().getCurrentVersion());
+    assertEquals("1", replica.value("c"));
 
-  @Test
-  void conditionalDeleteChecksTheVersionAndAnAbsentKeyHasVersionZero() {
-    long v = put("c", "1").getPut().getVersion();
-    CommandResult wrong = apply(Command.newBuilder().setDelete(DeleteOp.newBuilder().setKey(b("c")).setIfVersion(v + 1)));
-    assertTrue(wrong.hasRejected());
-    CommandResult right = apply(Command.newBuilder().setDelete(DeleteOp.newBuilder().setKey(b("c")).setIfVersion(v)));
+    CommandResult right = apply(deleteIf("c", v));
     assertTrue(right.getDelete().getDeleted());
-    CommandResult absent = apply(Command.newBuilder().setDelete(DeleteOp.newBuilder().setKey(b("c")).setIfVersion(1)));
-    assertEquals(0, absent.getRejected().getCurrentVersion());
+    assertNull(replica.stored("c"));
   }
 
   @Test
-  void deletingAnAbsentKeyReportsFalseAndKeepsTheRevision() {
-    long before = revision;
-    assertFalse(delete("c").getDelete().getDeleted());
-    assertEquals(before, revision);
+  void aConditionalDeleteOfAnAbsentKeyConflictsWithVersionZero() {
+    CommandResult r = apply(deleteIf("c", 3));
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, r.getRejected().getReason());
+    assertEquals(0, r.getRejected().getCurrentVersion());
   }
 
   @Test
-  void incrementStartsFromZeroAndRefusesNonIntegersAndOverflow() {
-    assertEquals(5, incr("c", 5).getIncr().getValue());
-    assertEquals(-2, incr("c", -7).getIncr().getValue());
-    assertEquals("-2", value("c"));
-    put("d", "twelve");
-    assertEquals(Rejection.Reason.NOT_AN_INTEGER, incr("d", 1).getRejected().getReason());
-    put("e", Long.toString(Long.MAX_VALUE));
-    assertEquals(Rejection.Reason.NOT_AN_INTEGER, incr("e", 1).getRejected().getReason());
-    assertEquals(Long.toString(Long.MAX_VALUE), value("e"));
-    for (String bad : new String[] {"", "-", "1.5", " 1", "+1", "0x10"}) {
-      put("f", bad);
-      assertTrue(incr("f", 1).hasRejected(), () -> "'" + bad + "' is not an integer");
-    }
+  void aDeleteConditionalOnAbsenceOfAnAbsentKeySucceedsWithoutDeleting() {
+    CommandResult r = apply(deleteIf("c", 0));
+    assertFalse(r.hasRejected());
+    assertFalse(r.getDelete().getDeleted());
+    assertEquals(0, r.getRevision());
   }
 
   @Test
-  void expiryIsJudgedByTheProposalTimeOfEachCommand() {
-    apply(Command.newBuilder().setPut(PutOp.newBuilder().setKey(b("c")).setValue(b("x")).setExpiresAtMillis(now + 1000)));
-    assertEquals(Rejection.Reason.VERSION_CONFLICT, putIf("c", "y", 0).getRejected().getReason());
-    now += 1000; // the key has expired for every command proposed from now on
-    assertTrue(putIf("c", "y", 0).hasPut(), "an expired key counts as absent");
-    assertEquals(1, incr("c2", 1).getIncr().getValue());
+  void aDeleteConditionalOnAbsenceOfALiveKeyConflicts() {
+    long v = apply(put("c", "1")).getPut().getVersion();
+    CommandResult r = apply(deleteIf("c", 0));
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, r.getRejected().getReason());
+    assertEquals(v, r.getRejected().getCurrentVersion());
+    assertNotNull(replica.stored("c"));
+  }
+
+  // ---- expiry ----
+
+  @Test
+  void expiryIsJudgedByTheProposalTimeCarriedInEachCommand() {
+    long expiry = replica.now + 1_000;
+    apply(putExpiring("c", "x", expiry));
+
+    replica.now = expiry - 1; // proposed one millisecond before expiry: still live
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, apply(putIf("c", "y", 0)).getRejected().getReason());
+
+    replica.now = expiry; // proposed at the expiry instant: gone
+    assertTrue(apply(putIf("c", "y", 0)).hasPut());
   }
 
   @Test
-  void anAtomicBatchAppliesAllOrNothingAndNamesTheFailingOp() {
-    put("c", "old");
-    CommandResult failed = apply(Command.newBuilder().setBatch(BatchOp.newBuilder().setAtomic(true)
-        .addEntries(BatchEntry.newBuilder().setPut(PutOp.newBuilder().setKey(b("d")).setValue(b("1"))))
-        .addEntries(BatchEntry.newBuilder().setPut(PutOp.newBuilder().setKey(b("c")).setValue(b("2")).setIfVersion(0)))));
-    assertEquals(Rejection.Reason.VERSION_CONFLICT, failed.getRejected().getReason());
-    assertEquals(1, failed.getRejected().getFailedIndex());
-    assertEquals(null, value("d"));
-
-    CommandResult ok = apply(Command.newBuilder().setBatch(BatchOp.newBuilder().setAtomic(true)
-        .addEntries(BatchEntry.newBuilder().setPut(PutOp.newBuilder().setKey(b("d")).setValue(b("1"))))
-        .addEntries(BatchEntry.newBuilder().setDelete(DeleteOp.newBuilder().setKey(b("c"))))
-        .addEntries(BatchEntry.newBuilder().setGet(GetOp.newBuilder().setKey(b("d"))))
-        .addEntries(BatchEntry.newBuilder().setGet(GetOp.newBuilder().setKey(b("c"))))));
-    assertEquals("1", ok.getBatch().getResults(2).getGet().getKv().getValue().toStringUtf8(),
-        "reads in a batch see its earlier writes");
-    assertFalse(ok.getBatch().getResults(3).getGet().getFound());
-    assertEquals(ok.getRevision(), ok.getBatch().getResults(0).getPut().getVersion());
-    assertEquals(null, value("c"));
+  void aCommandProposedBeforeExpiryStillSeesTheKeyWhenAppliedLater() {
+    long expiry = replica.now + 1_000;
+    apply(putExpiring("c", "x", expiry));
+    // Applied long after expiry by wall clock, but proposed before it: the proposal time rules.
+    Command late = putIf("c", "y", 0).setRangeId(7).setEpoch(replica.range.getEpoch())
+        .setProposedAtMillis(expiry - 500).build();
+    assertTrue(replica.applyAsRouted(late).hasRejected());
   }
 
-  @Test
-  void aNonAtomicBatchAppliesEveryOpOnItsOwn() {
-    put("c", "old");
-    CommandResult r = apply(Command.newBuilder().setBatch(BatchOp.newBuilder().setAtomic(false)
-        .addEntries(BatchEntry.newBuilder().setPut(PutOp.newBuilder().setKey(b("c")).setValue(b("x")).setIfVersion(0)))
-        .addEntries(BatchEntry.newBuilder().setPut(PutOp.newBuilder().setKey(b("d")).setValue(b("y"))))));
-    assertTrue(r.getBatch().getResults(0).hasError());
-    assertTrue(r.getBatch().getResults(1).hasPut());
-    assertEquals("old", value("c"));
-    assertEquals("y", value("d"));
-  }
+  // ---- malformed ----
 
   @Test
-  void deletingASpanCountsLiveKeysAndStaysInsideTheRange() {
-    put("c1", "1");
-    put("c2", "2");
-    apply(Command.newBuilder().setPut(PutOp.newBuilder().setKey(b("c3")).setValue(b("x")).setExpiresAtMillis(now + 1)));
-    put("d", "4");
-    now += 10;
-    CommandResult r = apply(Command.newBuilder().setDeleteSpan(DeleteSpanOp.newBuilder().setStart(b("a")).setEnd(b("d"))));
-    assertEquals(2, r.getDeleteSpan().getDeleted(), "the expired key is removed but not counted");
-    assertEquals(null, value("c3"));
-    assertEquals("4", value("d"));
-  }
-
-  @Test
-  void aStaleEpochOrAKeyOutsideTheSpanIsRejectedWithTheRangeDescriptor() {
-    RangeLogic.Applied stale = RangeLogic.apply(Command.newBuilder().setRangeId(7)
-        .setEpoch(RangeEpoch.newBuilder().setVersion(2).setConf(1))
-        .setPut(PutOp.newBuilder().setKey(b("c")).setValue(b("x"))).build(), RANGE, revision, engine);
-    assertEquals(Rejection.Reason.EPOCH_MISMATCH, stale.result().getRejected().getReason());
-    assertEquals(RANGE, stale.result().getRejected().getCurrent());
-    assertTrue(stale.mutations().isEmpty());
-
-    CommandResult outside = put("z", "x");
-    assertEquals(Rejection.Reason.KEY_OUT_OF_RANGE, outside.getRejected().getReason());
-    assertEquals(RANGE, outside.getRejected().getCurrent());
-    assertEquals(null, value("z"));
-  }
-
-  @Test
-  void storedValuesRoundTripTheirHeader() {
-    StoredValue v = new StoredValue(42, 99, "payload".getBytes(StandardCharsets.UTF_8));
-    StoredValue back = StoredValue.decode(v.encode());
-    assertEquals(42, back.version());
-    assertEquals(99, back.expiresAtMillis());
-    assertEquals("payload", new String(back.value(), StandardCharsets.UTF_8));
-    assertTrue(back.expiredAt(99));
-    assertFalse(back.expiredAt(98));
+  void aCommandWithoutAnOperationIsRejectedAsInvalid() {
+    CommandResult r = apply(Command.newBuilder());
+    assertEquals(Rejection.Reason.INVALID, r.getRejected().getReason());
+    assertEquals(0, r.getRevision());
   }
 }

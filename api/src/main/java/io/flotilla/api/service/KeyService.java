@@ -97,17 +97,13 @@ public final class KeyService {
     if (end.length != 0 && Keys.compare(position, end) >= 0) {
       return CompletableFuture.completedFuture(deletedSoFar);
     }
-    RangeDescriptor range;
-    try {
-      range = routing().lookup(position);
-    } catch (FlotillaException e) {
-      return CompletableFuture.failedFuture(e);
-    }
     Command.Builder cmd = Command.newBuilder().setProposedAtMillis(clock.millis())
         .setDeleteSpan(DeleteSpanOp.newBuilder().setStart(ByteString.copyFrom(position)).setEnd(ByteString.copyFrom(end)));
-    byte[] rangeEnd = range.getEnd().toByteArray();
     return propose(position, cmd).thenApply(KeyService::accepted).thenCompose(res -> {
       long total = deletedSoFar + res.getDeleteSpan().getDeleted();
+      // Resume where the range that actually applied it ends: after a split on the way, that
+      // is the smaller range's end, not the one this node's routing table held.
+      byte[] rangeEnd = res.getDeleteSpan().getCoveredEnd().toByteArray();
       if (rangeEnd.length == 0) {
         return CompletableFuture.completedFuture(total);
       }
@@ -150,12 +146,12 @@ public final class KeyService {
         String target = local ? self : followerOf(range);
         yield host.client(range).readOn(query, target).thenApply(r -> new Served<>(r, target, r.getRevision()));
       }
-      case STALE -> staleRead(range, query, local, minRevision, clock.millis());
+      case STALE -> staleRead(range, query, local, minRevision);
     };
   }
 
   private CompletableFuture<Served<QueryResult>> staleRead(RangeDescriptor range, Query query, boolean local,
-      long minRevision, long startedAt) {
+      long minRevision) {
     String target = local ? host.self().id() : host.leaderOf(range).orElse(range.getReplicas(0));
     return replicas.query(target, query).thenApply(r -> new Served<>(r, target, r.getRevision())).thenCompose(served -> {
       if (served.result().hasRejected() || served.appliedRevision() >= minRevision) {
@@ -163,7 +159,7 @@ public final class KeyService {
       }
       // Not caught up to min_revision yet: wait a little and look again (the request timeout bounds this).
       return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS))
-          .thenCompose(x -> staleRead(range, query.toBuilder().setNowMillis(clock.millis()).build(), local, minRevision, startedAt));
+          .thenCompose(x -> staleRead(range, query.toBuilder().setNowMillis(clock.millis()).build(), local, minRevision));
     });
   }
 
