@@ -22,9 +22,4 @@ public record RaftSettings(
     Duration requestTimeout,
     int clientMaxAttempts,
     int maxEntryBytes) {
-
-  public static RaftSettings defaults() {
-    return new RaftSettings(Duration.ofMillis(500), Duration.ofMillis(1000), 10_000,
-        32L * 1024 * 1024, Duration.ofSeconds(3), 25, 2 * 1024 * 1024 + 256 * 1024);
-  }
 }

@@ -1,53 +1,196 @@
 package io.flotilla.testcluster;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * A replica that was down while more writes happened than the log retains catches up through
- * the range-snapshot path (the leader has purged the entries it missed), and ends up with
- * exactly the leader's data.
+ * A replica that was down while its ranges took far more writes than the (deliberately tiny)
+ * Raft log retains catches up through the range-snapshot path, because the leaders purged the
+ * entries it missed, and ends up with exactly the leaders' data.
  */
 class SnapshotCatchUpIT {
+  private static final int SUBNET = 33;
+  /** One first letter per range of the bootstrap layout (cut at g, n, t). */
+  private static final List<String> RANGE_PREFIXES = List.of("b", "i", "p", "w");
+  private static final int KEYS_PER_RANGE = 375; // 1,500 writes of 1 KiB in all
+  private static final int VALUE_BYTES = 1024;
+
   @Test
-  void aReplicaBehindThePurgedLogCatchesUpFromARangeSnapshotAndMatchesTheLeader() throws Exception {
-    Map<String, Object> smallLog = Map.of("raft", Map.of("snapshotThreshold", 50, "segmentSize", "64KB"));
-    try (ProcessCluster cluster = ProcessCluster.start("catchup", 24, 3, smallLog)) {
-      ApiClient api = cluster.api();
-      cluster.stop("n3");
-      byte[] value = new byte[1024];
-      java.util.Arrays.fill(value, (byte) 'v');
-      int writes = 0;
-      for (String first : List.of("b", "i", "p", "w")) {
-        for (int i = 0; i < 150; i++) {
-          ApiClient.Resp r = api.put(cluster.url(i % 2 == 0 ? "n1" : "n2"), first + "/catchup/" + i, value, "");
-          assertEquals(200, r.status(), r::toString);
-          writes++;
-        }
+  void aReplicaBehindThePurgedLogCatchesUpByInstallingARangeSnapshotAndMatchesTheLeader() throws Exception {
+    long started = System.nanoTime();
+    // a snapshot every 40 entries and 64 KB segments: the leaders purge the log within seconds
+    Map<String, Object> tinyLog = Map.of("raft", Map.of("snapshotThreshold", 40, "segmentSize", "64KB"));
+    try (ProcessCluster cluster = ProcessCluster.start("snapshot-catchup", SUBNET, 3, tinyLog)) {
+      ApiClient api = new ApiClient(Duration.ofSeconds(10));
+      Map<String, Long> rangeIds = new LinkedHashMap<>();
+      for (String first : RANGE_PREFIXES) {
+        rangeIds.put(first, rangeOf(cluster, "n1", first + "/").get("id").asLong());
       }
+      assertEquals(4, new HashSet<>(rangeIds.values()).size(), "one prefix per range: " + rangeIds);
+
+      cluster.stop("n3");
+      long writesStarted = System.nanoTime();
+      ExecutorService pool = Executors.newFixedThreadPool(RANGE_PREFIXES.size());
+      try {
+        List<Future<Integer>> writers = new ArrayList<>();
+        for (String first : RANGE_PREFIXES) {
+          writers.add(pool.submit(() -> {
+            int retries = 0;
+            for (int i = 0; i < KEYS_PER_RANGE; i++) {
+              retries += putUntilAcknowledged(api, cluster.url("n1"), keyOf(first, i), valueOf(first, i));
+            }
+            return retries;
+          }));
+        }
+        int retries = 0;
+        for (Future<Integer> w : writers) {
+          retries += w.get();
+        }
+        System.out.printf("SnapshotCatchUpIT: %d writes of %d B acknowledged via n1 in %.1f s while n3 was down "
+            + "(%d retried after 503/504/io errors)%n", RANGE_PREFIXES.size() * KEYS_PER_RANGE, VALUE_BYTES,
+            (System.nanoTime() - writesStarted) / 1e9, retries);
+      } finally {
+        pool.shutdownNow();
+      }
+
+      long restartedAt = System.nanoTime();
       cluster.start("n3");
       cluster.awaitReady(Duration.ofSeconds(60));
-      for (String first : List.of("b", "i", "p", "w")) {
-        long rangeId = ClusterChecks.rangeOf(cluster, "n1", first + "/catchup/").get("id").asLong();
-        JsonNode status = ClusterChecks.awaitReplicasConverge(cluster, "n1", rangeId, Duration.ofSeconds(60));
+      for (Map.Entry<String, Long> e : rangeIds.entrySet()) {
+        JsonNode status = awaitReplicasConverge(cluster, "n1", e.getValue(), Duration.ofSeconds(90));
+        String leader = status.get("leader").asText();
+        Map<String, Long> keyCounts = new LinkedHashMap<>();
         for (JsonNode replica : status.get("replica_status")) {
-          assertEquals(150, replica.get("key_count").asLong(), () -> "replica mismatch: " + status);
+          keyCounts.put(replica.get("node").asText(), replica.get("key_count").asLong());
+        }
+        assertEquals(keyCounts.get(leader), keyCounts.get("n3"), () -> "n3 and the leader disagree: " + status);
+        assertEquals(KEYS_PER_RANGE, keyCounts.get("n3"), () -> "range " + e.getValue() + ": " + status);
+      }
+      System.out.printf("SnapshotCatchUpIT: every replica of the 4 ranges agrees %.1f s after n3 was started%n",
+          (System.nanoTime() - restartedAt) / 1e9);
+
+      List<String> log = Files.readAllLines(cluster.node("n3").data.resolve("node.log"));
+      Set<Long> installedRanges = new HashSet<>();
+      for (String line : log) {
+        for (long id : rangeIds.values()) {
+          if (line.contains("range " + id + " node n3: installed snapshot")) {
+            installedRanges.add(id);
+          }
         }
       }
-      String log = Files.readString(cluster.node("n3").data.resolve("node.log"));
-      long installs = log.lines().filter(l -> l.contains("installed snapshot")).count();
-      System.out.printf("catch-up: %d writes while n3 was down; n3 installed %d range snapshots%n", writes, installs);
-      assertTrue(installs >= 1, "n3 caught up by log replay only; the snapshot path was not exercised");
-      ApiClient.Resp stale = api.get(cluster.url("n3"), "p/catchup/7", "consistency=stale");
-      assertEquals(200, stale.status(), stale::toString);
-      assertEquals("n3", stale.header("X-Flotilla-Served-By"));
+      System.out.printf("SnapshotCatchUpIT: n3 installed range snapshots for ranges %s%n", installedRanges);
+      assertEquals(new HashSet<>(rangeIds.values()), installedRanges,
+          "n3 caught up by log replay for some ranges; the leaders had not purged what it missed");
+
+      // n3's own replica serves every key with the right bytes (stale = no quorum round trip)
+      for (String first : RANGE_PREFIXES) {
+        for (int i = 0; i < KEYS_PER_RANGE; i++) {
+          String key = keyOf(first, i);
+          ApiClient.Resp r = api.get(cluster.url("n3"), key, "raw&consistency=stale");
+          assertEquals(200, r.status(), () -> key + " from n3: " + r);
+          assertEquals("n3", r.header("X-Flotilla-Served-By"), () -> key + " was not served by n3's replica");
+          assertArrayEquals(valueOf(first, i), r.body(), () -> key + " has other bytes on n3");
+        }
+      }
+    } finally {
+      System.out.printf("SnapshotCatchUpIT: %.1f s wall time%n", (System.nanoTime() - started) / 1e9);
     }
+  }
+
+  private static String keyOf(String first, int i) {
+    return first + "/catchup/" + i;
+  }
+
+  /** 1 KiB that differs per key, so a replica holding another key's bytes is caught. */
+  private static byte[] valueOf(String first, int i) {
+    byte[] value = new byte[VALUE_BYTES];
+    Arrays.fill(value, (byte) ('a' + i % 26));
+    byte[] label = (first + i + ":").getBytes(StandardCharsets.UTF_8);
+    System.arraycopy(label, 0, value, 0, label.length);
+    return value;
+  }
+
+  /**
+   * PUTs until one attempt is acknowledged (a range whose leader was n3 elects another first);
+   * repeating a PUT of the same bytes leaves the same key and value. Returns the retries.
+   */
+  private static int putUntilAcknowledged(ApiClient api, String base, String key, byte[] value)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    for (int retries = 0; ; retries++) {
+      Object last;
+      try {
+        ApiClient.Resp r = api.put(base, key, value, "");
+        if (r.status() == 200) {
+          return retries;
+        }
+        assertTrue(r.status() == 429 || r.status() == 503 || r.status() == 504, () -> key + ": " + r);
+        last = r;
+      } catch (RuntimeException e) {
+        last = e;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("no PUT of " + key + " was acknowledged within 30 s; last: " + last);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private static JsonNode rangeOf(ProcessCluster cluster, String via, String key) {
+    ApiClient.Resp r = cluster.api().raw("GET", cluster.url(via) + "/v1/admin/ranges?key=" + ApiClient.query(key), null);
+    assertEquals(200, r.status(), r::toString);
+    return r.json();
+  }
+
+  /**
+   * Polls the range's replica status until all three replicas are up with the same applied
+   * index, checksum and key count, and it names a leader; returns that status or fails after
+   * {@code timeout}.
+   */
+  private static JsonNode awaitReplicasConverge(ProcessCluster cluster, String via, long rangeId, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String url = cluster.url(via) + "/v1/admin/ranges/" + rangeId + "?checksum=true";
+    String last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        ApiClient.Resp r = cluster.api().raw("GET", url, null);
+        last = r.toString();
+        if (r.status() == 200 && r.json().hasNonNull("leader")) {
+          JsonNode replicas = r.json().get("replica_status");
+          Set<String> states = new HashSet<>();
+          boolean allUp = true;
+          for (JsonNode replica : replicas) {
+            allUp &= "up".equals(replica.path("state").asText());
+            states.add(replica.path("applied_index").asText() + "/" + replica.path("checksum").asText()
+                + "/" + replica.path("key_count").asText());
+          }
+          if (allUp && replicas.size() == 3 && states.size() == 1) {
+            return r.json();
+          }
+        }
+      } catch (RuntimeException e) {
+        last = e.toString();
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError("replicas of range " + rangeId + " did not converge within " + timeout + ": " + last);
   }
 }

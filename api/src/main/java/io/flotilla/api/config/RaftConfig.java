@@ -9,8 +9,12 @@ import jakarta.validation.constraints.NotNull;
 
 /** Raft tuning; see {@link RaftSettings} for what each knob drives. */
 public class RaftConfig {
-  @NotNull @JsonProperty public Duration rpcTimeoutMin = Duration.milliseconds(500);
-  @NotNull @JsonProperty public Duration rpcTimeoutMax = Duration.milliseconds(1000);
+  /**
+   * Election timeouts. 1-2 s keeps elections stable when a few node JVMs share two busy cores
+   * (500 ms-1 s caused election storms there) and still fails over within a few seconds.
+   */
+  @NotNull @JsonProperty public Duration rpcTimeoutMin = Duration.milliseconds(1000);
+  @NotNull @JsonProperty public Duration rpcTimeoutMax = Duration.milliseconds(2000);
   @Min(2) @JsonProperty public long snapshotThreshold = 10_000;
   @NotNull @JsonProperty public DataSize segmentSize = DataSize.megabytes(32);
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(3);
