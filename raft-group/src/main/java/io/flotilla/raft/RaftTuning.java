@@ -66,11 +66,14 @@ public final class RaftTuning {
     return p;
   }
 
-  /** Bounded, backed-off retries: NotLeader and elections are retried, never forever. */
+  /**
+   * Bounded, backed-off retries: NotLeader and elections are retried, never forever. The
+   * backoff stays short (at most 300 ms) so a write lands soon after a new leader is elected.
+   */
   public static RetryPolicy retryPolicy(RaftSettings s) {
     return ExponentialBackoffRetry.newBuilder()
-        .setBaseSleepTime(millis(50))
-        .setMaxSleepTime(millis(1000))
+        .setBaseSleepTime(millis(25))
+        .setMaxSleepTime(millis(300))
         .setMaxAttempts(s.clientMaxAttempts())
         .build();
   }

@@ -18,7 +18,7 @@ public class RaftConfig {
   @Min(2) @JsonProperty public long snapshotThreshold = 10_000;
   @NotNull @JsonProperty public DataSize segmentSize = DataSize.megabytes(32);
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(3);
-  @Min(1) @JsonProperty public int clientMaxAttempts = 25;
+  @Min(1) @JsonProperty public int clientMaxAttempts = 40;
 
   /** @param maxEntryBytes the largest command the API can produce (see {@link NodeConfig#maxEntryBytes()}) */
   public RaftSettings toSettings(int maxEntryBytes) {
