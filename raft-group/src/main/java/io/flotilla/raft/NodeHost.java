@@ -65,9 +65,11 @@ public final class NodeHost implements AutoCloseable {
   public NodeHost(ClusterNode self, List<ClusterNode> cluster, KvEngine engine, File raftDir,
       RaftSettings settings, SnapshotSource snapshots) throws IOException {
     this.self = self;
+    // Keep the configured order: every node must derive the same initial layout from it
+    // (Map.copyOf would iterate in a per-JVM random order).
     Map<String, ClusterNode> byId = new LinkedHashMap<>();
     cluster.forEach(n -> byId.put(n.id(), n));
-    this.nodes = Map.copyOf(byId);
+    this.nodes = java.util.Collections.unmodifiableMap(byId);
     this.engine = engine;
     this.settings = settings;
     this.clientProperties = RaftTuning.client(settings);
@@ -202,12 +204,19 @@ public final class NodeHost implements AutoCloseable {
 
   /** True when every range this node hosts knows a leader. */
   public boolean everyLocalRangeHasLeader() {
-    for (Long id : replicas.keySet()) {
-      if (division(id).map(d -> d.getLeaderId() == null).orElse(true)) {
-        return false;
+    return rangesWithoutLeader().isEmpty();
+  }
+
+  /** Ids of the ranges this node should host whose local replica knows no leader (yet). */
+  public List<Long> rangesWithoutLeader() {
+    List<Long> missing = new ArrayList<>();
+    for (RangeDescriptor r : routing.all()) {
+      if (r.getReplicasList().contains(self.id())
+          && division(r.getId()).map(d -> d.getLeaderId() == null).orElse(true)) {
+        missing.add(r.getId());
       }
     }
-    return !replicas.isEmpty() || routing.all().stream().noneMatch(r -> r.getReplicasList().contains(self.id()));
+    return missing;
   }
 
   /** Ids of the ranges this node hosts a replica of. */

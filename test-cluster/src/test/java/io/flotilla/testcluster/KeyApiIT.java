@@ -370,6 +370,13 @@ class KeyApiIT {
       assertFalse(r.get("leader").isNull(), () -> "range without a leader: " + r);
     }
 
+    for (String other : List.of(n1, n2)) { // every node derived the same layout, replica order included
+      JsonNode theirs = api.raw("GET", other + "/v1/admin/ranges", null).json().get("ranges");
+      for (int i = 0; i < list.size(); i++) {
+        assertEquals(list.get(i).get("replicas"), theirs.get(i).get("replicas"));
+      }
+    }
+
     Resp owner = api.raw("GET", n1 + "/v1/admin/ranges?key=" + ApiClient.query("m"), null);
     assertEquals("g", owner.json().get("start").asText());
     Resp one = api.raw("GET", n1 + "/v1/admin/ranges/" + owner.json().get("id").asLong() + "?checksum=true", null);

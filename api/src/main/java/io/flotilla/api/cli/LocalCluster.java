@@ -143,10 +143,21 @@ public final class LocalCluster implements AutoCloseable {
         }
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException("node " + m.id + " was not ready within " + timeout.toSeconds()
-              + " s; see " + m.data.resolve("node.log"));
+              + " s (last /readyz: " + readiness(m) + "); see " + m.data.resolve("node.log"));
         }
         Thread.sleep(200);
       }
+    }
+  }
+
+  /** What /readyz says right now, for failure messages. */
+  private String readiness(Member m) throws InterruptedException {
+    try {
+      HttpRequest req = HttpRequest.newBuilder(URI.create(m.http + "/readyz")).timeout(Duration.ofSeconds(2)).build();
+      HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
+      return r.statusCode() + " " + r.body();
+    } catch (IOException e) {
+      return e.toString();
     }
   }
 

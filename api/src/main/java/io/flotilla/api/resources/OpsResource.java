@@ -40,9 +40,10 @@ public class OpsResource {
     if (!started.getAsBoolean()) {
       return ErrorBodies.of(new FlotillaException(ErrorCode.UNAVAILABLE, "node " + host.self().id() + " is starting"));
     }
-    if (!host.everyLocalRangeHasLeader()) {
+    java.util.List<Long> leaderless = host.rangesWithoutLeader();
+    if (!leaderless.isEmpty()) {
       return ErrorBodies.of(new FlotillaException(ErrorCode.UNAVAILABLE,
-          "node " + host.self().id() + " hosts a range that has no leader yet"));
+          "node " + host.self().id() + " hosts ranges with no known leader yet: " + leaderless));
     }
     return Response.ok(Map.of("status", "ready", "node", host.self().id())).build();
   }
