@@ -1,5 +1,7 @@
 package io.flotilla.testcluster;
 
+import static io.flotilla.testcluster.Convergence.awaitReplicasConverge;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -159,38 +161,4 @@ class SnapshotCatchUpIT {
     return r.json();
   }
 
-  /**
-   * Polls the range's replica status until all three replicas are up with the same applied
-   * index, checksum and key count, and it names a leader; returns that status or fails after
-   * {@code timeout}.
-   */
-  private static JsonNode awaitReplicasConverge(ProcessCluster cluster, String via, long rangeId, Duration timeout)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    String url = cluster.url(via) + "/v1/admin/ranges/" + rangeId + "?checksum=true";
-    String last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        ApiClient.Resp r = cluster.api().raw("GET", url, null);
-        last = r.toString();
-        if (r.status() == 200 && r.json().hasNonNull("leader")) {
-          JsonNode replicas = r.json().get("replica_status");
-          Set<String> states = new HashSet<>();
-          boolean allUp = true;
-          for (JsonNode replica : replicas) {
-            allUp &= "up".equals(replica.path("state").asText());
-            states.add(replica.path("applied_index").asText() + "/" + replica.path("checksum").asText()
-                + "/" + replica.path("key_count").asText());
-          }
-          if (allUp && replicas.size() == 3 && states.size() == 1) {
-            return r.json();
-          }
-        }
-      } catch (RuntimeException e) {
-        last = e.toString();
-      }
-      Thread.sleep(250);
-    }
-    throw new AssertionError("replicas of range " + rangeId + " did not converge within " + timeout + ": " + last);
-  }
 }

@@ -1,5 +1,7 @@
 package io.flotilla.testcluster;
 
+import static io.flotilla.testcluster.Convergence.awaitReplicasConverge;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -222,40 +224,6 @@ class WholeClusterCrashIT {
       Thread.sleep(200);
     } while (System.nanoTime() < deadline);
     throw new AssertionError("no definite answer for " + key + " from " + base + " within 30 s: " + last);
-  }
-
-  /**
-   * Polls the range's replica status until all three replicas are up with the same applied
-   * index, checksum and key count; fails after {@code timeout}.
-   */
-  private static void awaitReplicasConverge(ProcessCluster cluster, String via, long rangeId, Duration timeout)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    String url = cluster.url(via) + "/v1/admin/ranges/" + rangeId + "?checksum=true";
-    String last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        ApiClient.Resp r = cluster.api().raw("GET", url, null);
-        last = r.toString();
-        if (r.status() == 200) {
-          JsonNode replicas = r.json().get("replica_status");
-          Set<String> states = new java.util.HashSet<>();
-          boolean allUp = true;
-          for (JsonNode replica : replicas) {
-            allUp &= "up".equals(replica.path("state").asText());
-            states.add(replica.path("applied_index").asText() + "/" + replica.path("checksum").asText()
-                + "/" + replica.path("key_count").asText());
-          }
-          if (allUp && replicas.size() == 3 && states.size() == 1) {
-            return;
-          }
-        }
-      } catch (RuntimeException e) {
-        last = e.toString();
-      }
-      Thread.sleep(250);
-    }
-    throw new AssertionError("replicas of range " + rangeId + " did not converge within " + timeout + ": " + last);
   }
 
   private static Map<String, Integer> toCounts(Map<String, AtomicInteger> counters) {
