@@ -243,9 +243,8 @@ abstract class KvEngineContract {
 
   @Test
   void randomWritesAndIterationsAgreeWithASortedMap() {
-    long seed = Long.getLong("flotilla.seed", System.nanoTime());
-    String replay = "seed " + seed + " (replay with -Dflotilla.seed=" + seed + ")";
-    System.out.println(getClass().getSimpleName() + ": " + replay);
+    long seed = Seeds.announce(getClass());
+    String replay = Seeds.describe(seed);
     Random random = new Random(seed);
     KvEngine e = engine();
     TreeMap<byte[], byte[]> model = new TreeMap<>(Keys.ORDER);

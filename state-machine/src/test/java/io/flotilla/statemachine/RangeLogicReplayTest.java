@@ -30,9 +30,8 @@ class RangeLogicReplayTest {
 
   @Test
   void replicasOnDifferentEnginesApplyingTheSameLogAgreeOnEveryResultAndOnTheirData() {
-    long seed = Long.getLong("flotilla.seed", System.nanoTime());
-    String replay = "seed " + seed + " (replay with -Dflotilla.seed=" + seed + ")";
-    System.out.println(getClass().getSimpleName() + ": " + replay);
+    long seed = Seeds.announce(getClass());
+    String replay = Seeds.describe(seed);
     Random random = new Random(seed);
     try (RocksDbKvEngine rocks = RocksDbKvEngine.open(dir.resolve("db"), 8 << 20)) {
       Replica a = new Replica(new InMemoryKvEngine(), RANGE);
