@@ -15,6 +15,7 @@ import io.flotilla.api.resources.InternalResource;
 import io.flotilla.api.resources.KvResource;
 import io.flotilla.api.resources.OpsResource;
 import io.flotilla.api.service.KeyService;
+import io.flotilla.api.service.Sweeper;
 import io.flotilla.api.service.NodeStats;
 import io.flotilla.common.ClusterNode;
 import io.flotilla.raft.NodeHost;
@@ -91,7 +92,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
 
     Clock clock = Clock.systemUTC();
     io.flotilla.api.service.ReplicaReader replicaReader = new io.flotilla.api.service.ReplicaReader(host, http);
-    KeyService keys = new KeyService(host, replicaReader, clock);
+    KeyService keys = new KeyService(host, replicaReader, clock, node.requestTimeout.toMilliseconds() / 2,
+        node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes());
+    env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
+        node.txnAbandonAfter.toMilliseconds()));
     NodeStats stats = new NodeStats(host);
     Async async = new Async(Duration.ofMillis(node.requestTimeout.toMilliseconds()), env.metrics());
     env.jersey().register(new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id()));

@@ -5,7 +5,12 @@ public enum ColumnFamily {
   /** User keys; ranges own disjoint spans of it, so a split moves no data. */
   DATA("data"),
   /** Range descriptors and per-range applied state, keyed by {@link MetaKeys}. */
-  META("meta");
+  META("meta"),
+  /**
+   * Transaction intents ({@code Intent}), keyed by the locked user key: like DATA, ranges own
+   * disjoint spans of it, so intents travel with their keys through snapshots and splits.
+   */
+  LOCKS("locks");
 
   private final String dbName;
 

@@ -13,6 +13,17 @@ import io.flotilla.proto.DeleteResult;
 import io.flotilla.proto.DeleteSpanOp;
 import io.flotilla.proto.DeleteSpanResult;
 import io.flotilla.proto.EntryResult;
+import io.flotilla.proto.ExpireOp;
+import io.flotilla.proto.ExpireResult;
+import io.flotilla.proto.Intent;
+import io.flotilla.proto.KeyVersion;
+import io.flotilla.proto.TxnDecideOp;
+import io.flotilla.proto.TxnDecideResult;
+import io.flotilla.proto.TxnPrepareOp;
+import io.flotilla.proto.TxnPrepareResult;
+import io.flotilla.proto.TxnResolveOp;
+import io.flotilla.proto.TxnResolveResult;
+import io.flotilla.proto.TxnStatus;
 import io.flotilla.proto.GetResult;
 import io.flotilla.proto.IncrOp;
 import io.flotilla.proto.IncrResult;
@@ -48,6 +59,8 @@ public final class RangeLogic {
   private final long now;
   /** Writes made earlier in this command: key -> value, or Optional.empty() for a delete. */
   private final TreeMap<byte[], Optional<StoredValue>> pending = new TreeMap<>(Keys.ORDER);
+  /** Intents written (present) or released (empty) by this command. */
+  private final TreeMap<byte[], Optional<Intent>> pendingLocks = new TreeMap<>(Keys.ORDER);
 
   private RangeLogic(Command command, RangeDescriptor range, long revision, KvReader reader) {
     this.command = command;
@@ -66,6 +79,10 @@ public final class RangeLogic {
   }
 
   private Applied run(long revision) {
+    Rejection locked = lockedByTransaction();
+    if (locked != null) {
+      return rejected(locked, revision);
+    }
     CommandResult.Builder result = CommandResult.newBuilder();
     boolean wrote;
     switch (command.getKindCase()) {
@@ -138,6 +155,55 @@ public final class RangeLogic {
             .setCoveredEnd(range.getEnd()));
         wrote = result.getDeleteSpan().getDeleted() > 0;
       }
+      case TXN_PREPARE -> {
+        EntryResult failed = null;
+        TxnPrepareResult.Builder prepared = TxnPrepareResult.newBuilder();
+        TxnPrepareOp op = command.getTxnPrepare();
+        for (int i = 0; i < op.getEntriesCount() && failed == null; i++) {
+          EntryResult r = prepare(op, i);
+          if (r.hasError()) {
+            int index = i < op.getIndexesCount() ? op.getIndexes(i) : i;
+            failed = EntryResult.newBuilder().setError(r.getError().toBuilder().setFailedIndex(index)).build();
+          }
+          prepared.addResults(r);
+        }
+        if (failed != null) {
+          return rejected(failed.getError(), revision);
+        }
+        lockPreparedKeys(op);
+        result.setTxnPrepare(prepared);
+        wrote = true; // consumes a revision: it is the version the keys get on commit
+      }
+      case TXN_DECIDE -> {
+        TxnDecideOp op = command.getTxnDecide();
+        Intent anchor = lockOn(op.getAnchorKey().toByteArray());
+        TxnStatus wanted = op.getCommit() ? TxnStatus.TXN_COMMITTED : TxnStatus.TXN_ABORTED;
+        if (anchor == null || !anchor.getTxnId().equals(op.getTxnId())) {
+          // No record: the transaction was never prepared here, or it was resolved and its
+          // record released. Either way it did not commit through this command.
+          if (op.getCommit()) {
+            return rejected(Rejection.newBuilder().setReason(Rejection.Reason.TXN_DECIDED)
+                .setStatus(TxnStatus.TXN_ABORTED).setMessage("the transaction has no pending record").build(), revision);
+          }
+          result.setTxnDecide(TxnDecideResult.newBuilder().setStatus(TxnStatus.TXN_ABORTED));
+        } else if (anchor.getStatus() == TxnStatus.TXN_PENDING || anchor.getStatus() == wanted) {
+          pendingLocks.put(anchor.getKey().toByteArray(), Optional.of(anchor.toBuilder().setStatus(wanted).build()));
+          result.setTxnDecide(TxnDecideResult.newBuilder().setStatus(wanted));
+        } else {
+          return rejected(Rejection.newBuilder().setReason(Rejection.Reason.TXN_DECIDED).setStatus(anchor.getStatus())
+              .setMessage("the transaction is already " + anchor.getStatus()).build(), revision);
+        }
+        wrote = false; // intents are invisible until resolved
+      }
+      case TXN_RESOLVE -> {
+        TxnResolveResult r = resolve(command.getTxnResolve());
+        result.setTxnResolve(r);
+        wrote = !pending.isEmpty();
+      }
+      case EXPIRE -> {
+        result.setExpire(ExpireResult.newBuilder().setRemoved(expire(command.getExpire())));
+        wrote = false; // expired keys are invisible already
+      }
       default -> {
         return rejected(rejection(Rejection.Reason.INVALID, "command has no operation", 0), revision);
       }
@@ -169,19 +235,169 @@ public final class RangeLogic {
       case PUT -> keys.add(command.getPut().getKey().toByteArray());
       case DELETE -> keys.add(command.getDelete().getKey().toByteArray());
       case INCR -> keys.add(command.getIncr().getKey().toByteArray());
-      case BATCH -> {
-        for (BatchEntry e : command.getBatch().getEntriesList()) {
-          switch (e.getOpCase()) {
-            case PUT -> keys.add(e.getPut().getKey().toByteArray());
-            case DELETE -> keys.add(e.getDelete().getKey().toByteArray());
-            case GET -> keys.add(e.getGet().getKey().toByteArray());
-            default -> { }
-          }
+      case BATCH -> command.getBatch().getEntriesList().stream()
+          .filter(e -> e.getOpCase() != BatchEntry.OpCase.OP_NOT_SET).forEach(e -> keys.add(keyOf(e)));
+      case TXN_PREPARE -> {
+        command.getTxnPrepare().getEntriesList().stream()
+            .filter(e -> e.getOpCase() != BatchEntry.OpCase.OP_NOT_SET).forEach(e -> keys.add(keyOf(e)));
+        if (command.getTxnPrepare().getParticipantKeysCount() > 0) {
+          keys.add(command.getTxnPrepare().getAnchorKey().toByteArray());
         }
       }
+      case TXN_DECIDE -> keys.add(command.getTxnDecide().getAnchorKey().toByteArray());
+      case TXN_RESOLVE -> command.getTxnResolve().getKeysList().forEach(k -> keys.add(k.toByteArray()));
+      case EXPIRE -> command.getExpire().getKeysList().forEach(k -> keys.add(k.getKey().toByteArray()));
       default -> { }
     }
     return keys;
+  }
+
+  /** The entry's key; empty for an entry without an op (which is refused as invalid). */
+  private static byte[] keyOf(BatchEntry e) {
+    return switch (e.getOpCase()) {
+      case PUT -> e.getPut().getKey().toByteArray();
+      case DELETE -> e.getDelete().getKey().toByteArray();
+      case GET -> e.getGet().getKey().toByteArray();
+      case OP_NOT_SET -> new byte[0];
+    };
+  }
+
+  // ---- transactions -------------------------------------------------------------------
+
+  /**
+   * Plain writes never touch a key a transaction has locked: the whole command is refused, so
+   * the caller can resolve the transaction and retry. Reads and transaction commands pass.
+   */
+  private Rejection lockedByTransaction() {
+    List<byte[]> written = switch (command.getKindCase()) {
+      case PUT, DELETE, INCR -> keysOf(command);
+      case BATCH -> command.getBatch().getEntriesList().stream()
+          .filter(e -> e.getOpCase() == BatchEntry.OpCase.PUT || e.getOpCase() == BatchEntry.OpCase.DELETE)
+          .map(RangeLogic::keyOf).toList();
+      case DELETE_SPAN -> {
+        Intent first = firstLockIn(command.getDeleteSpan().getStart().toByteArray(),
+            command.getDeleteSpan().getEnd().toByteArray());
+        yield first == null ? List.of() : List.of(first.getKey().toByteArray());
+      }
+      default -> List.of();
+    };
+    for (byte[] key : written) {
+      Intent lock = lockOn(key);
+      if (lock != null) {
+        return Rejection.newBuilder().setReason(Rejection.Reason.LOCKED).setLock(lock)
+            .setMessage("the key is locked by a transaction in progress").build();
+      }
+    }
+    return null;
+  }
+
+  private Intent firstLockIn(byte[] from, byte[] to) {
+    byte[] start = Keys.maxStart(from, range.getStart().toByteArray());
+    byte[] end = Keys.minEnd(to, range.getEnd().toByteArray());
+    try (KvIterator it = reader.iterate(ColumnFamily.LOCKS, start, end, false)) {
+      return it.valid() ? Intents.decode(it.value()) : null;
+    }
+  }
+
+  /** The intent on a key as of this point in the command, or null. */
+  private Intent lockOn(byte[] key) {
+    Optional<Intent> mine = pendingLocks.get(key);
+    if (mine != null) {
+      return mine.orElse(null);
+    }
+    byte[] stored = reader.get(ColumnFamily.LOCKS, key);
+    return stored == null ? null : Intents.decode(stored);
+  }
+
+  /** Checks one entry of a prepare (as a batch entry, seeing the earlier entries' effects). */
+  private EntryResult prepare(TxnPrepareOp op, int i) {
+    BatchEntry e = op.getEntries(i);
+    byte[] key = keyOf(e);
+    Intent held = lockOn(key);
+    if (held != null && !held.getTxnId().equals(op.getTxnId())) {
+      return EntryResult.newBuilder().setError(Rejection.newBuilder().setReason(Rejection.Reason.LOCKED)
+          .setLock(held).setMessage("the key is locked by another transaction")).build();
+    }
+    return switch (e.getOpCase()) {
+      case PUT -> put(e.getPut());
+      case DELETE -> delete(e.getDelete());
+      case GET -> EntryResult.newBuilder().setGet(get(key)).build();
+      case OP_NOT_SET -> EntryResult.newBuilder()
+          .setError(rejection(Rejection.Reason.INVALID, "transaction entry " + i + " has no op", 0)).build();
+    };
+  }
+
+  /**
+   * Turns the prepared effects (in {@code pending}) into intents: nothing is written to DATA
+   * until the transaction resolves. Keys only read are locked too, so the values read stay
+   * true until the commit point.
+   */
+  private void lockPreparedKeys(TxnPrepareOp op) {
+    TreeMap<byte[], Optional<StoredValue>> effects = new TreeMap<>(pending);
+    pending.clear();
+    ByteString anchor = op.getAnchorKey();
+    for (BatchEntry e : op.getEntriesList()) {
+      byte[] key = keyOf(e);
+      Intent.Builder intent = Intent.newBuilder().setTxnId(op.getTxnId()).setKey(ByteString.copyFrom(key))
+          .setAnchorKey(anchor).setStartedAtMillis(now).setVersion(newRevision);
+      Optional<StoredValue> effect = effects.get(key);
+      if (effect != null) {
+        intent.setWrite(true);
+        if (effect.isPresent()) {
+          intent.setValue(ByteString.copyFrom(effect.get().value())).setExpiresAtMillis(effect.get().expiresAtMillis());
+        } else {
+          intent.setTombstone(true);
+        }
+      }
+      if (anchor.equals(intent.getKey())) {
+        intent.setStatus(TxnStatus.TXN_PENDING).addAllParticipantKeys(op.getParticipantKeysList());
+      }
+      pendingLocks.put(key, Optional.of(intent.build()));
+    }
+  }
+
+  private TxnResolveResult resolve(TxnResolveOp op) {
+    int resolved = 0;
+    int undecided = 0;
+    for (ByteString k : op.getKeysList()) {
+      byte[] key = k.toByteArray();
+      Intent lock = lockOn(key);
+      if (lock == null || !lock.getTxnId().equals(op.getTxnId())) {
+        continue; // resolved already, or never prepared
+      }
+      boolean commit = op.getCommit();
+      if (lock.getAnchorKey().equals(lock.getKey())) {
+        if (lock.getStatus() == TxnStatus.TXN_PENDING) {
+          undecided++;
+          continue; // the record outlives every other intent; it goes only once decided
+        }
+        commit = lock.getStatus() == TxnStatus.TXN_COMMITTED;
+      }
+      if (commit && lock.getWrite()) {
+        pending.put(key, lock.getTombstone() ? Optional.empty()
+            : Optional.of(new StoredValue(lock.getVersion(), lock.getExpiresAtMillis(), lock.getValue().toByteArray())));
+      }
+      pendingLocks.put(key, Optional.empty());
+      resolved++;
+    }
+    return TxnResolveResult.newBuilder().setResolved(resolved).setStillPending(undecided).build();
+  }
+
+  private long expire(ExpireOp op) {
+    long removed = 0;
+    for (KeyVersion kv : op.getKeysList()) {
+      byte[] key = kv.getKey().toByteArray();
+      byte[] stored = reader.get(ColumnFamily.DATA, key);
+      if (stored == null || lockOn(key) != null) {
+        continue;
+      }
+      StoredValue v = StoredValue.decode(stored);
+      if (v.version() == kv.getVersion() && v.expiredAt(now)) {
+        pending.put(key, Optional.empty());
+        removed++;
+      }
+    }
+    return removed;
   }
 
   private EntryResult put(PutOp put) {
@@ -271,6 +487,13 @@ public final class RangeLogic {
         m.put(ColumnFamily.DATA, key, value.get().encode());
       } else {
         m.delete(ColumnFamily.DATA, key);
+      }
+    });
+    pendingLocks.forEach((key, intent) -> {
+      if (intent.isPresent()) {
+        m.put(ColumnFamily.LOCKS, key, intent.get().toByteArray());
+      } else {
+        m.delete(ColumnFamily.LOCKS, key);
       }
     });
     return m;

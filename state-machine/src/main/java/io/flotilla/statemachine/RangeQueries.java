@@ -62,16 +62,22 @@ public final class RangeQueries {
         .setMessage("query is outside " + Ranges.describe(range)).setCurrent(range).build();
   }
 
+  /** The key's committed state, plus the intent on it if a transaction holds one. */
   private static GetResult get(KvReader reader, ByteString key, long now) {
+    GetResult.Builder out = GetResult.newBuilder().setFound(false);
+    byte[] lock = reader.get(ColumnFamily.LOCKS, key.toByteArray());
+    if (lock != null) {
+      out.setLock(Intents.decode(lock));
+    }
     byte[] stored = reader.get(ColumnFamily.DATA, key.toByteArray());
     if (stored == null) {
-      return GetResult.newBuilder().setFound(false).build();
+      return out.build();
     }
     StoredValue v = StoredValue.decode(stored);
     if (v.expiredAt(now)) {
-      return GetResult.newBuilder().setFound(false).build();
+      return out.build();
     }
-    return GetResult.newBuilder().setFound(true).setKv(KeyValue.newBuilder().setKey(key)
+    return out.setFound(true).setKv(KeyValue.newBuilder().setKey(key)
         .setValue(ByteString.copyFrom(v.value())).setVersion(v.version())
         .setExpiresAtMillis(v.expiresAtMillis())).build();
   }
@@ -99,7 +105,32 @@ public final class RangeQueries {
         out.addItems(kv);
       }
     }
+    addWriteIntents(reader, out, start, end, scan.getReverse());
     return out.build();
+  }
+
+  /**
+   * Adds the write intents on the part of [start, end) this page covered: a reader must learn
+   * whether their transactions committed before trusting the page.
+   */
+  private static void addWriteIntents(KvReader reader, ScanResult.Builder page, byte[] start, byte[] end,
+      boolean reverse) {
+    if (page.getMore() && page.getItemsCount() > 0) {
+      byte[] last = page.getItems(page.getItemsCount() - 1).getKey().toByteArray();
+      if (reverse) {
+        start = last;
+      } else {
+        end = java.util.Arrays.copyOf(last, last.length + 1);
+      }
+    }
+    try (KvIterator it = reader.iterate(ColumnFamily.LOCKS, start, end, false)) {
+      for (; it.valid(); it.next()) {
+        io.flotilla.proto.Intent intent = Intents.decode(it.value());
+        if (intent.getWrite()) {
+          page.addLocks(intent);
+        }
+      }
+    }
   }
 
   /** Counts the stored keys of a range (expired ones included until they are removed). */

@@ -24,6 +24,9 @@ import java.nio.ByteBuffer;
  * engine write, so a crash leaves either the old replica or the new one, never a mix.
  */
 public final class RangeSnapshots {
+  /** The column families whose keys are user keys, partitioned by range span. */
+  private static final ColumnFamily[] SPAN_FAMILIES = {ColumnFamily.DATA, ColumnFamily.LOCKS};
+
   private RangeSnapshots() {}
 
   /** Streams the range as of one engine snapshot; returns the header that was sent. */
@@ -39,12 +42,13 @@ public final class RangeSnapshots {
           .setState(state == null ? RangeState.getDefaultInstance() : RangeState.parseFrom(state)).build();
       header.writeDelimitedTo(out);
       long count = 0;
-      try (KvIterator it = snap.iterate(ColumnFamily.DATA, range.getStart().toByteArray(),
-          range.getEnd().toByteArray(), false)) {
-        for (; it.valid(); it.next()) {
-          SnapshotEntry.newBuilder().setKey(ByteString.copyFrom(it.key()))
-              .setStoredValue(ByteString.copyFrom(it.value())).build().writeDelimitedTo(out);
-          count++;
+      for (ColumnFamily cf : SPAN_FAMILIES) {
+        try (KvIterator it = snap.iterate(cf, range.getStart().toByteArray(), range.getEnd().toByteArray(), false)) {
+          for (; it.valid(); it.next()) {
+            SnapshotEntry.newBuilder().setKey(ByteString.copyFrom(it.key())).setLock(cf == ColumnFamily.LOCKS)
+                .setStoredValue(ByteString.copyFrom(it.value())).build().writeDelimitedTo(out);
+            count++;
+          }
         }
       }
       SnapshotEntry.newBuilder()
@@ -90,7 +94,8 @@ public final class RangeSnapshots {
       if (!Keys.inSpan(e.getKey().toByteArray(), range.getStart().toByteArray(), range.getEnd().toByteArray())) {
         throw new IOException("snapshot of range " + rangeId + " holds a key outside its span");
       }
-      m.put(ColumnFamily.DATA, e.getKey().toByteArray(), e.getStoredValue().toByteArray());
+      m.put(e.getLock() ? ColumnFamily.LOCKS : ColumnFamily.DATA, e.getKey().toByteArray(),
+          e.getStoredValue().toByteArray());
       count++;
     }
     m.put(ColumnFamily.META, MetaKeys.descriptor(rangeId), range.toByteArray());
@@ -101,7 +106,9 @@ public final class RangeSnapshots {
 
   private static void clearSpan(Mutations m, RangeDescriptor range) {
     byte[] end = range.getEnd().isEmpty() ? Keys.END_OF_KEYSPACE : range.getEnd().toByteArray();
-    m.deleteSpan(ColumnFamily.DATA, range.getStart().toByteArray(), end);
+    for (ColumnFamily cf : SPAN_FAMILIES) {
+      m.deleteSpan(cf, range.getStart().toByteArray(), end);
+    }
   }
 
   private static RangeDescriptor parseDescriptor(byte[] bytes) {
@@ -113,16 +120,20 @@ public final class RangeSnapshots {
   }
 
   /**
-   * A checksum of the range's live data (keys, versions, values): equal on replicas that
-   * applied the same log. Reads one consistent engine snapshot.
+   * A checksum of the range's data (keys, versions, values) and intents: equal on replicas
+   * that applied the same log. Reads one consistent engine snapshot.
    */
   public static long checksum(KvEngine engine, RangeDescriptor range) {
     java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-    try (KvEngine.Snapshot snap = engine.snapshot();
-         KvIterator it = snap.iterate(ColumnFamily.DATA, range.getStart().toByteArray(), range.getEnd().toByteArray(), false)) {
-      for (; it.valid(); it.next()) {
-        crc.update(it.key());
-        crc.update(it.value());
+    try (KvEngine.Snapshot snap = engine.snapshot()) {
+      for (ColumnFamily cf : SPAN_FAMILIES) {
+        crc.update(cf.ordinal());
+        try (KvIterator it = snap.iterate(cf, range.getStart().toByteArray(), range.getEnd().toByteArray(), false)) {
+          for (; it.valid(); it.next()) {
+            crc.update(it.key());
+            crc.update(it.value());
+          }
+        }
       }
     }
     return crc.getValue();

@@ -271,13 +271,35 @@ class KeyApiIT {
   }
 
   @Test
-  void anAtomicBatchAcrossRangesIsRefusedForNow() {
-    Resp r = api.batch(n1, "{\"atomic\": true, \"ops\": ["
+  void anAtomicBatchAcrossRangesAppliesAllOrNothing() {
+    api.put(n2, "h.multi", "before");
+    Resp ok = api.batch(n1, "{\"atomic\": true, \"ops\": ["
         + "{\"op\":\"put\",\"key\":\"a.multi\",\"value\":\"" + b64("1") + "\"},"
-        + "{\"op\":\"put\",\"key\":\"y.multi\",\"value\":\"" + b64("2") + "\"}]}");
-    assertError(r, 422, "unprocessable");
-    assertEquals(404, api.get(n1, "a.multi").status());
-    assertEquals(404, api.get(n1, "y.multi").status());
+        + "{\"op\":\"get\",\"key\":\"h.multi\"},"
+        + "{\"op\":\"delete\",\"key\":\"h.multi\"},"
+        + "{\"op\":\"put\",\"key\":\"y.multi\",\"value\":\"" + b64("2") + "\",\"if_version\":0}]}");
+    assertEquals(200, ok.status(), ok::toString);
+    assertEquals(4, ok.json().get("succeeded").asInt());
+    assertEquals("before", unb64(ok.json().get("results").get(1).get("value")), "the get saw the state before");
+    long versionA = ok.json().get("results").get(0).get("version").asLong();
+    assertTrue(versionA > 0);
+    for (String node : List.of(n1, n2, n3)) {
+      assertEquals("1", api.get(node, "a.multi", "raw").text());
+      assertEquals("2", api.get(node, "y.multi", "raw").text());
+      assertEquals(404, api.get(node, "h.multi").status());
+    }
+    assertEquals(String.valueOf(versionA), api.get(n3, "a.multi", "raw").header("X-Flotilla-Version"));
+
+    Resp conflict = api.batch(n3, "{\"atomic\": true, \"ops\": ["
+        + "{\"op\":\"put\",\"key\":\"a.multi\",\"value\":\"" + b64("3") + "\"},"
+        + "{\"op\":\"put\",\"key\":\"o.multi\",\"value\":\"" + b64("3") + "\"},"
+        + "{\"op\":\"put\",\"key\":\"y.multi\",\"value\":\"" + b64("3") + "\",\"if_version\":0}]}");
+    assertError(conflict, 409, "version_conflict");
+    assertEquals(2, conflict.json().get("failed_index").asInt());
+    assertTrue(conflict.json().get("current_version").asLong() > 0);
+    assertEquals("1", api.get(n1, "a.multi", "raw").text(), "a failed atomic batch applies nothing");
+    assertEquals(404, api.get(n1, "o.multi").status());
+    assertEquals(200, api.put(n2, "a.multi", "after").status(), "and leaves no lock behind");
   }
 
   @Test

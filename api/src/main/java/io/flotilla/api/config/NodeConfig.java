@@ -28,6 +28,18 @@ public class NodeConfig {
   /** How long a request may take before it answers 504 (writes: outcome unknown). */
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(10);
 
+  /**
+   * A transaction whose record is still pending this long after its coordinator started it is
+   * taken as abandoned (its coordinator crashed or lost contact) and may be aborted by anyone.
+   */
+  @NotNull @JsonProperty public Duration txnAbandonAfter = Duration.seconds(5);
+
+  /**
+   * How often each node sweeps the ranges it leads: abandoned transaction intents are resolved
+   * and expired keys removed (through the log).
+   */
+  @NotNull @JsonProperty public Duration sweepInterval = Duration.seconds(2);
+
   @Min(8) @JsonProperty public long blockCacheMb = 64;
 
   @NotNull @Valid @JsonProperty public LimitsConfig limits = new LimitsConfig();
@@ -36,7 +48,9 @@ public class NodeConfig {
 
   /**
    * The largest Raft log entry requests can produce: a full batch (its keys and values are
-   * bounded by maxBatchBytes, a single put by key + value limits) plus per-op framing.
+   * bounded by maxBatchBytes, a single put by key + value limits) plus per-op framing. (A
+   * cross-range transaction's prepare at its anchor also lists every key of the batch; the
+   * coordinator refuses one that would not fit.)
    */
   public int maxEntryBytes() {
     long payload = Math.max(limits.maxBatchBytes, (long) limits.maxKeyBytes + limits.maxValueBytes);

@@ -47,14 +47,48 @@ import java.util.function.Function;
 public final class KeyService {
   private static final int ROUTING_ATTEMPTS = 5;
 
+  /** Reads that found a committed but unresolved transaction resolve it and read again, this often. */
+  private static final int RESOLVE_ATTEMPTS = 4;
+
   private final NodeHost host;
   private final ReplicaReader replicas;
   private final Clock clock;
+  private final long lockWaitMillis;
+  private final Transactions transactions;
 
-  public KeyService(NodeHost host, ReplicaReader replicas, Clock clock) {
+  /**
+   * @param lockWaitMillis how long a write waits for a key locked by a transaction before it
+   *     answers 503 (it applied nothing)
+   * @param txnAbandonAfterMillis see {@link Transactions}
+   */
+  public KeyService(NodeHost host, ReplicaReader replicas, Clock clock, long lockWaitMillis,
+      long txnAbandonAfterMillis, int maxEntryBytes) {
     this.host = host;
     this.replicas = replicas;
     this.clock = clock;
+    this.lockWaitMillis = lockWaitMillis;
+    this.transactions = new Transactions(new Transactions.Ranges() {
+      @Override
+      public CompletableFuture<CommandResult> propose(byte[] routeKey, Command.Builder command) {
+        return proposeOnce(routeKey, command);
+      }
+
+      @Override
+      public CompletableFuture<io.flotilla.proto.GetResult> strongGet(byte[] key) {
+        return rawQuery(key, Query.newBuilder().setGet(GetOp.newBuilder().setKey(ByteString.copyFrom(key))),
+            ReadMode.STRONG, 0).thenApply(served -> served.result().getGet());
+      }
+
+      @Override
+      public long rangeOf(byte[] key) {
+        return routing().lookup(key).getId();
+      }
+    }, clock, txnAbandonAfterMillis, maxEntryBytes);
+  }
+
+  /** The transaction coordinator and resolver of this node (the sweeper uses it too). */
+  public Transactions transactions() {
+    return transactions;
   }
 
   private RoutingTable routing() {
@@ -88,6 +122,16 @@ public final class KeyService {
         .thenApply(KeyService::accepted);
   }
 
+  /**
+   * Removes expired keys of one range through its log, if they still hold the given versions
+   * (the sweeper's part of TTL); returns how many went.
+   */
+  public CompletableFuture<Long> expire(List<io.flotilla.proto.KeyVersion> keys) {
+    return proposeOnce(keys.get(0).getKey().toByteArray(), Command.newBuilder().setProposedAtMillis(clock.millis())
+        .setExpire(io.flotilla.proto.ExpireOp.newBuilder().addAllKeys(keys)))
+        .thenApply(res -> accepted(res).getExpire().getRemoved());
+  }
+
   /** Deletes every key in [start, end) range by range; returns how many live keys went. */
   public CompletableFuture<Long> deleteSpan(byte[] start, byte[] end) {
     return deleteSpanFrom(start, end, 0L);
@@ -111,8 +155,36 @@ public final class KeyService {
     });
   }
 
-  /** Proposes a command to the range owning {@code routeKey}, refreshing routing on a stale epoch. */
+  /**
+   * Proposes a command to the range owning {@code routeKey}, refreshing routing on a stale
+   * epoch; when a transaction holds one of its keys, pushes that transaction and tries again,
+   * for at most {@code lockWaitMillis}.
+   */
   private CompletableFuture<CommandResult> propose(byte[] routeKey, Command.Builder command) {
+    return proposeAround(routeKey, command, clock.millis() + lockWaitMillis, 0);
+  }
+
+  private CompletableFuture<CommandResult> proposeAround(byte[] routeKey, Command.Builder command, long deadline,
+      int attempt) {
+    return proposeOnce(routeKey, command).thenCompose(res -> {
+      if (!res.hasRejected() || res.getRejected().getReason() != Rejection.Reason.LOCKED) {
+        return CompletableFuture.completedFuture(res);
+      }
+      if (clock.millis() >= deadline) {
+        return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE,
+            "a key of this request is locked by a transaction that is still in progress; nothing was applied, retry"));
+      }
+      long pause = Math.min(100, 2L << Math.min(attempt, 6));
+      return transactions.push(res.getRejected().getLock()).handle((x, e) -> null)
+          .thenCompose(x -> CompletableFuture.supplyAsync(() -> null,
+              CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)))
+          .thenCompose(x -> proposeAround(routeKey, command.setProposedAtMillis(clock.millis()), deadline,
+              attempt + 1));
+    });
+  }
+
+  /** Proposes once (routing retries aside); a LOCKED rejection comes back as the result. */
+  private CompletableFuture<CommandResult> proposeOnce(byte[] routeKey, Command.Builder command) {
     return withRouting(routeKey, range -> host.client(range).write(
             command.setRangeId(range.getId()).setEpoch(range.getEpoch()).build()),
         res -> res.hasRejected() ? res.getRejected() : null, 0);
@@ -124,7 +196,54 @@ public final class KeyService {
     return query(key, Query.newBuilder().setGet(GetOp.newBuilder().setKey(ByteString.copyFrom(key))), mode, minRevision);
   }
 
-  private CompletableFuture<Served<QueryResult>> query(byte[] routeKey, Query.Builder query, ReadMode mode, long minRevision) {
+  /**
+   * A read of the range owning {@code routeKey}. Linearizable reads (strong, follower) that find
+   * write intents of a committed but unresolved transaction resolve it and read again, so they
+   * never miss a write whose batch already committed; stale reads take the committed state.
+   */
+  private CompletableFuture<Served<QueryResult>> query(byte[] routeKey, Query.Builder query, ReadMode mode,
+      long minRevision) {
+    return queryResolving(routeKey, query, mode, minRevision, 0);
+  }
+
+  private CompletableFuture<Served<QueryResult>> queryResolving(byte[] routeKey, Query.Builder query, ReadMode mode,
+      long minRevision, int attempt) {
+    return rawQuery(routeKey, query, mode, minRevision).thenCompose(served -> {
+      List<io.flotilla.proto.Intent> intents = writeIntents(served.result());
+      if (mode == ReadMode.STALE || intents.isEmpty()) {
+        return CompletableFuture.completedFuture(served);
+      }
+      if (attempt + 1 >= RESOLVE_ATTEMPTS) {
+        return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE,
+            "the keys read are being written by a committed transaction that could not be resolved yet; retry"));
+      }
+      List<CompletableFuture<Boolean>> checks = intents.stream().map(transactions::resolveIfCommitted).toList();
+      return CompletableFuture.allOf(checks.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+        boolean stale = checks.stream().anyMatch(CompletableFuture::join);
+        return stale ? queryResolving(routeKey, query, mode, minRevision, attempt + 1)
+            : CompletableFuture.completedFuture(served);
+      });
+    });
+  }
+
+  private static List<io.flotilla.proto.Intent> writeIntents(QueryResult result) {
+    List<io.flotilla.proto.Intent> out = new ArrayList<>();
+    switch (result.getOutcomeCase()) {
+      case GET -> {
+        if (result.getGet().hasLock() && result.getGet().getLock().getWrite()) {
+          out.add(result.getGet().getLock());
+        }
+      }
+      case MULTI_GET -> result.getMultiGet().getResultsList().stream()
+          .filter(g -> g.hasLock() && g.getLock().getWrite()).forEach(g -> out.add(g.getLock()));
+      case SCAN -> out.addAll(result.getScan().getLocksList());
+      default -> { }
+    }
+    return out;
+  }
+
+  private CompletableFuture<Served<QueryResult>> rawQuery(byte[] routeKey, Query.Builder query, ReadMode mode,
+      long minRevision) {
     return withRouting(routeKey, range -> readFrom(range, query.setRangeId(range.getId()).setEpoch(range.getEpoch())
             .setNowMillis(clock.millis()).build(), mode, minRevision),
         served -> served.result().hasRejected() ? served.result().getRejected() : null, 0)
@@ -254,7 +373,10 @@ public final class KeyService {
 
   // ---- batches --------------------------------------------------------------------------
 
-  /** Runs a batch; atomic batches must lie in one range (cross-range atomicity is not built yet). */
+  /**
+   * Runs a batch. An atomic batch within one range is one log entry; across ranges it is a
+   * transaction ({@link Transactions}).
+   */
   public CompletableFuture<List<OpOutcome>> batch(boolean atomic, List<BatchOpSpec> ops) {
     if (ops.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
@@ -268,12 +390,7 @@ public final class KeyService {
       return CompletableFuture.failedFuture(e);
     }
     if (atomic) {
-      if (byRange.size() > 1) {
-        return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNPROCESSABLE,
-            "an atomic batch must keep all its keys in one range for now; these keys lie in ranges "
-                + byRange.keySet() + " (use atomic: false, or keys that share a range)"));
-      }
-      return atomicBatch(ops);
+      return byRange.size() > 1 ? transactions.run(ops, clock.millis() + lockWaitMillis) : atomicBatch(ops);
     }
     List<CompletableFuture<Void>> groups = new ArrayList<>();
     OpOutcome[] outcomes = new OpOutcome[ops.size()];
@@ -349,7 +466,7 @@ public final class KeyService {
     return r.hasError() ? OpOutcome.failed(rejectionError(r.getError())) : OpOutcome.ok(r, revision);
   }
 
-  private static BatchOp batchOp(boolean atomic, List<BatchOpSpec> ops, long now) {
+  static BatchOp batchOp(boolean atomic, List<BatchOpSpec> ops, long now) {
     BatchOp.Builder b = BatchOp.newBuilder().setAtomic(atomic);
     for (BatchOpSpec op : ops) {
       ByteString key = ByteString.copyFrom(op.key());
@@ -421,6 +538,8 @@ public final class KeyService {
       case VERSION_CONFLICT -> FlotillaException.versionConflict(r.getMessage(), r.getCurrentVersion());
       case NOT_AN_INTEGER -> new FlotillaException(ErrorCode.UNPROCESSABLE, r.getMessage());
       case INVALID -> new FlotillaException(ErrorCode.INVALID_ARGUMENT, r.getMessage());
+      case LOCKED, TXN_DECIDED -> new FlotillaException(ErrorCode.UNAVAILABLE,
+          r.getMessage() + "; nothing was applied, retry");
       case EPOCH_MISMATCH, KEY_OUT_OF_RANGE -> new FlotillaException(ErrorCode.UNAVAILABLE,
           "the range moved while the request was routed (" + r.getMessage() + "); retry");
       default -> new FlotillaException(ErrorCode.INTERNAL, "unexpected rejection: " + r.getMessage());

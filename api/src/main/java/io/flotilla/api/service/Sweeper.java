@@ -1,0 +1,154 @@
+package io.flotilla.api.service;
+
+import com.google.protobuf.ByteString;
+import io.dropwizard.lifecycle.Managed;
+import io.flotilla.proto.Intent;
+import io.flotilla.proto.KeyVersion;
+import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.raft.NodeHost;
+import io.flotilla.raft.RangeStateMachine;
+import io.flotilla.statemachine.ColumnFamily;
+import io.flotilla.statemachine.Intents;
+import io.flotilla.statemachine.KvEngine;
+import io.flotilla.statemachine.KvIterator;
+import io.flotilla.statemachine.StoredValue;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Background upkeep of the ranges this node leads, run every {@code intervalMillis}:
+ * <ul>
+ *   <li>intents of transactions whose record is older than the abandon time are pushed
+ *       (finished when decided, aborted when still pending), so a crashed coordinator never
+ *       leaves keys locked for long;
+ *   <li>expired keys are removed through the range's log ({@code ExpireOp}), so storage does not
+ *       grow with keys nobody can read any more. Each pass reads at most {@value #SCAN_BUDGET}
+ *       entries per range, resuming where the last pass stopped.
+ * </ul>
+ * Only the leader sweeps, and from its own replica, so the work is done once per range; every
+ * change still goes through the log, so replicas stay identical.
+ */
+public final class Sweeper implements Managed {
+  private static final Logger LOG = LoggerFactory.getLogger(Sweeper.class);
+  private static final int SCAN_BUDGET = 20_000;
+  private static final int EXPIRE_BATCH = 500;
+  private static final int INTENTS_PER_PASS = 200;
+
+  private final NodeHost host;
+  private final KeyService keys;
+  private final Clock clock;
+  private final long intervalMillis;
+  private final long abandonAfterMillis;
+  /** Where the next TTL pass of a range resumes (empty = its start). */
+  private final Map<Long, byte[]> ttlCursor = new ConcurrentHashMap<>();
+  private ScheduledExecutorService timer;
+
+  public Sweeper(NodeHost host, KeyService keys, Clock clock, long intervalMillis, long abandonAfterMillis) {
+    this.host = host;
+    this.keys = keys;
+    this.clock = clock;
+    this.intervalMillis = intervalMillis;
+    this.abandonAfterMillis = abandonAfterMillis;
+  }
+
+  @Override
+  public void start() {
+    timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "flotilla-sweeper");
+      t.setDaemon(true);
+      return t;
+    });
+    timer.scheduleWithFixedDelay(this::sweepQuietly, intervalMillis, intervalMillis, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void stop() {
+    if (timer != null) {
+      timer.shutdownNow();
+    }
+  }
+
+  private void sweepQuietly() {
+    try {
+      sweep();
+    } catch (RuntimeException e) {
+      LOG.warn("sweep failed (retried next interval): {}", e.toString());
+    }
+  }
+
+  /** One pass over every range this node leads. */
+  void sweep() {
+    for (long rangeId : host.hostedRanges()) {
+      boolean leader = host.division(rangeId).map(d -> d.isLeader()).orElse(false);
+      RangeDescriptor range = host.replica(rangeId).map(RangeStateMachine::descriptor).orElse(null);
+      if (!leader || range == null) {
+        continue;
+      }
+      pushAbandonedIntents(range);
+      removeExpired(range);
+    }
+  }
+
+  private void pushAbandonedIntents(RangeDescriptor range) {
+    long now = clock.millis();
+    Set<ByteString> seen = new HashSet<>();
+    KvEngine engine = host.engine();
+    try (KvIterator it = engine.iterate(ColumnFamily.LOCKS, range.getStart().toByteArray(),
+        range.getEnd().toByteArray(), false)) {
+      for (; it.valid() && seen.size() < INTENTS_PER_PASS; it.next()) {
+        Intent intent = Intents.decode(it.value());
+        if (now - intent.getStartedAtMillis() >= abandonAfterMillis && seen.add(intent.getTxnId())) {
+          keys.transactions().push(intent).exceptionally(e -> {
+            LOG.debug("range {}: pushing an abandoned transaction failed: {}", range.getId(), e.toString());
+            return null;
+          });
+        }
+      }
+    }
+  }
+
+  private void removeExpired(RangeDescriptor range) {
+    long now = clock.millis();
+    byte[] from = ttlCursor.getOrDefault(range.getId(), range.getStart().toByteArray());
+    if (!io.flotilla.common.Keys.inSpan(from, range.getStart().toByteArray(), range.getEnd().toByteArray())) {
+      from = range.getStart().toByteArray();
+    }
+    List<KeyVersion> expired = new ArrayList<>();
+    byte[] resume = null;
+    int read = 0;
+    try (KvIterator it = host.engine().iterate(ColumnFamily.DATA, from, range.getEnd().toByteArray(), false)) {
+      for (; it.valid(); it.next()) {
+        if (read++ >= SCAN_BUDGET || expired.size() >= EXPIRE_BATCH) {
+          resume = it.key();
+          break;
+        }
+        StoredValue v = StoredValue.decode(it.value());
+        if (v.expiredAt(now)) {
+          expired.add(KeyVersion.newBuilder().setKey(ByteString.copyFrom(it.key())).setVersion(v.version()).build());
+        }
+      }
+    }
+    if (resume == null) {
+      ttlCursor.remove(range.getId());
+    } else {
+      ttlCursor.put(range.getId(), Arrays.copyOf(resume, resume.length));
+    }
+    if (!expired.isEmpty()) {
+      keys.expire(expired).exceptionally(e -> {
+        LOG.debug("range {}: removing {} expired keys failed: {}", range.getId(), expired.size(), e.toString());
+        return 0L;
+      });
+    }
+  }
+}
