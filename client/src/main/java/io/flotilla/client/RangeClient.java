@@ -52,11 +52,18 @@ public final class RangeClient implements AutoCloseable {
         .setRetryPolicy(retryPolicy).setClientId(ClientId.randomId()).build();
   }
 
-  /** Proposes a command; completes with the leader's apply result. */
+  /**
+   * Proposes a command; completes with the leader's apply result.
+   *
+   * <p>Completes on the common pool, never on the Ratis thread that received the reply: Ratis
+   * completes ordered replies while holding its sliding window's lock, so a caller that chains
+   * another write (to a different range) onto the result would otherwise hold one client's lock
+   * while taking another's, and two such chains in opposite directions deadlock.
+   */
   public CompletableFuture<CommandResult> write(Command command) {
     RaftClient c = client;
     return c.async().send(message(command.toByteArray()))
-        .handle((reply, error) -> {
+        .handleAsync((reply, error) -> {
           Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
           if (failure != null) {
             replaceAfterFailure(c);

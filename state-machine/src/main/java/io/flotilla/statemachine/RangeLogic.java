@@ -339,7 +339,7 @@ public final class RangeLogic {
     for (BatchEntry e : op.getEntriesList()) {
       byte[] key = keyOf(e);
       Intent.Builder intent = Intent.newBuilder().setTxnId(op.getTxnId()).setKey(ByteString.copyFrom(key))
-          .setAnchorKey(anchor).setStartedAtMillis(now).setVersion(newRevision);
+          .setAnchorKey(anchor).setStartedAtMillis(now).setVersion(newRevision).setPriority(op.getPriority());
       Optional<StoredValue> effect = effects.get(key);
       if (effect != null) {
         intent.setWrite(true);

@@ -80,6 +80,14 @@ public final class KeyService {
       }
 
       @Override
+      public CompletableFuture<QueryResult> strongMultiGet(List<byte[]> keys) {
+        MultiGetQuery.Builder mg = MultiGetQuery.newBuilder();
+        keys.forEach(k -> mg.addKeys(ByteString.copyFrom(k)));
+        return query(keys.get(0), Query.newBuilder().setMultiGet(mg), ReadMode.STRONG, 0)
+            .thenApply(Served::result);
+      }
+
+      @Override
       public long rangeOf(byte[] key) {
         return routing().lookup(key).getId();
       }

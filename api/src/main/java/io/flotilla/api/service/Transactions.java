@@ -10,6 +10,7 @@ import io.flotilla.proto.CommandResult;
 import io.flotilla.proto.EntryResult;
 import io.flotilla.proto.GetResult;
 import io.flotilla.proto.Intent;
+import io.flotilla.proto.QueryResult;
 import io.flotilla.proto.Rejection;
 import io.flotilla.proto.TxnDecideOp;
 import io.flotilla.proto.TxnPrepareOp;
@@ -52,16 +53,19 @@ import java.util.concurrent.TimeUnit;
  * whose record says COMMITTED resolve the transaction before answering; PENDING or ABORTED
  * means the committed value is still the current one (the commit point, if any, comes later).
  *
- * <p>Liveness. A prepare that meets another transaction's lock gives up its own transaction
- * (no waiting while holding locks, so no deadlock), pushes the other one, and starts over.
+ * <p>Liveness. Conflicts are settled by wait-die on the batch's first start time: a prepare
+ * that meets a younger transaction's lock keeps its own locks and waits; one that meets an
+ * older transaction's lock gives its own transaction up and starts over later, keeping its
+ * start time (so it eventually is the oldest). Waits only ever go from older to younger, so
+ * there is no deadlock. Requests give up with 503 (nothing applied) at their deadline.
  * Pushing a transaction finishes it when decided, and aborts it when its record is older than
  * {@code abandonAfterMillis}; plain writes that meet a lock do the same. Every node also sweeps
  * the intents of the ranges it leads (see {@link Sweeper}), so a coordinator that crashed
  * mid-way never leaves keys locked for long.
  */
 public final class Transactions {
-  /** Restarts of a transaction that lost a conflict, before giving up with 503. */
-  private static final int ATTEMPTS = 8;
+  /** Optimistic double reads of a read-only batch before it falls back to locking its keys. */
+  private static final int SNAPSHOT_READ_ATTEMPTS = 5;
 
   /** The routed calls transactions need from the key service. */
   interface Ranges {
@@ -70,6 +74,9 @@ public final class Transactions {
 
     /** A linearizable read of one key's committed state and intent, without resolving anything. */
     CompletableFuture<GetResult> strongGet(byte[] key);
+
+    /** A linearizable read of keys of one range, committed transactions on them resolved first. */
+    CompletableFuture<QueryResult> strongMultiGet(List<byte[]> keys);
 
     /** The id of the range owning {@code key} in this node's routing table. */
     long rangeOf(byte[] key);
@@ -93,13 +100,21 @@ public final class Transactions {
 
   /** Runs an atomic batch whose keys lie in more than one range. */
   CompletableFuture<List<OpOutcome>> run(List<BatchOpSpec> ops, long deadlineMillis) {
-    return attempt(ops, deadlineMillis, 0);
+    if (ops.stream().allMatch(op -> op.kind() == BatchOpSpec.Kind.GET)) {
+      return readSnapshot(ops, deadlineMillis, 0);
+    }
+    return attempt(ops, deadlineMillis, clock.millis(), 0);
   }
 
-  private CompletableFuture<List<OpOutcome>> attempt(List<BatchOpSpec> ops, long deadline, int attempt) {
+  /**
+   * One attempt with a fresh transaction id. {@code priority} is the first attempt's start
+   * time and stays with the batch across attempts, so a batch that keeps losing conflicts
+   * becomes the oldest and then wins (wait-die: older transactions wait, younger give up).
+   */
+  private CompletableFuture<List<OpOutcome>> attempt(List<BatchOpSpec> ops, long deadline, long priority, int n) {
     Plan plan;
     try {
-      plan = plan(ops);
+      plan = plan(ops, priority);
     } catch (FlotillaException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -109,30 +124,33 @@ public final class Transactions {
           "this atomic batch spans several ranges, and its keys plus the anchor range's ops exceed the "
               + maxEntryBytes + "-byte log entry limit; send fewer or smaller keys"));
     }
-    return ranges.propose(plan.anchor, prepareAnchor)
-        .handle((res, error) -> {
-          if (error != null) {
-            // Never committed: only this coordinator could commit, and it will not.
-            abortQuietly(plan);
-            return CompletableFuture.<List<OpOutcome>>failedFuture(notApplied(error));
-          }
-          if (res.hasRejected()) {
-            return retryOrFail(ops, deadline, attempt, plan, res.getRejected(), false);
-          }
-          plan.prepared.put(plan.anchorRange, res);
-          return prepareParticipants(ops, deadline, attempt, plan);
-        }).thenCompose(f -> f);
+    return ranges.propose(plan.anchor, prepareAnchor).handle((res, error) -> {
+      if (error != null) {
+        // Never committed: only this coordinator could commit, and it will not.
+        abortQuietly(plan);
+        return CompletableFuture.<List<OpOutcome>>failedFuture(notApplied(error));
+      }
+      if (!res.hasRejected()) {
+        plan.prepared.put(plan.anchorRange, res);
+        List<Long> rest = plan.byRange.keySet().stream().filter(id -> id != plan.anchorRange).toList();
+        return prepareRest(ops, deadline, plan, rest, n);
+      }
+      Rejection r = res.getRejected();
+      if (r.getReason() != Rejection.Reason.LOCKED) {
+        return CompletableFuture.<List<OpOutcome>>failedFuture(refusal(r));
+      }
+      // Nothing is locked yet: push the holder, pause, and try again.
+      return afterPause(n, push(r.getLock()), () -> attempt(ops, deadline, priority, n + 1), deadline);
+    }).thenCompose(f -> f);
   }
 
-  private CompletableFuture<List<OpOutcome>> prepareParticipants(List<BatchOpSpec> ops, long deadline, int attempt,
-      Plan plan) {
-    List<CompletableFuture<Void>> calls = new ArrayList<>();
+  /** Prepares the given non-anchor ranges in parallel; waits, retries or gives up on conflicts. */
+  private CompletableFuture<List<OpOutcome>> prepareRest(List<BatchOpSpec> ops, long deadline, Plan plan,
+      List<Long> todo, int n) {
     Map<Long, Object> failures = new ConcurrentHashMap<>();
     long now = clock.millis();
-    for (long rangeId : plan.byRange.keySet()) {
-      if (rangeId == plan.anchorRange) {
-        continue;
-      }
+    List<CompletableFuture<Void>> calls = new ArrayList<>();
+    for (long rangeId : todo) {
       byte[] routeKey = plan.ops.get(plan.byRange.get(rangeId).get(0)).key();
       calls.add(ranges.propose(routeKey, plan.prepare(rangeId, false, now)).handle((res, error) -> {
         if (error != null) {
@@ -147,22 +165,39 @@ public final class Transactions {
     }
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenCompose(x -> {
       if (failures.isEmpty()) {
-        return commit(ops, deadline, attempt, plan);
+        return commit(ops, deadline, plan, n);
+      }
+      List<Rejection> refusals = failures.values().stream().filter(f -> f instanceof Rejection)
+          .map(f -> (Rejection) f).toList();
+      Throwable error = failures.values().stream().filter(f -> f instanceof Throwable).map(f -> (Throwable) f)
+          .findFirst().orElse(null);
+      boolean onlyLocks = error == null && refusals.stream().allMatch(r -> r.getReason() == Rejection.Reason.LOCKED);
+      if (onlyLocks && refusals.stream().allMatch(r -> plan.olderThan(r.getLock())) && clock.millis() < deadline) {
+        // Every lock in the way belongs to a younger transaction: keep ours and wait for them.
+        CompletableFuture<?> pushes = CompletableFuture.allOf(refusals.stream().map(r -> push(r.getLock()))
+            .toArray(CompletableFuture[]::new));
+        List<Long> again = List.copyOf(failures.keySet());
+        // No deadline check on the way: the next round gives the transaction up properly if late.
+        return afterPause(n, pushes, () -> prepareRest(ops, deadline, plan, again, n + 1), Long.MAX_VALUE);
       }
       // Give the transaction up before anything else: its locks must not outlive the answer.
-      Object first = failures.values().stream().filter(f -> f instanceof Rejection r
-          && r.getReason() == Rejection.Reason.VERSION_CONFLICT).findFirst()
-          .orElse(failures.values().iterator().next());
       return abort(plan).handle((ignored, abortError) -> {
-        if (first instanceof Rejection r) {
-          return retryOrFail(ops, deadline, attempt, plan, r, true);
+        if (error != null) {
+          return CompletableFuture.<List<OpOutcome>>failedFuture(notApplied(error));
         }
-        return CompletableFuture.<List<OpOutcome>>failedFuture(notApplied((Throwable) first));
+        Rejection conflict = refusals.stream().filter(r -> r.getReason() != Rejection.Reason.LOCKED)
+            .findFirst().orElse(null);
+        if (conflict != null) {
+          return CompletableFuture.<List<OpOutcome>>failedFuture(refusal(conflict));
+        }
+        CompletableFuture<?> pushes = CompletableFuture.allOf(refusals.stream().map(r -> push(r.getLock()))
+            .toArray(CompletableFuture[]::new));
+        return afterPause(n, pushes, () -> attempt(ops, deadline, plan.priority, n + 1), deadline);
       }).thenCompose(f -> f);
     });
   }
 
-  private CompletableFuture<List<OpOutcome>> commit(List<BatchOpSpec> ops, long deadline, int attempt, Plan plan) {
+  private CompletableFuture<List<OpOutcome>> commit(List<BatchOpSpec> ops, long deadline, Plan plan, int n) {
     Command.Builder decide = Command.newBuilder().setProposedAtMillis(clock.millis())
         .setTxnDecide(TxnDecideOp.newBuilder().setTxnId(plan.txnId).setAnchorKey(ByteString.copyFrom(plan.anchor))
             .setCommit(true));
@@ -175,40 +210,99 @@ public final class Transactions {
       }
       if (res.hasRejected()) {
         // Someone aborted it (it looked abandoned): nothing was applied, so start over.
-        return finish(plan.txnId, plan.anchor, TxnStatus.TXN_ABORTED, plan.keys)
-            .handle((r, e) -> null)
-            .thenCompose(y -> retryOrFail(ops, deadline, attempt, plan, res.getRejected(), true));
+        CompletableFuture<?> cleanup = finish(plan.txnId, plan.anchor, TxnStatus.TXN_ABORTED, plan.keys);
+        return afterPause(n, cleanup, () -> attempt(ops, deadline, plan.priority, n + 1), deadline);
       }
       return finish(plan.txnId, plan.anchor, TxnStatus.TXN_COMMITTED, plan.keys)
           .handle((revisions, e) -> plan.outcomes(revisions == null ? Map.of() : revisions));
     }).thenCompose(f -> f);
   }
 
-  /**
-   * After a definite refusal: a failed condition fails the batch (409, nothing applied); a
-   * lock or a lost race pushes the other transaction and starts over with a new id.
-   */
-  private CompletableFuture<List<OpOutcome>> retryOrFail(List<BatchOpSpec> ops, long deadline, int attempt,
-      Plan plan, Rejection r, boolean abortedOwn) {
+  /** A definite refusal other than a lock: 409 for a failed condition, nothing applied. */
+  private static FlotillaException refusal(Rejection r) {
     if (r.getReason() == Rejection.Reason.VERSION_CONFLICT) {
-      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.VERSION_CONFLICT,
+      return new FlotillaException(ErrorCode.VERSION_CONFLICT,
           "op " + r.getFailedIndex() + " of the atomic batch: " + r.getMessage() + "; nothing was applied",
-          Map.of("failed_index", r.getFailedIndex(), "current_version", r.getCurrentVersion()), null));
+          Map.of("failed_index", r.getFailedIndex(), "current_version", r.getCurrentVersion()), null);
     }
-    boolean retryable = r.getReason() == Rejection.Reason.LOCKED || r.getReason() == Rejection.Reason.TXN_DECIDED;
-    if (!retryable) {
-      return CompletableFuture.failedFuture(KeyService.rejectionError(r));
-    }
-    if (attempt + 1 >= ATTEMPTS || clock.millis() >= deadline) {
-      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE,
-          "the atomic batch kept conflicting with other transactions on the same keys and was not applied; retry"));
-    }
-    CompletableFuture<Void> push = r.hasLock() ? push(r.getLock()) : CompletableFuture.completedFuture(null);
-    long pause = ThreadLocalRandom.current().nextLong(5, 20L << Math.min(attempt, 4));
-    return push.handle((x, e) -> null)
+    return KeyService.rejectionError(r);
+  }
+
+  /** Runs {@code next} after {@code first} settles and a short random pause, unless past the deadline. */
+  private <T> CompletableFuture<T> afterPause(int n, CompletableFuture<?> first,
+      java.util.function.Supplier<CompletableFuture<T>> next, long deadline) {
+    long pause = ThreadLocalRandom.current().nextLong(2, 4L << Math.min(n, 4));
+    return first.handle((x, e) -> null)
         .thenCompose(x -> CompletableFuture.supplyAsync(() -> null,
             CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)))
-        .thenCompose(x -> attempt(ops, deadline, attempt + 1));
+        .thenCompose(x -> clock.millis() >= deadline
+            ? CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE,
+                "the atomic batch kept meeting other transactions on the same keys and was not applied; retry"))
+            : next.get());
+  }
+
+  // ---- read-only batches --------------------------------------------------------------------
+
+  /**
+   * An atomic batch of gets over several ranges, without locks: reads every range, reads
+   * again, and answers when nothing changed in between. Every key then held the same value
+   * from its first read to its second (a version is never reused, and an absent key's range
+   * revision did not move), and every first read ended before any second one began, so all of
+   * them held at one instant in between: the answer is a consistent snapshot. Busy keys that
+   * keep changing fall back to a locking transaction.
+   */
+  private CompletableFuture<List<OpOutcome>> readSnapshot(List<BatchOpSpec> ops, long deadline, int n) {
+    if (n >= SNAPSHOT_READ_ATTEMPTS) {
+      return attempt(ops, deadline, clock.millis(), 0);
+    }
+    Map<Long, List<Integer>> byRange;
+    try {
+      byRange = groupByRange(ops);
+    } catch (FlotillaException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return readAll(ops, byRange).thenCompose(first -> readAll(ops, byRange).thenCompose(second -> {
+      if (sameSnapshot(byRange, first, second)) {
+        OpOutcome[] out = new OpOutcome[ops.size()];
+        byRange.forEach((rangeId, indexes) -> {
+          QueryResult r = second.get(rangeId);
+          for (int j = 0; j < indexes.size(); j++) {
+            out[indexes.get(j)] = OpOutcome.ok(EntryResult.newBuilder().setGet(r.getMultiGet().getResults(j)).build(),
+                r.getRevision());
+          }
+        });
+        return CompletableFuture.completedFuture(List.of(out));
+      }
+      return readSnapshot(ops, deadline, n + 1);
+    }));
+  }
+
+  private CompletableFuture<Map<Long, QueryResult>> readAll(List<BatchOpSpec> ops, Map<Long, List<Integer>> byRange) {
+    Map<Long, QueryResult> out = new ConcurrentHashMap<>();
+    List<CompletableFuture<Void>> reads = new ArrayList<>();
+    byRange.forEach((rangeId, indexes) -> reads.add(ranges.strongMultiGet(
+        indexes.stream().map(i -> ops.get(i).key()).toList()).thenAccept(r -> out.put(rangeId, r))));
+    return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenApply(x -> out);
+  }
+
+  private static boolean sameSnapshot(Map<Long, List<Integer>> byRange, Map<Long, QueryResult> a,
+      Map<Long, QueryResult> b) {
+    for (long rangeId : byRange.keySet()) {
+      List<GetResult> x = a.get(rangeId).getMultiGet().getResultsList();
+      List<GetResult> y = b.get(rangeId).getMultiGet().getResultsList();
+      boolean anyAbsent = false;
+      for (int j = 0; j < x.size(); j++) {
+        if (x.get(j).getFound() != y.get(j).getFound()
+            || (x.get(j).getFound() && x.get(j).getKv().getVersion() != y.get(j).getKv().getVersion())) {
+          return false;
+        }
+        anyAbsent |= !x.get(j).getFound();
+      }
+      if (anyAbsent && a.get(rangeId).getRevision() != b.get(rangeId).getRevision()) {
+        return false; // an absent key may have been created and deleted in between
+      }
+    }
+    return true;
   }
 
   private CompletableFuture<Void> abort(Plan plan) {
@@ -354,12 +448,18 @@ public final class Transactions {
 
   // ---- planning -------------------------------------------------------------------------
 
-  private Plan plan(List<BatchOpSpec> ops) {
-    Plan p = new Plan(ops);
+  private Map<Long, List<Integer>> groupByRange(List<BatchOpSpec> ops) {
+    Map<Long, List<Integer>> byRange = new LinkedHashMap<>();
     for (int i = 0; i < ops.size(); i++) {
-      p.byRange.computeIfAbsent(ranges.rangeOf(ops.get(i).key()), id -> new ArrayList<>()).add(i);
-      p.keySet.add(ops.get(i).key());
+      byRange.computeIfAbsent(ranges.rangeOf(ops.get(i).key()), id -> new ArrayList<>()).add(i);
     }
+    return byRange;
+  }
+
+  private Plan plan(List<BatchOpSpec> ops, long priority) {
+    Plan p = new Plan(ops, priority);
+    p.byRange.putAll(groupByRange(ops));
+    ops.forEach(op -> p.keySet.add(op.key()));
     p.keys.addAll(p.keySet);
     p.anchorRange = ranges.rangeOf(p.anchor);
     return p;
@@ -374,18 +474,28 @@ public final class Transactions {
     final TreeSet<byte[]> keySet = new TreeSet<>(Keys.ORDER);
     final List<byte[]> keys = new ArrayList<>();
     final Map<Long, CommandResult> prepared = new ConcurrentHashMap<>();
+    final long priority;
     long anchorRange;
 
-    Plan(List<BatchOpSpec> ops) {
+    Plan(List<BatchOpSpec> ops, long priority) {
       this.ops = ops;
       this.anchor = ops.get(0).key();
+      this.priority = priority;
+    }
+
+    /** Wait-die order: the earlier first attempt is older; transaction ids break ties. */
+    boolean olderThan(Intent other) {
+      if (priority != other.getPriority()) {
+        return priority < other.getPriority();
+      }
+      return ByteString.unsignedLexicographicalComparator().compare(txnId, other.getTxnId()) < 0;
     }
 
     Command.Builder prepare(long rangeId, boolean isAnchor, long now) {
       List<Integer> indexes = byRange.get(rangeId);
       BatchOp entries = KeyService.batchOp(true, indexes.stream().map(ops::get).toList(), now);
       TxnPrepareOp.Builder op = TxnPrepareOp.newBuilder().setTxnId(txnId).setAnchorKey(ByteString.copyFrom(anchor))
-          .addAllEntries(entries.getEntriesList()).addAllIndexes(indexes);
+          .addAllEntries(entries.getEntriesList()).addAllIndexes(indexes).setPriority(priority);
       if (isAnchor) {
         keys.forEach(k -> op.addParticipantKeys(ByteString.copyFrom(k)));
       }
