@@ -247,6 +247,7 @@ public final class RangeStateMachine extends BaseStateMachine {
               .setAppliedTerm(applied == null ? 0 : applied.getTerm()))
           .setApproximateBytes(engine.approximateSize(r.getStart().toByteArray(), r.getEnd().toByteArray()))
           .setApproximateKeys(RangeQueries.countKeys(engine, r))
+          .setIntents(RangeQueries.countIntents(engine, r))
           .setChecksum(query.getStatus().getWithChecksum() ? RangeSnapshots.checksum(engine, r) : 0))
           .build();
     }

@@ -135,8 +135,17 @@ public final class RangeQueries {
 
   /** Counts the stored keys of a range (expired ones included until they are removed). */
   public static long countKeys(KvReader reader, RangeDescriptor range) {
+    return count(reader, ColumnFamily.DATA, range);
+  }
+
+  /** Counts the transaction intents (locked keys) of a range. */
+  public static long countIntents(KvReader reader, RangeDescriptor range) {
+    return count(reader, ColumnFamily.LOCKS, range);
+  }
+
+  private static long count(KvReader reader, ColumnFamily cf, RangeDescriptor range) {
     long n = 0;
-    try (KvIterator it = reader.iterate(ColumnFamily.DATA, range.getStart().toByteArray(),
+    try (KvIterator it = reader.iterate(cf, range.getStart().toByteArray(),
         range.getEnd().toByteArray(), false)) {
       for (; it.valid(); it.next()) {
         n++;

@@ -173,6 +173,40 @@ class KeyApiIT {
   }
 
   @Test
+  void expiredKeysAreRemovedFromStorageOnEveryReplica() throws InterruptedException {
+    long before = minKeyCount(4);
+    for (int i = 0; i < 40; i++) {
+      assertEquals(200, api.put(n2, "z/gc/" + i, "v".getBytes(StandardCharsets.UTF_8), "ttl=1").status());
+    }
+    assertTrue(maxKeyCount(4) >= before + 40, "the keys are stored");
+    long deadline = System.nanoTime() + 20_000_000_000L;
+    while (maxKeyCount(4) > before && System.nanoTime() < deadline) {
+      Thread.sleep(250);
+    }
+    long after = maxKeyCount(4);
+    assertTrue(after <= before, () -> "the sweeper removes expired keys through the log, on every replica: "
+        + before + " keys before, " + after + " after");
+    assertEquals(404, api.get(n1, "z/gc/0").status());
+  }
+
+  private long minKeyCount(long rangeId) {
+    return keyCounts(rangeId).stream().mapToLong(Long::longValue).min().orElseThrow();
+  }
+
+  private long maxKeyCount(long rangeId) {
+    return keyCounts(rangeId).stream().mapToLong(Long::longValue).max().orElseThrow();
+  }
+
+  private List<Long> keyCounts(long rangeId) {
+    Resp r = api.raw("GET", n1 + "/v1/admin/ranges/" + rangeId, null);
+    assertEquals(200, r.status(), r::toString);
+    List<Long> counts = new ArrayList<>();
+    r.json().get("replica_status").forEach(replica -> counts.add(replica.get("key_count").asLong()));
+    assertEquals(3, counts.size(), r::toString);
+    return counts;
+  }
+
+  @Test
   void keysWithSlashesSpacesPercentAndUnicodeRoundTrip() {
     for (String key : List.of("y/users/42", "y/a b", "y/100%", "y/é/ü/日本", "y/q?x=1&y=2", "y/#hash", "y/a+b")) {
       Resp put = api.put(n1, key, "v:" + key);

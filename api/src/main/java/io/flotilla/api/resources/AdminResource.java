@@ -195,6 +195,7 @@ public class AdminResource {
       m.put("applied_revision", res.getStatus().getState().getRevision());
       m.put("applied_index", res.getStatus().getState().getAppliedIndex());
       m.put("key_count", res.getStatus().getApproximateKeys());
+      m.put("intents", res.getStatus().getIntents());
       if (checksum) {
         m.put("checksum", Long.toHexString(res.getStatus().getChecksum()));
       }
