@@ -24,7 +24,17 @@ import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.proto.Query;
+import io.flotilla.proto.QueryResult;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -59,6 +69,9 @@ public final class NodeHost implements AutoCloseable {
   private final RoutingTable routing = new RoutingTable();
   private final Map<Long, RangeStateMachine> replicas = new ConcurrentHashMap<>();
   private final Map<Long, RangeClient> clients = new ConcurrentHashMap<>();
+  /** Identifies this node's in-process read requests to its own server. */
+  private final ClientId localClient = ClientId.randomId();
+  private final AtomicLong localCallIds = new AtomicLong();
   private final ExecutorService installExecutor;
   private final RaftServer server;
 
@@ -188,6 +201,37 @@ public final class NodeHost implements AutoCloseable {
       return Optional.of(server.getDivision(RangeGroups.groupId(rangeId)).getInfo());
     } catch (IOException e) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * A linearizable read submitted in-process to this node's replica, when that replica leads
+   * the range: no RPC at all, and served from the leader lease while it is valid. Empty when
+   * the local replica is not the leader; the future fails (and the caller should go through
+   * {@link #client}) when it stopped leading meanwhile.
+   */
+  public Optional<CompletableFuture<QueryResult>> readAsLeader(RangeDescriptor range, Query query) {
+    boolean leads = division(range.getId()).map(DivisionInfo::isLeader).orElse(false);
+    if (!leads) {
+      return Optional.empty();
+    }
+    RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(localClient).setServerId(server.getId())
+        .setGroupId(RangeGroups.groupId(range.getId())).setCallId(localCallIds.incrementAndGet())
+        .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(query.toByteArray())))
+        .setType(RaftClientRequest.readRequestType()).build();
+    try {
+      return Optional.of(server.submitClientRequestAsync(request).thenApply(reply -> {
+        if (!reply.isSuccess()) {
+          throw new CompletionException(reply.getException());
+        }
+        try {
+          return QueryResult.parseFrom(reply.getMessage().getContent().toByteArray());
+        } catch (InvalidProtocolBufferException e) {
+          throw new CompletionException(e);
+        }
+      }));
+    } catch (IOException e) {
+      return Optional.of(CompletableFuture.failedFuture(e));
     }
   }
 

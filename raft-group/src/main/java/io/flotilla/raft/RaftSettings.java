@@ -13,6 +13,8 @@ import java.time.Duration;
  * @param clientMaxAttempts attempts per request before the outcome is reported unknown
  * @param maxEntryBytes the largest command the log accepts; every range group allocates a
  *     direct write buffer of about this size, so it bounds memory per range
+ * @param leaderLease serve strong reads from the leader's lease while it is valid (else every
+ *     strong read confirms leadership with a heartbeat round: a read index)
  */
 public record RaftSettings(
     Duration rpcTimeoutMin,
@@ -21,5 +23,6 @@ public record RaftSettings(
     long segmentSizeBytes,
     Duration requestTimeout,
     int clientMaxAttempts,
-    int maxEntryBytes) {
+    int maxEntryBytes,
+    boolean leaderLease) {
 }

@@ -33,7 +33,7 @@ public final class RaftTuning {
 
     // Reads: read index for linearizable reads (and follower reads), served from the lease while valid.
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
-    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
+    RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, s.leaderLease());
 
     // Snapshots only record the applied index (data lives in the shared RocksDB); a replica too
     // far behind is told to fetch the range span itself instead of receiving Ratis snapshot files.

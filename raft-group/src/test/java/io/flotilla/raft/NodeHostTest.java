@@ -35,7 +35,7 @@ class NodeHostTest {
   }
 
   private static RaftSettings fast() {
-    return new RaftSettings(Duration.ofMillis(150), Duration.ofMillis(300), 20, 1 << 20, Duration.ofSeconds(3), 20, 1 << 20);
+    return new RaftSettings(Duration.ofMillis(150), Duration.ofMillis(300), 20, 1 << 20, Duration.ofSeconds(3), 20, 1 << 20, true);
   }
 
   private static CommandResult put(NodeHost host, String key, String value) throws Exception {

@@ -38,12 +38,33 @@ final class ClusterCommand implements Callable<Integer> {
       + "(default: 4, cut at g, n, t)")
   Integer ranges;
 
+  @Option(names = "--set", paramLabel = "KEY=VALUE",
+      description = "a node setting of the flotilla: section, dotted for nested ones "
+          + "(e.g. --set raft.leaderLease=false --set requestTimeout=5s); repeatable")
+  Map<String, String> settings = new java.util.LinkedHashMap<>();
+
+  /** {@code a.b=v} becomes {@code {a: {b: v}}}. */
+  static Map<String, Object> nested(Map<String, String> dotted) {
+    Map<String, Object> root = new java.util.LinkedHashMap<>();
+    dotted.forEach((key, value) -> {
+      String[] parts = key.split("\\.");
+      Map<String, Object> at = root;
+      for (int i = 0; i < parts.length - 1; i++) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> next = (Map<String, Object>) at.computeIfAbsent(parts[i], k -> new java.util.LinkedHashMap<>());
+        at = next;
+      }
+      at.put(parts[parts.length - 1], value);
+    });
+    return root;
+  }
+
   @Override
   public Integer call() throws Exception {
     Path home = Path.of(System.getProperty("flotilla.home", ".")).toAbsolutePath().normalize();
     ClusterSpec base = ClusterSpec.defaults(nodes, data, firstIp, httpPort, raftPort);
-    ClusterSpec spec = ranges == null ? base : new ClusterSpec(nodes, data, firstIp, httpPort, raftPort,
-        ClusterSpec.evenSplits(ranges), Map.of());
+    ClusterSpec spec = new ClusterSpec(nodes, data, firstIp, httpPort, raftPort,
+        ranges == null ? base.initialSplits() : ClusterSpec.evenSplits(ranges), nested(settings));
     checkSameShape(spec);
     Path launcher = home.resolve("bin/flotilla");
     try (LocalCluster cluster = new LocalCluster(spec,

@@ -19,12 +19,18 @@ public class RaftConfig {
   @NotNull @JsonProperty public DataSize segmentSize = DataSize.megabytes(32);
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(3);
   @Min(1) @JsonProperty public int clientMaxAttempts = 40;
+  /**
+   * Strong reads from the leader's lease (lease = 0.9 x rpcTimeoutMin, shorter than any
+   * election timeout, so a deposed leader's lease has run out before a successor is elected).
+   * Off: every strong read confirms leadership with a heartbeat round (read index).
+   */
+  @JsonProperty public boolean leaderLease = true;
 
   /** @param maxEntryBytes the largest command the API can produce (see {@link NodeConfig#maxEntryBytes()}) */
   public RaftSettings toSettings(int maxEntryBytes) {
     return new RaftSettings(java.time.Duration.ofMillis(rpcTimeoutMin.toMilliseconds()),
         java.time.Duration.ofMillis(rpcTimeoutMax.toMilliseconds()), snapshotThreshold,
         segmentSize.toBytes(), java.time.Duration.ofMillis(requestTimeout.toMilliseconds()), clientMaxAttempts,
-        maxEntryBytes);
+        maxEntryBytes, leaderLease);
   }
 }

@@ -267,14 +267,27 @@ public final class KeyService {
     String self = host.self().id();
     boolean local = range.getReplicasList().contains(self) && host.replica(range.getId()).isPresent();
     return switch (mode) {
-      case STRONG -> host.client(range).read(query)
-          .thenApply(r -> new Served<>(r, host.leaderOf(range).orElse(null), r.getRevision()));
+      case STRONG -> strongRead(range, query);
       case FOLLOWER -> {
         String target = local ? self : followerOf(range);
         yield host.client(range).readOn(query, target).thenApply(r -> new Served<>(r, target, r.getRevision()));
       }
       case STALE -> staleRead(range, query, local, minRevision);
     };
+  }
+
+  /** In-process when this node leads the range, else (or if that fails) through the range's client. */
+  private CompletableFuture<Served<QueryResult>> strongRead(RangeDescriptor range, Query query) {
+    String self = host.self().id();
+    return host.readAsLeader(range, query)
+        .map(local -> local.thenApply(r -> new Served<>(r, self, r.getRevision()))
+            .exceptionallyCompose(e -> strongReadViaClient(range, query)))
+        .orElseGet(() -> strongReadViaClient(range, query));
+  }
+
+  private CompletableFuture<Served<QueryResult>> strongReadViaClient(RangeDescriptor range, Query query) {
+    return host.client(range).read(query)
+        .thenApply(r -> new Served<>(r, host.leaderOf(range).orElse(null), r.getRevision()));
   }
 
   private CompletableFuture<Served<QueryResult>> staleRead(RangeDescriptor range, Query query, boolean local,
