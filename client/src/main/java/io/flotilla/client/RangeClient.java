@@ -90,7 +90,8 @@ public final class RangeClient implements AutoCloseable {
    */
   private CompletableFuture<QueryResult> readWithRetry(Query query, RaftPeerId server, int attempt) {
     CompletableFuture<QueryResult> result = new CompletableFuture<>();
-    client.async().sendReadOnlyUnordered(message(query.toByteArray()), server).whenComplete((reply, error) -> {
+    // Completed on the common pool, never on a Ratis thread (see write()).
+    client.async().sendReadOnlyUnordered(message(query.toByteArray()), server).whenCompleteAsync((reply, error) -> {
       Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
       if (failure == null) {
         try {

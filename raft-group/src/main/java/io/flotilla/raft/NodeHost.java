@@ -219,20 +219,25 @@ public final class NodeHost implements AutoCloseable {
         .setGroupId(RangeGroups.groupId(range.getId())).setCallId(localCallIds.incrementAndGet())
         .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(query.toByteArray())))
         .setType(RaftClientRequest.readRequestType()).build();
-    try {
-      return Optional.of(server.submitClientRequestAsync(request).thenApply(reply -> {
-        if (!reply.isSuccess()) {
-          throw new CompletionException(reply.getException());
-        }
-        try {
-          return QueryResult.parseFrom(reply.getMessage().getContent().toByteArray());
-        } catch (InvalidProtocolBufferException e) {
-          throw new CompletionException(e);
-        }
-      }));
-    } catch (IOException e) {
-      return Optional.of(CompletableFuture.failedFuture(e));
-    }
+    // Submitted and completed on the common pool, never on a Ratis thread: Ratis blocks the
+    // submitting thread until its client executor takes the request, and completes read-index
+    // futures while holding its read queue's lock, which a chained read would need again.
+    return Optional.of(CompletableFuture.supplyAsync(() -> {
+      try {
+        return server.submitClientRequestAsync(request);
+      } catch (IOException e) {
+        throw new CompletionException(e);
+      }
+    }).thenCompose(f -> f).thenApplyAsync(reply -> {
+      if (!reply.isSuccess()) {
+        throw new CompletionException(reply.getException());
+      }
+      try {
+        return QueryResult.parseFrom(reply.getMessage().getContent().toByteArray());
+      } catch (InvalidProtocolBufferException e) {
+        throw new CompletionException(e);
+      }
+    }));
   }
 
   /** The leader as this node knows it: its own replica's view, else its client's last hint. */
