@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * kill -9 of a range's leader while eight clients write distinct keys into that range through
+ * kill -9 of a range's leader while six clients write distinct keys (and two increment a counter,
+ * which must end between its acknowledged and its attempted increments) into that range through
  * every node in turn. Writes to the range resume through a survivor within seconds, every
  * acknowledged write is readable with its value, and the killed node, once restarted, catches
  * up to exactly the data of the other replicas.
@@ -32,6 +33,8 @@ import org.junit.jupiter.api.Test;
 class LeaderFailoverIT {
   private static final int SUBNET = 31;
   private static final int WRITERS = 8;
+  /** Writers that increment one counter instead of writing keys. */
+  private static final int COUNTERS = 2;
   private static final String PREFIX = "h/leader-failover/"; // range [g, n) of the bootstrap layout
   private static final List<String> NODES = List.of("n1", "n2", "n3");
 
@@ -46,6 +49,9 @@ class LeaderFailoverIT {
       ConcurrentMap<String, String> acknowledged = new ConcurrentHashMap<>();
       ConcurrentMap<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
       AtomicInteger attempted = new AtomicInteger();
+      AtomicInteger increments = new AtomicInteger();
+      AtomicInteger unknownIncrements = new AtomicInteger();
+      AtomicInteger refusedIncrements = new AtomicInteger();
       AtomicBoolean stop = new AtomicBoolean();
       AtomicLong killIssuedAt = new AtomicLong(Long.MAX_VALUE); // nanoTime just before kill -9
       AtomicLong killedAt = new AtomicLong(Long.MAX_VALUE); // nanoTime once the leader process is gone
@@ -63,6 +69,17 @@ class LeaderFailoverIT {
             long begun = System.nanoTime();
             attempted.incrementAndGet();
             String outcome;
+            if (writer < COUNTERS) {
+              // Increments retried inside the cluster across the failover must apply once.
+              try {
+                ApiClient.Resp r = api.incr(cluster.url(NODES.get(node)), PREFIX + "counter", "{\"delta\": 1}");
+                (r.status() == 200 ? increments : r.status() == 504 ? unknownIncrements : refusedIncrements)
+                    .incrementAndGet();
+              } catch (RuntimeException e) {
+                unknownIncrements.incrementAndGet();
+              }
+              continue;
+            }
             try {
               ApiClient.Resp r = api.put(cluster.url(NODES.get(node)), key, value);
               outcome = String.valueOf(r.status());
@@ -149,6 +166,12 @@ class LeaderFailoverIT {
         assertTrue(keys >= acknowledged.size() && keys <= attempted.get(),
             () -> "replica key count outside [acknowledged, attempted]: " + status);
       }
+      long counter = Long.parseLong(api.get(cluster.url(leader), PREFIX + "counter", "raw").text());
+      System.out.printf("LeaderFailoverIT: counter %d after %d acknowledged, %d unknown, %d refused increments%n",
+          counter, increments.get(), unknownIncrements.get(), refusedIncrements.get());
+      assertTrue(counter >= increments.get() && counter <= increments.get() + unknownIncrements.get(),
+          () -> "counter " + counter + " outside [acknowledged, acknowledged + unknown] increments: "
+              + increments + " + " + unknownIncrements + " (a retried increment applied twice, or one was lost)");
       String someKey = acknowledged.keySet().iterator().next();
       ApiClient.Resp local = api.get(cluster.url(leader), someKey, "raw&consistency=stale");
       assertEquals(200, local.status(), local::toString);
