@@ -19,14 +19,30 @@ public record StoredValue(long version, long expiresAtMillis, byte[] value) {
   }
 
   public static StoredValue decode(byte[] stored) {
-    if (stored.length < HEADER || stored[0] != FORMAT_V1) {
-      throw new IllegalStateException("corrupt stored value (format " + (stored.length == 0 ? -1 : stored[0]) + ")");
-    }
+    checkHeader(stored);
     ByteBuffer b = ByteBuffer.wrap(stored);
     b.get();
     long version = b.getLong();
     long expires = b.getLong();
     return new StoredValue(version, expires, Arrays.copyOfRange(stored, HEADER, stored.length));
+  }
+
+  /** The version of a stored entry, read from its header without copying the value. */
+  public static long peekVersion(byte[] stored) {
+    checkHeader(stored);
+    return ByteBuffer.wrap(stored, 1, 8).getLong();
+  }
+
+  /** The expiry of a stored entry (0 = never), read from its header without copying the value. */
+  public static long peekExpiresAt(byte[] stored) {
+    checkHeader(stored);
+    return ByteBuffer.wrap(stored, 9, 8).getLong();
+  }
+
+  private static void checkHeader(byte[] stored) {
+    if (stored.length < HEADER || stored[0] != FORMAT_V1) {
+      throw new IllegalStateException("corrupt stored value (format " + (stored.length == 0 ? -1 : stored[0]) + ")");
+    }
   }
 
   /** True when the key has expired at {@code nowMillis}; such a key is treated as absent. */

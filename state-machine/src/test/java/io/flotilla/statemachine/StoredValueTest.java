@@ -60,4 +60,12 @@ class StoredValueTest {
     assertTrue(v.expiredAt(500));
     assertTrue(v.expiredAt(501));
   }
+
+  @Test
+  void theHeaderCanBeReadWithoutDecodingTheValue() {
+    byte[] stored = new StoredValue(42, 1234, new byte[] {1, 2, 3}).encode();
+    org.junit.jupiter.api.Assertions.assertEquals(42, StoredValue.peekVersion(stored));
+    org.junit.jupiter.api.Assertions.assertEquals(1234, StoredValue.peekExpiresAt(stored));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> StoredValue.peekVersion(new byte[3]));
+  }
 }

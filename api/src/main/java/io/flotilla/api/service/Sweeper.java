@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  *       leaves keys locked for long;
  *   <li>expired keys are removed through the range's log ({@code ExpireOp}), so storage does not
  *       grow with keys nobody can read any more. Each pass reads at most {@value #SCAN_BUDGET}
- *       entries per range, resuming where the last pass stopped.
+ *       entries over all ranges, resuming where the last pass stopped.
  * </ul>
  * Only the leader sweeps, and from its own replica, so the work is done once per range; every
  * change still goes through the log, so replicas stay identical.
@@ -53,6 +53,10 @@ public final class Sweeper implements Managed {
   /** Where the next TTL pass of a range resumes (empty = its start). */
   private final Map<Long, byte[]> ttlCursor = new ConcurrentHashMap<>();
   private ScheduledExecutorService timer;
+  /** Entries the current pass may still read (all ranges together: idle nodes stay idle). */
+  private int budget;
+  /** The position in the hosted-range list where the next pass starts. */
+  private long nextRange;
 
   public Sweeper(NodeHost host, KeyService keys, Clock clock, long intervalMillis, long abandonAfterMillis) {
     this.host = host;
@@ -89,14 +93,24 @@ public final class Sweeper implements Managed {
 
   /** One pass over every range this node leads. */
   void sweep() {
+    List<RangeDescriptor> led = new ArrayList<>();
     for (long rangeId : host.hostedRanges()) {
       boolean leader = host.division(rangeId).map(d -> d.isLeader()).orElse(false);
       RangeDescriptor range = host.replica(rangeId).map(RangeStateMachine::descriptor).orElse(null);
-      if (!leader || range == null) {
-        continue;
+      if (leader && range != null) {
+        led.add(range);
       }
-      pushAbandonedIntents(range);
-      removeExpired(range);
+    }
+    led.forEach(this::pushAbandonedIntents); // cheap: the locks column family is nearly always empty
+    budget = SCAN_BUDGET;
+    // TTL scans share one budget; start where the last pass ran out, so every range gets its turn.
+    int from = led.isEmpty() ? 0 : (int) Math.floorMod(nextRange, (long) led.size());
+    for (int i = 0; i < led.size() && budget > 0; i++) {
+      nextRange = from + i;
+      removeExpired(led.get((from + i) % led.size()));
+    }
+    if (budget > 0) {
+      nextRange++;
     }
   }
 
@@ -126,16 +140,17 @@ public final class Sweeper implements Managed {
     }
     List<KeyVersion> expired = new ArrayList<>();
     byte[] resume = null;
-    int read = 0;
     try (KvIterator it = host.engine().iterate(ColumnFamily.DATA, from, range.getEnd().toByteArray(), false)) {
       for (; it.valid(); it.next()) {
-        if (read++ >= SCAN_BUDGET || expired.size() >= EXPIRE_BATCH) {
+        if (budget-- <= 0 || expired.size() >= EXPIRE_BATCH) {
           resume = it.key();
           break;
         }
-        StoredValue v = StoredValue.decode(it.value());
-        if (v.expiredAt(now)) {
-          expired.add(KeyVersion.newBuilder().setKey(ByteString.copyFrom(it.key())).setVersion(v.version()).build());
+        byte[] stored = it.value();
+        long expiresAt = StoredValue.peekExpiresAt(stored);
+        if (expiresAt != 0 && expiresAt <= now) {
+          expired.add(KeyVersion.newBuilder().setKey(ByteString.copyFrom(it.key()))
+              .setVersion(StoredValue.peekVersion(stored)).build());
         }
       }
     }
