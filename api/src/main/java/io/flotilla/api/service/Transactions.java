@@ -24,7 +24,6 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -459,8 +458,7 @@ public final class Transactions {
   private Plan plan(List<BatchOpSpec> ops, long priority) {
     Plan p = new Plan(ops, priority);
     p.byRange.putAll(groupByRange(ops));
-    ops.forEach(op -> p.keySet.add(op.key()));
-    p.keys.addAll(p.keySet);
+    ops.forEach(op -> p.keys.add(op.key()));
     p.anchorRange = ranges.rangeOf(p.anchor);
     return p;
   }
@@ -471,8 +469,8 @@ public final class Transactions {
     final List<BatchOpSpec> ops;
     final byte[] anchor;
     final Map<Long, List<Integer>> byRange = new LinkedHashMap<>();
-    final TreeSet<byte[]> keySet = new TreeSet<>(Keys.ORDER);
-    final List<byte[]> keys = new ArrayList<>();
+    /** Every distinct key of the batch, in key order. */
+    final TreeSet<byte[]> keys = new TreeSet<>(Keys.ORDER);
     final Map<Long, CommandResult> prepared = new ConcurrentHashMap<>();
     final long priority;
     long anchorRange;
@@ -505,8 +503,7 @@ public final class Transactions {
     /** Each op's result in the client's order, at its range's revision after resolution. */
     List<OpOutcome> outcomes(Map<Long, Long> revisions) {
       OpOutcome[] out = new OpOutcome[ops.size()];
-      TreeMap<Long, List<Integer>> sorted = new TreeMap<>(byRange);
-      sorted.forEach((rangeId, indexes) -> {
+      byRange.forEach((rangeId, indexes) -> {
         CommandResult res = prepared.get(rangeId);
         long revision = revisions.getOrDefault(rangeId, 0L);
         for (int j = 0; j < indexes.size(); j++) {
