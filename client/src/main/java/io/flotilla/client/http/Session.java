@@ -107,7 +107,8 @@ public final class Session implements KeyOperations {
   /** Not covered by read-your-writes: the response carries no revision to raise floors with. */
   @Override
   public CompletableFuture<Long> deleteRange(String start, String end) {
-    return kv.deleteRange(start, end, null);
+    return kv.deleteRange(java.util.Objects.requireNonNull(start, "start"), java.util.Objects.requireNonNull(end, "end"),
+        null);
   }
 
   /** Not covered by read-your-writes: the response carries no revision to raise floors with. */
