@@ -15,6 +15,8 @@ import io.flotilla.api.resources.InternalResource;
 import io.flotilla.api.resources.KvResource;
 import io.flotilla.api.resources.OpsResource;
 import io.flotilla.api.service.KeyService;
+import io.flotilla.api.service.OperationLog;
+import io.flotilla.api.service.RangeOperations;
 import io.flotilla.api.service.Sweeper;
 import io.flotilla.api.service.NodeStats;
 import io.flotilla.common.ClusterNode;
@@ -100,8 +102,12 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     Async async = new Async(Duration.ofMillis(node.requestTimeout.toMilliseconds()), env.metrics());
     env.jersey().register(new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id()));
     env.jersey().register(new BatchResource(keys, node.limits, async, env.getObjectMapper()));
+    java.util.concurrent.ExecutorService adminExecutor = env.lifecycle().executorService("range-admin-%d")
+        .minThreads(1).maxThreads(2).build();
+    RangeOperations rangeOps = new RangeOperations(host, replicaReader, clock, adminExecutor,
+        node.requestTimeout.toMilliseconds() / 2);
     env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
-        node.limits.maxKeyBytes, node.replication));
+        node.limits.maxKeyBytes, node.replication, rangeOps, new OperationLog(self.id(), clock)));
     env.jersey().register(new OpsResource(host, started::get, env.metrics()));
     env.jersey().register(new InternalResource(host, stats));
     ErrorMappers.all().forEach(env.jersey()::register);

@@ -8,6 +8,7 @@ import io.flotilla.proto.CommandResult;
 import io.flotilla.proto.Query;
 import io.flotilla.proto.QueryResult;
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -17,6 +18,7 @@ import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicy;
@@ -126,6 +128,28 @@ public final class RangeClient implements AutoCloseable {
       c = c.getCause();
     }
     return c;
+  }
+
+  /**
+   * Hands the range's leadership to {@code nodeId}: first makes it the replica with the highest
+   * priority (Ratis only transfers to the highest, and a leader yields to a higher-priority
+   * follower by itself, so the choice sticks), then asks the leader to transfer now.
+   * Blocking: call it off request threads.
+   */
+  public void transferLeader(String nodeId, long timeoutMs) throws IOException {
+    RaftClient c = client;
+    List<RaftPeer> peers = group.getPeers().stream().map(p -> RaftPeer.newBuilder(p)
+        .setPriority(p.getId().toString().equals(nodeId) ? 1 : 0).build()).toList();
+    RaftClientReply conf = c.admin().setConfiguration(peers);
+    if (!conf.isSuccess()) {
+      throw new IOException("range " + rangeId + ": setting " + nodeId + " as preferred leader failed: "
+          + conf.getException());
+    }
+    RaftClientReply moved = c.admin().transferLeadership(RaftPeerId.valueOf(nodeId), timeoutMs);
+    if (!moved.isSuccess()) {
+      throw new IOException("range " + rangeId + ": leadership transfer to " + nodeId + " failed: "
+          + moved.getException());
+    }
   }
 
   /** The node id of the leader this client last talked to, or null if unknown. */

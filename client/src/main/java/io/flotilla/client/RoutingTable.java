@@ -38,6 +38,7 @@ public final class RoutingTable {
     for (RangeDescriptor other : new ArrayList<>(byStart.values())) {
       if (other.getId() != range.getId() && Ranges.overlaps(other, start, end) && isOlder(other, range)) {
         byStart.remove(other.getStart().toByteArray(), other);
+        byId.remove(other.getId(), other);
       }
     }
     byStart.put(start, range);

@@ -73,6 +73,8 @@ public final class NodeHost implements AutoCloseable {
   private final ClientId localClient = ClientId.randomId();
   private final AtomicLong localCallIds = new AtomicLong();
   private final ExecutorService installExecutor;
+  /** Creates and removes range groups after splits and merges, one change at a time. */
+  private final ExecutorService groupExecutor;
   private final RaftServer server;
 
   public NodeHost(ClusterNode self, List<ClusterNode> cluster, KvEngine engine, File raftDir,
@@ -92,6 +94,27 @@ public final class NodeHost implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    this.groupExecutor = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "range-groups-" + self.id());
+      t.setDaemon(true);
+      return t;
+    });
+    RangeEvents events = new RangeEvents() {
+      @Override
+      public void descriptor(RangeDescriptor range) {
+        routing.update(range);
+      }
+
+      @Override
+      public void created(RangeDescriptor range) {
+        groupExecutor.execute(() -> ensureGroup(range));
+      }
+
+      @Override
+      public void absorbed(RangeDescriptor range) {
+        groupExecutor.execute(() -> dropGroup(range.getId()));
+      }
+    };
     String[] hostPort = self.raftAddress().split(":");
     RaftProperties props = RaftTuning.server(settings, raftDir, hostPort[0], Integer.parseInt(hostPort[1]));
     StateMachine.Registry registry = groupId -> {
@@ -100,7 +123,7 @@ public final class NodeHost implements AutoCloseable {
         throw new IllegalArgumentException("group " + groupId + " is not a Flotilla range group");
       }
       return replicas.computeIfAbsent(rangeId.getAsLong(), id ->
-          new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, routing::update));
+          new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events));
     };
     this.server = RaftServer.newBuilder()
         .setServerId(RangeGroups.peerId(self.id()))
@@ -126,13 +149,60 @@ public final class NodeHost implements AutoCloseable {
       layout.forEach(routing::update);
       LOG.info("node {}: bootstrapped a new cluster with {} ranges over {} nodes", self.id(), layout.size(), nodes.size());
     }
+    // A crash between applying a split and creating the child's group, or between a merge
+    // and removing the absorbed group, leaves the groups out of step with the descriptors.
     for (RangeDescriptor r : routing.all()) {
-      if (r.getReplicasList().contains(self.id()) && !hosts(r.getId())) {
-        RaftGroup group = groupWithPriorities(r);
-        server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newAdd(
-            org.apache.ratis.protocol.ClientId.randomId(), server.getId(), 0, group));
-        LOG.info("node {}: created the group of range {}", self.id(), r.getId());
+      ensureGroup(r);
+    }
+    for (RaftGroupId g : server.getGroupIds()) {
+      OptionalLong id = RangeGroups.rangeId(g);
+      if (id.isPresent() && !listsSelf(engine.get(ColumnFamily.META, MetaKeys.descriptor(id.getAsLong())))) {
+        dropGroup(id.getAsLong());
       }
+    }
+  }
+
+  private boolean listsSelf(byte[] descriptor) throws IOException {
+    return descriptor != null && RangeDescriptor.parseFrom(descriptor).getReplicasList().contains(self.id());
+  }
+
+  /**
+   * Creates the local group of a range this node is a replica of, unless it exists. Only for
+   * ranges whose data is already in the engine (bootstrap, or a split applied here).
+   */
+  private void ensureGroup(RangeDescriptor r) {
+    try {
+      if (r.getReplicasList().contains(self.id()) && !hosts(r.getId())) {
+        server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newAdd(
+            localClient, server.getId(), localCallIds.incrementAndGet(), groupWithPriorities(r)));
+        LOG.info("node {}: created the group of {}", self.id(), io.flotilla.common.Ranges.describe(r));
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.error("node {}: could not create the group of range {}; retried at the next start", self.id(), r.getId(), e);
+    }
+  }
+
+  /**
+   * Removes the local group of a range that no longer exists here (absorbed by a merge) and its
+   * Raft directory; the data span now belongs to the range that absorbed it.
+   */
+  private void dropGroup(long rangeId) {
+    try {
+      if (hosts(rangeId)) {
+        server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newRemove(
+            localClient, server.getId(), localCallIds.incrementAndGet(), RangeGroups.groupId(rangeId), true, false));
+      }
+      replicas.remove(rangeId);
+      RangeClient c = clients.remove(rangeId);
+      if (c != null) {
+        c.close();
+      }
+      if (engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId)) == null) {
+        engine.write(new Mutations().delete(ColumnFamily.META, MetaKeys.state(rangeId)));
+      }
+      LOG.info("node {}: removed the group of range {}", self.id(), rangeId);
+    } catch (IOException | RuntimeException e) {
+      LOG.error("node {}: could not remove the group of range {}; retried at the next start", self.id(), rangeId, e);
     }
   }
 
@@ -297,6 +367,7 @@ public final class NodeHost implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    groupExecutor.shutdownNow();
     clients.values().forEach(RangeClient::close);
     server.close();
     installExecutor.shutdownNow();

@@ -5,6 +5,7 @@ import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
 import io.flotilla.proto.Query;
 import io.flotilla.proto.QueryResult;
+import io.flotilla.proto.RangeChange;
 import io.flotilla.proto.RangeDescriptor;
 import io.flotilla.proto.RangeState;
 import io.flotilla.proto.RangeStatus;
@@ -22,7 +23,6 @@ import java.io.InputStream;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.function.Consumer;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.Message;
@@ -60,7 +60,7 @@ public final class RangeStateMachine extends BaseStateMachine {
   private final KvEngine engine;
   private final SnapshotSource snapshots;
   private final Executor installExecutor;
-  private final Consumer<RangeDescriptor> onDescriptor;
+  private final RangeEvents events;
 
   /**
    * Guards the engine writes of applies, snapshots and snapshot installs of this range: an
@@ -74,13 +74,13 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile TermIndex snapshot;
 
   RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
-      Executor installExecutor, Consumer<RangeDescriptor> onDescriptor) {
+      Executor installExecutor, RangeEvents events) {
     this.nodeId = nodeId;
     this.rangeId = rangeId;
     this.engine = engine;
     this.snapshots = snapshots;
     this.installExecutor = installExecutor;
-    this.onDescriptor = onDescriptor;
+    this.events = events;
   }
 
   @Override
@@ -117,7 +117,7 @@ public final class RangeStateMachine extends BaseStateMachine {
       snapshot = ti;
     }
     if (range != null) {
-      onDescriptor.accept(range);
+      events.descriptor(range);
     }
   }
 
@@ -169,6 +169,9 @@ public final class RangeStateMachine extends BaseStateMachine {
       engine.write(m);
       revision = applied.revision();
       result = applied.result();
+      if (result.hasRangeChange()) {
+        announce(result.getRangeChange());
+      }
     } catch (InvalidProtocolBufferException e) {
       // A malformed entry never changes state, but its index is still consumed.
       LOG.error("range {} node {}: skipping malformed log entry {}", rangeId, nodeId, index, e);
@@ -179,6 +182,21 @@ public final class RangeStateMachine extends BaseStateMachine {
     persistedIndex = index;
     updateLastAppliedTermIndex(entry.getTerm(), index);
     return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray())));
+  }
+
+  private void announce(RangeChange change) {
+    range = change.getRange();
+    events.descriptor(range);
+    if (change.hasCreated()) {
+      events.descriptor(change.getCreated());
+      events.created(change.getCreated());
+    }
+    if (change.hasAbsorbed()) {
+      events.absorbed(change.getAbsorbed());
+    }
+    LOG.info("range {} node {}: now {}{}{}", rangeId, nodeId, io.flotilla.common.Ranges.describe(range),
+        change.hasCreated() ? ", created " + io.flotilla.common.Ranges.describe(change.getCreated()) : "",
+        change.hasAbsorbed() ? ", absorbed range " + change.getAbsorbed().getId() : "");
   }
 
   private RangeLogic.Applied rejectedNoDescriptor() {
@@ -239,6 +257,14 @@ public final class RangeStateMachine extends BaseStateMachine {
           .setReason(Rejection.Reason.EPOCH_MISMATCH)
           .setMessage("replica of range " + rangeId + " on " + nodeId + " has not received the range yet")).build();
     }
+    if (r.getFrozenInto() != 0 && !query.hasStatus()) {
+      // Once the left neighbour absorbs this span it takes writes there: a frozen replica
+      // must not answer for it any more, even from a valid lease.
+      return QueryResult.newBuilder().setRevision(rev).setRejected(Rejection.newBuilder()
+          .setReason(Rejection.Reason.RANGE_FROZEN).setCurrent(r)
+          .setMessage(io.flotilla.common.Ranges.describe(r) + " is being merged into range " + r.getFrozenInto()))
+          .build();
+    }
     if (query.hasStatus()) {
       TermIndex applied = getLastAppliedTermIndex();
       return QueryResult.newBuilder().setRevision(rev).setStatus(RangeStatus.newBuilder().setRange(r)
@@ -248,7 +274,11 @@ public final class RangeStateMachine extends BaseStateMachine {
           .setApproximateBytes(engine.approximateSize(r.getStart().toByteArray(), r.getEnd().toByteArray()))
           .setApproximateKeys(RangeQueries.countKeys(engine, r))
           .setIntents(RangeQueries.countIntents(engine, r))
-          .setChecksum(query.getStatus().getWithChecksum() ? RangeSnapshots.checksum(engine, r) : 0))
+          .setChecksum(query.getStatus().getWithChecksum() ? RangeSnapshots.checksum(engine, r) : 0)
+          .setMiddleKey(query.getStatus().getWithMiddleKey()
+              ? RangeQueries.middleKey(engine, r).map(com.google.protobuf.ByteString::copyFrom)
+                  .orElse(com.google.protobuf.ByteString.EMPTY)
+              : com.google.protobuf.ByteString.EMPTY))
           .build();
     }
     return RangeQueries.evaluate(query, r, rev, engine);

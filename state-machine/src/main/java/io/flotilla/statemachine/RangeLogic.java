@@ -75,6 +75,14 @@ public final class RangeLogic {
     if (routing != null) {
       return rejected(routing, revision);
     }
+    if (range.getFrozenInto() != 0 && !command.hasMergeUnfreeze()) {
+      return rejected(Rejection.newBuilder().setReason(Rejection.Reason.RANGE_FROZEN).setCurrent(range)
+          .setMessage(Ranges.describe(range) + " is being merged into range " + range.getFrozenInto()).build(),
+          revision);
+    }
+    if (RangeChanges.isRangeChange(command)) {
+      return RangeChanges.apply(command, range, revision, reader);
+    }
     return new RangeLogic(command, range, revision, reader).run(revision);
   }
 

@@ -143,6 +143,25 @@ public final class RangeQueries {
     return count(reader, ColumnFamily.LOCKS, range);
   }
 
+  /**
+   * The key in the middle of the range's keys (by count), where a split leaves half the keys
+   * on each side; empty when the range has fewer than two keys.
+   */
+  public static java.util.Optional<byte[]> middleKey(KvReader reader, RangeDescriptor range) {
+    long n = countKeys(reader, range);
+    if (n < 2) {
+      return java.util.Optional.empty();
+    }
+    long skip = n / 2;
+    try (KvIterator it = reader.iterate(ColumnFamily.DATA, range.getStart().toByteArray(),
+        range.getEnd().toByteArray(), false)) {
+      for (long i = 0; i < skip && it.valid(); i++) {
+        it.next();
+      }
+      return it.valid() ? java.util.Optional.of(it.key()) : java.util.Optional.empty();
+    }
+  }
+
   private static long count(KvReader reader, ColumnFamily cf, RangeDescriptor range) {
     long n = 0;
     try (KvIterator it = reader.iterate(cf, range.getStart().toByteArray(),

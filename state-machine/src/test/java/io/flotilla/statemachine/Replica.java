@@ -47,6 +47,12 @@ final class Replica {
         .setEpoch(RangeEpoch.newBuilder().setVersion(epochVersion).setConf(epochConf)).build();
   }
 
+  static RangeDescriptor range(long id, String start, String end, long epochVersion, long epochConf,
+      String... replicas) {
+    return range(id, start, end, epochVersion, epochConf).toBuilder().addAllReplicas(java.util.List.of(replicas))
+        .build();
+  }
+
   /** Routes the command correctly (this range's id and epoch, now as proposal time) and applies it. */
   CommandResult apply(Command.Builder command) {
     return applyAsRouted(command.setRangeId(range.getId()).setEpoch(range.getEpoch()).setProposedAtMillis(now).build());
@@ -63,9 +69,15 @@ final class Replica {
     if (result.hasRejected()) {
       assertTrue(applied.mutations().isEmpty(), "a rejected command writes nothing");
       assertEquals(before, applied.revision(), "a rejected command keeps the revision");
+    } else if (command.hasMergeCommit()) {
+      // The merged range continues from the larger of the two revisions.
+      assertTrue(applied.revision() >= before, () -> "the revision went back from " + before);
     } else {
       assertTrue(applied.revision() == before || applied.revision() == before + 1,
           () -> "the revision moved from " + before + " to " + applied.revision());
+    }
+    if (result.hasRangeChange()) {
+      range = result.getRangeChange().getRange();
     }
     revision = applied.revision();
     return result;

@@ -13,13 +13,19 @@ import io.flotilla.proto.RangeDescriptor;
 import io.flotilla.proto.RangeStatus;
 import io.flotilla.proto.StatusQuery;
 import io.flotilla.raft.NodeHost;
+import io.flotilla.api.service.OperationLog;
+import io.flotilla.api.service.RangeOperations;
+import io.flotilla.proto.RangeChange;
+import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,7 +38,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-/** The read-only half of shared/API.md's admin section: cluster and range status. */
+/**
+ * shared/API.md's admin section: cluster and range status, and the range operations one node
+ * drives itself (split, merge, transfer-leader), recorded in the node's operation log.
+ */
 @Path("/v1/admin")
 @Produces(MediaType.APPLICATION_JSON)
 public class AdminResource {
@@ -44,10 +53,14 @@ public class AdminResource {
   private final KeyCodec codec;
   private final int replication;
   private final io.flotilla.api.service.ReplicaReader replicas;
+  private final RangeOperations operations;
+  private final OperationLog log;
 
   public AdminResource(NodeHost host, io.flotilla.api.service.ReplicaReader replicas, NodeStats stats, HttpClient http,
-      ObjectMapper json, Async async, int maxKeyBytes, int replication) {
+      ObjectMapper json, Async async, int maxKeyBytes, int replication, RangeOperations operations, OperationLog log) {
     this.host = host;
+    this.operations = operations;
+    this.log = log;
     this.replicas = replicas;
     this.stats = stats;
     this.http = http;
@@ -134,12 +147,7 @@ public class AdminResource {
   @GET
   @Path("ranges/{id}")
   public CompletionStage<Response> range(@PathParam("id") String id, @QueryParam("checksum") String checksum) {
-    long rangeId;
-    try {
-      rangeId = Long.parseLong(id);
-    } catch (NumberFormatException e) {
-      throw Params.invalid("range id must be a number (got '" + id + "')");
-    }
+    long rangeId = rangeId(id);
     RangeDescriptor r = host.routing().byId(rangeId).orElseThrow(() ->
         new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId));
     boolean withChecksum = Params.flag("checksum", checksum);
@@ -159,11 +167,7 @@ public class AdminResource {
       if (ls != null && ls.hasStatus()) {
         host.routing().update(current);
       }
-      v.put("id", current.getId());
-      v.put("start", Views.key(current.getStart().toByteArray()));
-      v.put("end", current.getEnd().isEmpty() ? null : Views.key(current.getEnd().toByteArray()));
-      v.put("epoch", Map.of("version", current.getEpoch().getVersion(), "conf", current.getEpoch().getConf()));
-      v.put("replicas", current.getReplicasList());
+      v.putAll(descriptorView(current));
       v.put("leader", host.leaderOf(current).orElse(null));
       RangeStatus st = ls != null && ls.hasStatus() ? ls.getStatus() : null;
       v.put("approximate_size", st == null ? null : st.getApproximateBytes());
@@ -179,6 +183,108 @@ public class AdminResource {
         return v;
       });
     });
+  }
+
+  private static Map<String, Object> descriptorView(RangeDescriptor r) {
+    Map<String, Object> v = new LinkedHashMap<>();
+    v.put("id", r.getId());
+    v.put("start", Views.key(r.getStart().toByteArray()));
+    v.put("end", r.getEnd().isEmpty() ? null : Views.key(r.getEnd().toByteArray()));
+    v.put("epoch", Map.of("version", r.getEpoch().getVersion(), "conf", r.getEpoch().getConf()));
+    v.put("replicas", r.getReplicasList());
+    if (r.getFrozenInto() != 0) {
+      v.put("merging_into", r.getFrozenInto());
+    }
+    return v;
+  }
+
+  // ---- range operations -----------------------------------------------------------------
+
+  @POST
+  @Path("ranges/{id}/split")
+  @Consumes(MediaType.WILDCARD)
+  public CompletionStage<Response> split(@PathParam("id") String id, InputStream body) {
+    long rangeId = rangeId(id);
+    JsonNode req = parseBody(body);
+    byte[] at = null;
+    JsonNode atNode = req.get("at");
+    if (atNode != null && !atNode.isNull()) {
+      if (!atNode.isTextual()) {
+        throw Params.invalid("\"at\" must be a key (a string)");
+      }
+      at = codec.validate(codec.fromString(atNode.asText(), "at"));
+    }
+    OperationLog.Tracked<RangeChange> op = log.track("split", Map.of("range", rangeId),
+        operations.split(rangeId, at));
+    return async.respond("admin_split", true, op.outcome(), change -> Response.ok(Map.of(
+        "operation", op.operation().id(),
+        "ranges", List.of(descriptorView(change.getRange()), descriptorView(change.getCreated())))).build());
+  }
+
+  @POST
+  @Path("ranges/merge")
+  @Consumes(MediaType.WILDCARD)
+  public CompletionStage<Response> merge(InputStream body) {
+    JsonNode req = parseBody(body);
+    long left = idField(req, "left");
+    long right = idField(req, "right");
+    OperationLog.Tracked<RangeChange> op = log.track("merge", Map.of("left", left, "right", right),
+        operations.merge(left, right));
+    return async.respond("admin_merge", true, op.outcome(), change -> Response.ok(Map.of(
+        "operation", op.operation().id(), "range", descriptorView(change.getRange()))).build());
+  }
+
+  @POST
+  @Path("ranges/{id}/transfer-leader")
+  @Consumes(MediaType.WILDCARD)
+  public CompletionStage<Response> transferLeader(@PathParam("id") String id, InputStream body) {
+    long rangeId = rangeId(id);
+    JsonNode to = parseBody(body).get("to");
+    if (to == null || !to.isTextual() || to.asText().isEmpty()) {
+      throw Params.invalid("\"to\" (the node id of the new leader) is required");
+    }
+    OperationLog.Tracked<String> op = log.track("transfer-leader", Map.of("range", rangeId, "to", to.asText()),
+        operations.transferLeader(rangeId, to.asText()));
+    return async.respond("admin_transfer_leader", true, op.outcome(), leader -> Response.ok(Map.of(
+        "operation", op.operation().id(), "range", rangeId, "leader", leader)).build());
+  }
+
+  @GET
+  @Path("operations")
+  public Map<String, Object> operations() {
+    return Map.of("operations", log.views());
+  }
+
+  private JsonNode parseBody(InputStream body) {
+    try {
+      byte[] bytes = body == null ? new byte[0] : body.readAllBytes();
+      if (bytes.length == 0) {
+        return json.createObjectNode();
+      }
+      JsonNode node = json.readTree(bytes);
+      if (node == null || !node.isObject()) {
+        throw Params.invalid("the body must be a JSON object");
+      }
+      return node;
+    } catch (java.io.IOException e) {
+      throw Params.invalid("the body is not valid JSON: " + e.getMessage());
+    }
+  }
+
+  private static long idField(JsonNode req, String field) {
+    JsonNode n = req.get(field);
+    if (n == null || !n.canConvertToExactIntegral() || n.asLong() <= 0) {
+      throw Params.invalid("\"" + field + "\" must be a range id (a positive integer)");
+    }
+    return n.asLong();
+  }
+
+  private static long rangeId(String id) {
+    try {
+      return Long.parseLong(id);
+    } catch (NumberFormatException e) {
+      throw Params.invalid("range id must be a number (got '" + id + "')");
+    }
   }
 
   private CompletableFuture<Map<String, Object>> replicaView(RangeDescriptor r, String node, Query status,

@@ -45,7 +45,8 @@ import java.util.function.Function;
  * <p>Time: proposal timestamps (TTL expiry) and read timestamps come from the injected clock.
  */
 public final class KeyService {
-  private static final int ROUTING_ATTEMPTS = 5;
+  /** Re-routes after stale routing; with the backoff (20 ms doubling to 640 ms) about 2.5 s in all. */
+  private static final int ROUTING_ATTEMPTS = 8;
 
   /** Reads that found a committed but unresolved transaction resolve it and read again, this often. */
   private static final int RESOLVE_ATTEMPTS = 4;
@@ -537,13 +538,14 @@ public final class KeyService {
         routing().update(rejection.getCurrent());
       }
       return CompletableFuture.supplyAsync(() -> null,
-              CompletableFuture.delayedExecutor(20L << attempt, TimeUnit.MILLISECONDS))
+              CompletableFuture.delayedExecutor(20L << Math.min(attempt, 5), TimeUnit.MILLISECONDS))
           .thenCompose(x -> withRouting(routeKey, call, rejectionOf, attempt + 1));
     });
   }
 
   private static boolean isRouting(Rejection r) {
-    return r.getReason() == Rejection.Reason.EPOCH_MISMATCH || r.getReason() == Rejection.Reason.KEY_OUT_OF_RANGE;
+    return r.getReason() == Rejection.Reason.EPOCH_MISMATCH || r.getReason() == Rejection.Reason.KEY_OUT_OF_RANGE
+        || r.getReason() == Rejection.Reason.RANGE_FROZEN;
   }
 
   /** The result of an accepted command, or the API error its rejection means. */
@@ -561,6 +563,9 @@ public final class KeyService {
       case INVALID -> new FlotillaException(ErrorCode.INVALID_ARGUMENT, r.getMessage());
       case LOCKED, TXN_DECIDED -> new FlotillaException(ErrorCode.UNAVAILABLE,
           r.getMessage() + "; nothing was applied, retry");
+      case UNPROCESSABLE -> new FlotillaException(ErrorCode.UNPROCESSABLE, r.getMessage());
+      case RANGE_FROZEN -> new FlotillaException(ErrorCode.UNAVAILABLE,
+          r.getMessage() + "; nothing was applied, retry shortly");
       case EPOCH_MISMATCH, KEY_OUT_OF_RANGE -> new FlotillaException(ErrorCode.UNAVAILABLE,
           "the range moved while the request was routed (" + r.getMessage() + "); retry");
       default -> new FlotillaException(ErrorCode.INTERNAL, "unexpected rejection: " + r.getMessage());

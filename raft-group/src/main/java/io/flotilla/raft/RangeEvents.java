@@ -1,0 +1,18 @@
+package io.flotilla.raft;
+
+import io.flotilla.proto.RangeDescriptor;
+
+/**
+ * What a replica tells its node about range changes it applied. Called on the range's apply
+ * thread: implementations must return at once and do any Raft group work asynchronously.
+ */
+interface RangeEvents {
+  /** The replica holds this descriptor now (loaded, installed, or changed by a command). */
+  void descriptor(RangeDescriptor range);
+
+  /** A split created this range from the replica's span; its data is already in the engine. */
+  void created(RangeDescriptor range);
+
+  /** The replica's range absorbed this (frozen) right neighbour. */
+  void absorbed(RangeDescriptor range);
+}
