@@ -1,0 +1,233 @@
+package io.flotilla.testcluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.testcluster.ApiClient.Resp;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Split, merge and leader transfer through the admin API on a real 3-node cluster (ranges cut
+ * at g, n, t), while clients keep writing; and the bad requests that must change nothing.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RangeOperationsIT {
+  private ProcessCluster cluster;
+  private ApiClient api;
+  private List<String> urls;
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    cluster = ProcessCluster.start("rangeops", 42, 3, Map.of());
+    api = cluster.api();
+    urls = List.of(cluster.url("n1"), cluster.url("n2"), cluster.url("n3"));
+  }
+
+  @AfterAll
+  void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private Resp admin(String node, String method, String path, String body) {
+    return api.raw(method, node + "/v1/admin/" + path, body == null ? null : body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private JsonNode rangeOf(String key) {
+    Resp r = admin(urls.get(0), "GET", "ranges?key=" + ApiClient.query(key), null);
+    assertEquals(200, r.status(), r::toString);
+    return r.json();
+  }
+
+  private JsonNode ranges() {
+    Resp r = admin(urls.get(0), "GET", "ranges", null);
+    assertEquals(200, r.status(), r::toString);
+    return r.json().get("ranges");
+  }
+
+  private static String value(Resp get) {
+    return new String(Base64.getDecoder().decode(get.json().get("value").asText()), StandardCharsets.UTF_8);
+  }
+
+  /** Ranges sorted by start must tile the key space: first starts at "", each starts where the last ended. */
+  private void assertRangesTileTheKeySpace() {
+    List<JsonNode> list = new ArrayList<>();
+    ranges().forEach(list::add);
+    list.sort((a, b) -> a.get("start").asText().compareTo(b.get("start").asText()));
+    assertEquals("", list.get(0).get("start").asText(), list::toString);
+    for (int i = 1; i < list.size(); i++) {
+      assertEquals(list.get(i - 1).get("end").asText(), list.get(i).get("start").asText(), list::toString);
+    }
+    assertTrue(list.get(list.size() - 1).get("end").isNull(), list::toString);
+  }
+
+  @Test
+  void splitsUnderWriteLoadLoseAndFailNoWrite() throws Exception {
+    Map<String, String> acked = new ConcurrentHashMap<>();
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    List<Thread> writers = new ArrayList<>();
+    for (int w = 0; w < 6; w++) {
+      int id = w;
+      Thread t = new Thread(() -> {
+        for (int i = 0; !stop.get(); i++) {
+          String key = "h/" + (char) ('a' + (i % 20)) + "/" + id + "/" + i;
+          String v = "v" + i;
+          Resp r = api.put(urls.get(id % 3), key, v);
+          if (r.status() == 200) {
+            acked.put(key, v);
+          } else {
+            failures.add(key + " -> " + r);
+          }
+        }
+      });
+      t.start();
+      writers.add(t);
+    }
+    try {
+      Thread.sleep(1500);
+      long parent = rangeOf("h").get("id").asLong();
+      Resp first = admin(urls.get(1), "POST", "ranges/" + parent + "/split", "{}");
+      assertEquals(200, first.status(), first::toString);
+      JsonNode halves = first.json().get("ranges");
+      assertEquals(parent, halves.get(0).get("id").asLong());
+      assertEquals(halves.get(0).get("end").asText(), halves.get(1).get("start").asText());
+      assertTrue(halves.get(0).get("epoch").get("version").asLong() > 1);
+      Thread.sleep(1000);
+      long child = halves.get(1).get("id").asLong();
+      Resp second = admin(urls.get(2), "POST", "ranges/" + child + "/split", "{\"at\": \"h/s\"}");
+      assertEquals(200, second.status(), second::toString);
+      assertEquals("h/s", second.json().get("ranges").get(1).get("start").asText());
+      Thread.sleep(1500);
+    } finally {
+      stop.set(true);
+      for (Thread t : writers) {
+        t.join();
+      }
+    }
+    assertTrue(failures.isEmpty(), () -> failures.size() + " writes failed during the splits, e.g. "
+        + failures.stream().limit(5).toList());
+    assertTrue(acked.size() > 100, "the writers made progress: " + acked.size());
+    for (Map.Entry<String, String> e : acked.entrySet()) {
+      Resp get = api.get(urls.get(Math.floorMod(e.getKey().hashCode(), 3)), e.getKey());
+      assertEquals(200, get.status(), () -> e.getKey() + ": " + get);
+      assertEquals(e.getValue(), value(get), e.getKey());
+    }
+    assertRangesTileTheKeySpace();
+    long newest = rangeOf("h/t").get("id").asLong();
+    Convergence.awaitReplicasConverge(cluster, "n3", newest, Duration.ofSeconds(30));
+  }
+
+  @Test
+  void mergeBringsASplitRangeBackWithItsDataAndIncreasingVersions() throws Exception {
+    long left = rangeOf("p").get("id").asLong();
+    Resp split = admin(urls.get(0), "POST", "ranges/" + left + "/split", "{\"at\": \"q\"}");
+    assertEquals(200, split.status(), split::toString);
+    long right = split.json().get("ranges").get(1).get("id").asLong();
+    Resp before = api.put(urls.get(1), "qq", "in-right");
+    assertEquals(200, before.status(), before::toString);
+    assertEquals(200, api.put(urls.get(2), "pp", "in-left").status());
+    int count = ranges().size();
+
+    Resp merge = admin(urls.get(2), "POST", "ranges/merge", "{\"left\": " + left + ", \"right\": " + right + "}");
+    assertEquals(200, merge.status(), merge::toString);
+    JsonNode merged = merge.json().get("range");
+    assertEquals(left, merged.get("id").asLong());
+    assertEquals(count - 1, ranges().size());
+    assertEquals(left, rangeOf("qq").get("id").asLong());
+    assertEquals(404, admin(urls.get(0), "GET", "ranges/" + right, null).status());
+    assertRangesTileTheKeySpace();
+    for (String node : urls) {
+      assertEquals("in-right", value(api.get(node, "qq")));
+      assertEquals("in-left", value(api.get(node, "pp")));
+    }
+    Resp after = api.put(urls.get(0), "qq", "again");
+    assertEquals(200, after.status(), after::toString);
+    assertTrue(after.json().get("version").asLong() > before.json().get("version").asLong());
+    Convergence.awaitReplicasConverge(cluster, "n1", left, Duration.ofSeconds(30));
+  }
+
+  @Test
+  void transferLeaderMovesLeadershipToEachReplicaInTurn() {
+    long id = rangeOf("a").get("id").asLong();
+    for (String node : List.of("n2", "n3", "n1")) {
+      Resp r = admin(urls.get(0), "POST", "ranges/" + id + "/transfer-leader", "{\"to\": \"" + node + "\"}");
+      assertEquals(200, r.status(), r::toString);
+      assertEquals(node, r.json().get("leader").asText());
+      assertEquals(node, admin(urls.get(1), "GET", "ranges/" + id, null).json().get("leader").asText());
+      assertEquals(200, api.put(urls.get(2), "a/after-" + node, "x").status());
+    }
+  }
+
+  @Test
+  void badRequestsAnswerClearErrorsAndChangeNothing() {
+    String layout = layout();
+    long first = rangeOf("a").get("id").asLong();
+    long third = rangeOf("u").get("id").asLong();
+    assertError(admin(urls.get(0), "POST", "ranges/987654/split", "{}"), 404, "not_found");
+    assertError(admin(urls.get(0), "POST", "ranges/abc/split", "{}"), 400, "invalid_argument");
+    assertError(admin(urls.get(0), "POST", "ranges/" + first + "/split", "{\"at\": \"zzz\"}"), 422, "unprocessable");
+    assertError(admin(urls.get(0), "POST", "ranges/" + first + "/split", "{\"at\": \"\"}"), 400, "invalid_argument");
+    assertError(admin(urls.get(0), "POST", "ranges/" + first + "/split", "{\"at\": 5}"), 400, "invalid_argument");
+    assertError(admin(urls.get(0), "POST", "ranges/" + first + "/split", "not json"), 400, "invalid_argument");
+    assertError(admin(urls.get(1), "POST", "ranges/merge", "{\"left\": " + first + ", \"right\": " + third + "}"),
+        422, "unprocessable");
+    assertError(admin(urls.get(1), "POST", "ranges/merge", "{\"left\": " + first + "}"), 400, "invalid_argument");
+    assertError(admin(urls.get(1), "POST", "ranges/merge", "{\"left\": " + first + ", \"right\": " + first + "}"),
+        400, "invalid_argument");
+    assertError(admin(urls.get(1), "POST", "ranges/merge", "{\"left\": 987654, \"right\": " + first + "}"),
+        404, "not_found");
+    assertError(admin(urls.get(2), "POST", "ranges/" + first + "/transfer-leader", "{\"to\": \"n9\"}"),
+        404, "not_found");
+    assertError(admin(urls.get(2), "POST", "ranges/" + first + "/transfer-leader", "{}"), 400, "invalid_argument");
+    assertEquals(layout, layout(), "refused operations changed the ranges");
+  }
+
+  /** Every range's id, span, epoch and replicas, in key order. */
+  private String layout() {
+    List<String> out = new ArrayList<>();
+    for (JsonNode r : ranges()) {
+      out.add(r.get("id") + "[" + r.get("start") + "," + r.get("end") + ")@" + r.get("epoch") + r.get("replicas"));
+    }
+    out.sort(null);
+    return out.toString();
+  }
+
+  @Test
+  void operationsListsWhatThisNodeRanWithItsOutcome() {
+    long id = rangeOf("a").get("id").asLong();
+    assertEquals(200, admin(urls.get(1), "POST", "ranges/" + id + "/transfer-leader", "{\"to\": \"n1\"}").status());
+    assertError(admin(urls.get(1), "POST", "ranges/" + id + "/split", "{\"at\": \"zzz\"}"), 422, "unprocessable");
+    JsonNode ops = admin(urls.get(1), "GET", "operations", null).json().get("operations");
+    boolean sawTransfer = false;
+    boolean sawFailedSplit = false;
+    for (JsonNode op : ops) {
+      assertFalse(op.get("id").asText().isEmpty());
+      sawTransfer |= "transfer-leader".equals(op.get("type").asText()) && "succeeded".equals(op.get("status").asText());
+      sawFailedSplit |= "split".equals(op.get("type").asText()) && "failed".equals(op.get("status").asText())
+          && op.get("message").asText().contains("outside");
+    }
+    assertTrue(sawTransfer && sawFailedSplit, ops::toString);
+  }
+
+  private static void assertError(Resp r, int status, String code) {
+    assertEquals(status, r.status(), r::toString);
+    assertEquals(code, r.json().path("error").asText(), r::toString);
+    assertFalse(r.json().path("message").asText().isBlank(), r::toString);
+  }
+}
