@@ -94,7 +94,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
 
     Clock clock = Clock.systemUTC();
     io.flotilla.api.service.ReplicaReader replicaReader = new io.flotilla.api.service.ReplicaReader(host, http);
-    KeyService keys = new KeyService(host, replicaReader, clock, node.requestTimeout.toMilliseconds() / 2,
+    io.flotilla.api.service.Peers peers = new io.flotilla.api.service.Peers(host.nodes(), http);
+    io.flotilla.api.service.RouteResolver resolver = new io.flotilla.api.service.RouteResolver(host.routing(), peers,
+        host.nodes().keySet().stream().filter(id -> !id.equals(self.id())).toList());
+    KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds() / 2,
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes());
     env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
         node.txnAbandonAfter.toMilliseconds()));
@@ -104,8 +107,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     env.jersey().register(new BatchResource(keys, node.limits, async, env.getObjectMapper()));
     java.util.concurrent.ExecutorService adminExecutor = env.lifecycle().executorService("range-admin-%d")
         .minThreads(1).maxThreads(2).build();
-    RangeOperations rangeOps = new RangeOperations(host, replicaReader, clock, adminExecutor,
-        node.requestTimeout.toMilliseconds() / 2);
+    RangeOperations rangeOps = new RangeOperations(host, replicaReader, peers, clock, adminExecutor,
+        node.requestTimeout.toMilliseconds() / 2, node.replication);
     env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
         node.limits.maxKeyBytes, node.replication, rangeOps, new OperationLog(self.id(), clock)));
     env.jersey().register(new OpsResource(host, started::get, env.metrics()));

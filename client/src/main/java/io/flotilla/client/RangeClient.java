@@ -35,6 +35,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 public final class RangeClient implements AutoCloseable {
   /** Attempts per read; with the backoff (25 ms doubling to 1 s) about 12 s in all. */
   private static final int READ_ATTEMPTS = 16;
+  /** Attempts of a write the leader refused unapplied (stepping down); about 3 s in all. */
+  private static final int REFUSED_WRITE_ATTEMPTS = 10;
   private final long rangeId;
   private final RaftProperties properties;
   private final RetryPolicy retryPolicy;
@@ -63,16 +65,46 @@ public final class RangeClient implements AutoCloseable {
    * while taking another's, and two such chains in opposite directions deadlock.
    */
   public CompletableFuture<CommandResult> write(Command command) {
+    return write(command.toByteArray(), 0);
+  }
+
+  private CompletableFuture<CommandResult> write(byte[] command, int attempt) {
     RaftClient c = client;
-    return c.async().send(message(command.toByteArray()))
-        .handleAsync((reply, error) -> {
-          Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
-          if (failure != null) {
-            replaceAfterFailure(c);
-            throw translate(failure, true);
-          }
-          return parseCommandResult(reply);
-        });
+    CompletableFuture<CommandResult> result = new CompletableFuture<>();
+    c.async().send(message(command)).whenCompleteAsync((reply, error) -> {
+      Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
+      if (failure == null) {
+        try {
+          result.complete(parseCommandResult(reply));
+        } catch (RuntimeException e) {
+          result.completeExceptionally(e);
+        }
+        return;
+      }
+      if (refusedBeforeAppend(failure) && attempt + 1 < REFUSED_WRITE_ATTEMPTS) {
+        // The leader refused it before appending it (it is handing leadership over): resending
+        // cannot apply it twice.
+        long backoff = Math.min(500, 20L << Math.min(attempt, 5));
+        CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS).execute(() ->
+            write(command, attempt + 1).whenComplete((r, e) -> {
+              if (e != null) {
+                result.completeExceptionally(e);
+              } else {
+                result.complete(r);
+              }
+            }));
+        return;
+      }
+      replaceAfterFailure(c);
+      result.completeExceptionally(translate(failure, true));
+    });
+    return result;
+  }
+
+  /** Failures a leader answers before it appends the request to its log. */
+  private static boolean refusedBeforeAppend(Throwable failure) {
+    Throwable t = unwrap(failure);
+    return t instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
   }
 
   /** A linearizable read served by the leader (lease or read index). */
@@ -152,6 +184,18 @@ public final class RangeClient implements AutoCloseable {
     }
   }
 
+  /**
+   * Changes the Raft group's voting members to {@code peers} (Ratis catches new ones up first;
+   * a removed leader steps down once the change commits). Blocking: call it off request threads.
+   */
+  public void setMembers(List<RaftPeer> peers) throws IOException {
+    RaftClientReply reply = client.admin().setConfiguration(peers);
+    if (!reply.isSuccess()) {
+      throw new IOException("range " + rangeId + ": membership change to " + peers + " failed: "
+          + reply.getException());
+    }
+  }
+
   /** The node id of the leader this client last talked to, or null if unknown. */
   public String leaderHint() {
     RaftPeerId leader = client.getLeaderId();
@@ -168,7 +212,9 @@ public final class RangeClient implements AutoCloseable {
       RaftClient old = client;
       group = newGroup;
       client = newClient();
-      closeLater(old);
+      // Calls in flight on the old client finish there: closing it now would fail them, and a
+      // write failed that way has an unknown outcome. Close it once they are surely done.
+      CLOSER.schedule(() -> closeQuietly(old), RETIRED_CLIENT_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
 
@@ -183,12 +229,22 @@ public final class RangeClient implements AutoCloseable {
     }
   }
 
+  /** Closes this client once calls in flight on it are surely done (the range went away). */
+  public void closeLater() {
+    RaftClient c = client;
+    CLOSER.schedule(() -> closeQuietly(c), RETIRED_CLIENT_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
   /** Closing a Ratis client waits for its calls; never do that on a request or gRPC thread. */
   private static void closeLater(RaftClient c) {
     CLOSER.execute(() -> closeQuietly(c));
   }
 
-  private static final java.util.concurrent.Executor CLOSER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+  /** Longer than any request timeout: a replaced client's last calls have finished by then. */
+  private static final long RETIRED_CLIENT_GRACE_SECONDS = 60;
+
+  private static final java.util.concurrent.ScheduledExecutorService CLOSER =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "range-client-closer");
     t.setDaemon(true);
     return t;

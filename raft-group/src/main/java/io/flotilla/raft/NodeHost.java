@@ -12,6 +12,7 @@ import io.flotilla.statemachine.KvEngine;
 import io.flotilla.statemachine.KvIterator;
 import io.flotilla.statemachine.MetaKeys;
 import io.flotilla.statemachine.Mutations;
+import io.flotilla.statemachine.RangeSnapshots;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -64,6 +65,7 @@ public final class NodeHost implements AutoCloseable {
   private final Map<String, ClusterNode> nodes;
   private final KvEngine engine;
   private final RaftSettings settings;
+  private final SnapshotSource snapshots;
   private final RaftProperties clientProperties;
   private final RetryPolicy retryPolicy;
   private final RoutingTable routing = new RoutingTable();
@@ -87,6 +89,7 @@ public final class NodeHost implements AutoCloseable {
     this.nodes = java.util.Collections.unmodifiableMap(byId);
     this.engine = engine;
     this.settings = settings;
+    this.snapshots = snapshots;
     this.clientProperties = RaftTuning.client(settings);
     this.retryPolicy = RaftTuning.retryPolicy(settings);
     this.installExecutor = Executors.newFixedThreadPool(2, r -> {
@@ -195,7 +198,7 @@ public final class NodeHost implements AutoCloseable {
       replicas.remove(rangeId);
       RangeClient c = clients.remove(rangeId);
       if (c != null) {
-        c.close();
+        c.closeLater(); // requests routed before the merge may still be finishing on it
       }
       if (engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId)) == null) {
         engine.write(new Mutations().delete(ColumnFamily.META, MetaKeys.state(rangeId)));
@@ -204,6 +207,55 @@ public final class NodeHost implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       LOG.error("node {}: could not remove the group of range {}; retried at the next start", self.id(), rangeId, e);
     }
+  }
+
+  /**
+   * Prepares this node to join a range's group as a new replica (the first step of a move):
+   * copies the range's snapshot from {@code source}, then creates the local group with
+   * {@code members} (the group as it will be once this node is added). The replica then
+   * starts from the snapshot's index, so the leader only sends it the entries after that.
+   * Blocking (it streams the range); idempotent.
+   */
+  public void seedReplica(long rangeId, List<String> members, String source) throws IOException {
+    checkRunning();
+    if (hosts(rangeId)) {
+      return;
+    }
+    if (!members.contains(self.id())) {
+      throw new IllegalArgumentException("node " + self.id() + " is not among the new members " + members);
+    }
+    try (java.io.InputStream in = snapshots.open(source, rangeId)) {
+      RangeSnapshots.install(engine, rangeId, in);
+    }
+    engine.sync();
+    RangeDescriptor seeded = RangeDescriptor.parseFrom(engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId)));
+    RaftGroup group = RangeGroups.group(seeded.toBuilder().clearReplicas().addAllReplicas(members).build(), nodes);
+    server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newAdd(
+        localClient, server.getId(), localCallIds.incrementAndGet(), group));
+    LOG.info("node {}: seeded a replica of {} from {} and joined its group {}", self.id(),
+        io.flotilla.common.Ranges.describe(seeded), source, members);
+  }
+
+  /**
+   * Removes this node's replica of a range that moved away (the last step of a move): its
+   * group, Raft directory, descriptor, state and data span. Idempotent.
+   */
+  public void removeReplica(long rangeId, RangeDescriptor current) throws IOException {
+    byte[] raw = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
+    if (hosts(rangeId)) {
+      server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newRemove(
+          localClient, server.getId(), localCallIds.incrementAndGet(), RangeGroups.groupId(rangeId), true, false));
+    }
+    // The client stays: this node still routes requests to the range's new replicas.
+    replicas.remove(rangeId);
+    Mutations m = new Mutations().delete(ColumnFamily.META, MetaKeys.descriptor(rangeId))
+        .delete(ColumnFamily.META, MetaKeys.state(rangeId));
+    if (raw != null) {
+      RangeSnapshots.clearSpan(m, RangeDescriptor.parseFrom(raw));
+    }
+    engine.write(m);
+    routing.update(current);
+    LOG.info("node {}: removed its replica of range {} and its data", self.id(), rangeId);
   }
 
   /** The first replica gets a higher priority, so leadership spreads over nodes as replicas do. */

@@ -111,7 +111,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     RangeState state = st == null ? RangeState.getDefaultInstance() : RangeState.parseFrom(st);
     revision = state.getRevision();
     persistedIndex = state.getAppliedIndex();
-    if (state.getAppliedIndex() > 0) {
+    if (state.getAppliedTerm() > 0) { // a real log entry (index 0 is one too)
       TermIndex ti = TermIndex.valueOf(state.getAppliedTerm(), state.getAppliedIndex());
       setLastAppliedTermIndex(ti);
       snapshot = ti;
@@ -232,6 +232,27 @@ public final class RangeStateMachine extends BaseStateMachine {
     }
   }
 
+  /**
+   * Records the last applied log entry with the data, even when it is a configuration entry
+   * the engine never saw, so that a range snapshot served right after starts at a real entry
+   * of the log (a follower installing it then takes the entries after it). Call it before
+   * streaming a snapshot.
+   */
+  public void recordApplied() throws IOException {
+    synchronized (applyLock) {
+      TermIndex last = getLastAppliedTermIndex();
+      if (last == null || last.getTerm() <= 0 || last.getIndex() < persistedIndex) {
+        return;
+      }
+      byte[] raw = engine.get(ColumnFamily.META, MetaKeys.state(rangeId));
+      RangeState stored = raw == null ? RangeState.getDefaultInstance() : RangeState.parseFrom(raw);
+      if (stored.getAppliedTerm() == 0 || last.getIndex() > stored.getAppliedIndex()) {
+        writeAppliedOnly(last.getTerm(), last.getIndex());
+        persistedIndex = last.getIndex();
+      }
+    }
+  }
+
   @Override
   public CompletableFuture<Message> query(Message request) {
     try {
@@ -312,6 +333,10 @@ public final class RangeStateMachine extends BaseStateMachine {
       synchronized (applyLock) {
         header = RangeSnapshots.install(engine, rangeId, in);
         engine.sync();
+        if (header.getState().getAppliedTerm() == 0) {
+          throw new IllegalStateException("the snapshot of range " + rangeId + " from " + leader
+              + " starts at no log entry yet; Ratis asks again");
+        }
         installed = TermIndex.valueOf(header.getState().getAppliedTerm(), header.getState().getAppliedIndex());
         // From here on entries up to the installed index are already in the engine; Ratis
         // then pauses the updater and calls reinitialize(), which reloads everything else.

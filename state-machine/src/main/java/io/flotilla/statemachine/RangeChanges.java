@@ -11,6 +11,7 @@ import io.flotilla.proto.RangeEpoch;
 import io.flotilla.proto.RangeState;
 import io.flotilla.proto.Rejection;
 import java.util.HashSet;
+import java.util.List;
 
 /**
  * Split and merge, applied in a range's own log: pure functions of (command, descriptor,
@@ -27,7 +28,7 @@ final class RangeChanges {
 
   static boolean isRangeChange(Command command) {
     return switch (command.getKindCase()) {
-      case SPLIT, MERGE_FREEZE, MERGE_COMMIT, MERGE_UNFREEZE -> true;
+      case SPLIT, MERGE_FREEZE, MERGE_COMMIT, MERGE_UNFREEZE, CHANGE_REPLICAS -> true;
       default -> false;
     };
   }
@@ -38,6 +39,7 @@ final class RangeChanges {
       case MERGE_FREEZE -> freeze(command, range, revision);
       case MERGE_COMMIT -> commit(command.getMergeCommit(), range, revision, reader);
       case MERGE_UNFREEZE -> unfreeze(command, range, revision);
+      case CHANGE_REPLICAS -> changeReplicas(command, range, revision);
       default -> throw new IllegalArgumentException("not a range change: " + command.getKindCase());
     };
   }
@@ -83,6 +85,17 @@ final class RangeChanges {
     }
     RangeDescriptor thawed = bumped(range).setFrozenInto(0).build();
     return changed(descriptorWrite(thawed), RangeChange.newBuilder().setRange(thawed), revision);
+  }
+
+  private static RangeLogic.Applied changeReplicas(Command command, RangeDescriptor range, long revision) {
+    List<String> replicas = command.getChangeReplicas().getReplicasList();
+    if (replicas.isEmpty() || new HashSet<>(replicas).size() != replicas.size()
+        || replicas.stream().anyMatch(String::isEmpty)) {
+      return refused("a range needs one or more distinct replicas (got " + replicas + ")", revision);
+    }
+    RangeDescriptor changed = range.toBuilder().clearReplicas().addAllReplicas(replicas)
+        .setEpoch(range.getEpoch().toBuilder().setConf(range.getEpoch().getConf() + 1)).build();
+    return changed(descriptorWrite(changed), RangeChange.newBuilder().setRange(changed), revision);
   }
 
   private static RangeLogic.Applied commit(MergeCommitOp op, RangeDescriptor left, long revision, KvReader reader) {

@@ -104,7 +104,8 @@ public final class RangeSnapshots {
     return header;
   }
 
-  private static void clearSpan(Mutations m, RangeDescriptor range) {
+  /** Adds deletes of everything the range's span holds (data and intents) to {@code m}. */
+  public static void clearSpan(Mutations m, RangeDescriptor range) {
     byte[] end = range.getEnd().isEmpty() ? Keys.END_OF_KEYSPACE : range.getEnd().toByteArray();
     for (ColumnFamily cf : SPAN_FAMILIES) {
       m.deleteSpan(cf, range.getStart().toByteArray(), end);

@@ -239,14 +239,33 @@ public class AdminResource {
   @Consumes(MediaType.WILDCARD)
   public CompletionStage<Response> transferLeader(@PathParam("id") String id, InputStream body) {
     long rangeId = rangeId(id);
-    JsonNode to = parseBody(body).get("to");
-    if (to == null || !to.isTextual() || to.asText().isEmpty()) {
-      throw Params.invalid("\"to\" (the node id of the new leader) is required");
-    }
-    OperationLog.Tracked<String> op = log.track("transfer-leader", Map.of("range", rangeId, "to", to.asText()),
-        operations.transferLeader(rangeId, to.asText()));
+    String to = nodeField(parseBody(body), "to");
+    OperationLog.Tracked<String> op = log.track("transfer-leader", Map.of("range", rangeId, "to", to),
+        operations.transferLeader(rangeId, to));
     return async.respond("admin_transfer_leader", true, op.outcome(), leader -> Response.ok(Map.of(
         "operation", op.operation().id(), "range", rangeId, "leader", leader)).build());
+  }
+
+  @POST
+  @Path("ranges/{id}/move")
+  @Consumes(MediaType.WILDCARD)
+  public CompletionStage<Response> move(@PathParam("id") String id, InputStream body) {
+    long rangeId = rangeId(id);
+    JsonNode req = parseBody(body);
+    String from = nodeField(req, "from");
+    String to = nodeField(req, "to");
+    OperationLog.Tracked<RangeDescriptor> op = log.track("move", Map.of("range", rangeId, "from", from, "to", to),
+        operations.move(rangeId, from, to));
+    return async.respond("admin_move", true, op.outcome(), range -> Response.ok(Map.of(
+        "operation", op.operation().id(), "range", descriptorView(range))).build());
+  }
+
+  private static String nodeField(JsonNode req, String field) {
+    JsonNode n = req.get(field);
+    if (n == null || !n.isTextual() || n.asText().isEmpty()) {
+      throw Params.invalid("\"" + field + "\" (a node id) is required");
+    }
+    return n.asText();
   }
 
   @GET

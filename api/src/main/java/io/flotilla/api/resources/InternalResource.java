@@ -28,10 +28,10 @@ public class InternalResource {
   @GET
   @Path("ranges/{id}/snapshot")
   @Produces(MediaType.APPLICATION_OCTET_STREAM)
-  public Response snapshot(@PathParam("id") long rangeId) {
-    if (host.replica(rangeId).isEmpty()) {
-      throw new FlotillaException(ErrorCode.NOT_FOUND, "node " + host.self().id() + " holds no replica of range " + rangeId);
-    }
+  public Response snapshot(@PathParam("id") long rangeId) throws java.io.IOException {
+    io.flotilla.raft.RangeStateMachine replica = host.replica(rangeId).orElseThrow(() -> new FlotillaException(
+        ErrorCode.NOT_FOUND, "node " + host.self().id() + " holds no replica of range " + rangeId));
+    replica.recordApplied();
     StreamingOutput body = out -> RangeSnapshots.write(host.engine(), rangeId, out);
     return Response.ok(body).build();
   }
@@ -49,6 +49,47 @@ public class InternalResource {
     io.flotilla.raft.RangeStateMachine replica = host.replica(rangeId).orElseThrow(() ->
         new FlotillaException(ErrorCode.NOT_FOUND, "node " + host.self().id() + " holds no replica of range " + rangeId));
     return Response.ok(replica.queryLocal(query).toByteArray()).build();
+  }
+
+  /**
+   * Makes this node a new replica of a range (a move's first step): copies the range from
+   * {@code source} and joins its group, whose members after the move are the body's replicas.
+   * Blocking: it streams the whole range, so it runs on a request thread of its own.
+   */
+  @jakarta.ws.rs.POST
+  @Path("ranges/{id}/replica")
+  @jakarta.ws.rs.Consumes("application/x-protobuf")
+  public Response seed(@PathParam("id") long rangeId, @jakarta.ws.rs.QueryParam("source") String source, byte[] body)
+      throws java.io.IOException {
+    io.flotilla.proto.RangeDescriptor members = io.flotilla.proto.RangeDescriptor.parseFrom(body);
+    if (source == null || !host.nodes().containsKey(source)) {
+      throw new FlotillaException(ErrorCode.INVALID_ARGUMENT, "unknown source node " + source);
+    }
+    host.seedReplica(rangeId, members.getReplicasList(), source);
+    return Response.ok().build();
+  }
+
+  /** Drops this node's replica of a range that moved away; the body is the range's descriptor now. */
+  @jakarta.ws.rs.POST
+  @Path("ranges/{id}/drop")
+  @jakarta.ws.rs.Consumes("application/x-protobuf")
+  public Response drop(@PathParam("id") long rangeId, byte[] body) throws java.io.IOException {
+    io.flotilla.proto.RangeDescriptor current = io.flotilla.proto.RangeDescriptor.parseFrom(body);
+    if (current.getId() != rangeId || current.getReplicasList().contains(host.self().id())) {
+      throw new FlotillaException(ErrorCode.INVALID_ARGUMENT, "range " + rangeId + " still lists node "
+          + host.self().id() + " as a replica; refusing to drop it");
+    }
+    host.removeReplica(rangeId, current);
+    return Response.ok().build();
+  }
+
+  /** Every range descriptor this node knows: lets a peer that missed a split or move catch up. */
+  @GET
+  @Path("ranges")
+  @Produces("application/x-protobuf")
+  public Response ranges() {
+    return Response.ok(io.flotilla.proto.RangeList.newBuilder().addAllRanges(host.routing().all()).build()
+        .toByteArray()).build();
   }
 
   @GET

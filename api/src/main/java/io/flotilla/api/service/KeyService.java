@@ -56,15 +56,17 @@ public final class KeyService {
   private final Clock clock;
   private final long lockWaitMillis;
   private final Transactions transactions;
+  private final RouteResolver resolver;
 
   /**
    * @param lockWaitMillis how long a write waits for a key locked by a transaction before it
    *     answers 503 (it applied nothing)
    * @param txnAbandonAfterMillis see {@link Transactions}
    */
-  public KeyService(NodeHost host, ReplicaReader replicas, Clock clock, long lockWaitMillis,
+  public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock, long lockWaitMillis,
       long txnAbandonAfterMillis, int maxEntryBytes) {
     this.host = host;
+    this.resolver = resolver;
     this.replicas = replicas;
     this.clock = clock;
     this.lockWaitMillis = lockWaitMillis;
@@ -522,14 +524,12 @@ public final class KeyService {
    */
   private <T> CompletableFuture<T> withRouting(byte[] routeKey, Function<RangeDescriptor, CompletableFuture<T>> call,
       Function<T, Rejection> rejectionOf, int attempt) {
-    RangeDescriptor range;
     try {
       host.checkRunning();
-      range = routing().lookup(routeKey);
     } catch (FlotillaException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return call.apply(range).thenCompose(result -> {
+    return route(routeKey).thenCompose(range -> call.apply(range)).thenCompose(result -> {
       Rejection rejection = rejectionOf.apply(result);
       if (rejection == null || !isRouting(rejection) || attempt + 1 >= ROUTING_ATTEMPTS) {
         return CompletableFuture.completedFuture(result);
@@ -541,6 +541,15 @@ public final class KeyService {
               CompletableFuture.delayedExecutor(20L << Math.min(attempt, 5), TimeUnit.MILLISECONDS))
           .thenCompose(x -> withRouting(routeKey, call, rejectionOf, attempt + 1));
     });
+  }
+
+  /** The range owning the key; when this node knows none, asks its peers once first. */
+  private CompletableFuture<RangeDescriptor> route(byte[] key) {
+    try {
+      return CompletableFuture.completedFuture(routing().lookup(key));
+    } catch (FlotillaException unknown) {
+      return resolver.refresh().thenApply(x -> routing().lookup(key));
+    }
   }
 
   private static boolean isRouting(Rejection r) {

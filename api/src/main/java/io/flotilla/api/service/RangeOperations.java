@@ -52,14 +52,19 @@ public final class RangeOperations {
 
   private final NodeHost host;
   private final ReplicaReader replicas;
+  private final Peers peers;
   private final Clock clock;
   private final Executor blocking;
   private final long waitMillis;
+  private final int replication;
   private final SecureRandom random = new SecureRandom();
 
-  public RangeOperations(NodeHost host, ReplicaReader replicas, Clock clock, Executor blocking, long waitMillis) {
+  public RangeOperations(NodeHost host, ReplicaReader replicas, Peers peers, Clock clock, Executor blocking,
+      long waitMillis, int replication) {
+    this.replication = replication;
     this.host = host;
     this.replicas = replicas;
+    this.peers = peers;
     this.clock = clock;
     this.blocking = blocking;
     this.waitMillis = waitMillis;
@@ -255,13 +260,7 @@ public final class RangeOperations {
         throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + to + " holds no replica of "
             + Ranges.describe(range) + " (replicas: " + range.getReplicasList() + ")");
       }
-      return CompletableFuture.runAsync(() -> {
-        try {
-          host.client(range).transferLeader(to, waitMillis);
-        } catch (java.io.IOException e) {
-          throw new CompletionException(new FlotillaException(ErrorCode.UNAVAILABLE, e.getMessage() + "; retry"));
-        }
-      }, blocking).thenCompose(x -> poll(() -> leaderStatus(rangeId, false)
+      return blocking(() -> host.client(range).transferLeader(to, waitMillis)).thenCompose(x -> poll(() -> leaderStatus(rangeId, false)
           .thenApply(s -> to.equals(host.leaderOf(s.getRange()).orElse(null)) ? to : null)
           .exceptionally(e -> null), clock.millis() + waitMillis))
           .thenApply(leader -> {
@@ -272,6 +271,131 @@ public final class RangeOperations {
             return leader;
           });
     });
+  }
+
+  // ---- move ------------------------------------------------------------------------------
+
+  /**
+   * Moves the range's replica on {@code from} to {@code to}: seeds {@code to} with a snapshot,
+   * adds it to the Raft group (it catches up on the log), records it in the descriptor, then
+   * removes {@code from} the same way (handing leadership over first if it leads) and has it
+   * drop its copy. The range keeps a quorum and serves throughout. Calling it again after a
+   * failure continues from the step reached.
+   */
+  public CompletableFuture<RangeDescriptor> move(long rangeId, String from, String to) {
+    if (from == null || to == null || from.isEmpty() || to.isEmpty() || from.equals(to)) {
+      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.INVALID_ARGUMENT,
+          "\"from\" and \"to\" must name two different nodes"));
+    }
+    for (String node : List.of(from, to)) {
+      if (!host.nodes().containsKey(node)) {
+        return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.NOT_FOUND, "there is no node " + node));
+      }
+    }
+    return leaderStatus(rangeId, false).thenCompose(status -> {
+      RangeDescriptor range = status.getRange();
+      boolean hasFrom = range.getReplicasList().contains(from);
+      boolean hasTo = range.getReplicasList().contains(to);
+      if (range.getFrozenInto() != 0) {
+        throw new FlotillaException(ErrorCode.UNAVAILABLE, Ranges.describe(range) + " is being merged; retry after");
+      }
+      if (!hasFrom && hasTo) {
+        return CompletableFuture.completedFuture(range); // done already (a retried move)
+      }
+      if (!hasFrom) {
+        throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + from + " holds no replica of "
+            + Ranges.describe(range) + " (replicas: " + range.getReplicasList() + ")");
+      }
+      if (hasTo && range.getReplicasCount() <= replication) {
+        throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + to + " already holds a replica of "
+            + Ranges.describe(range) + " (replicas: " + range.getReplicasList() + ")");
+      }
+      // With both and one replica too many, an earlier move stopped half-way: finish it.
+      CompletableFuture<RangeDescriptor> withTo = hasTo ? CompletableFuture.completedFuture(range)
+          : addReplica(range, to);
+      return withTo.thenCompose(r -> removeReplica(r, from));
+    });
+  }
+
+  private CompletableFuture<RangeDescriptor> addReplica(RangeDescriptor range, String to) {
+    List<String> members = new java.util.ArrayList<>(range.getReplicasList());
+    members.add(to);
+    String source = host.leaderOf(range).filter(range.getReplicasList()::contains).orElse(range.getReplicas(0));
+    return peers.isUp(to).thenCompose(up -> {
+      if (!up) {
+        throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + to + " is down: a replica cannot move there");
+      }
+      return peers.seed(to, range.getId(), members, source);
+    }).thenCompose(x -> blocking(() -> host.client(range).setMembers(raftPeers(members))))
+        .thenCompose(x -> recordReplicas(range.getId(), members, 0))
+        .whenComplete((r, e) -> {
+          if (e != null) {
+            LOG.warn("adding a replica of range {} on {} failed: {}", range.getId(), to, e.toString());
+          } else {
+            LOG.info("added a replica of {} on {} (copied from {})", Ranges.describe(r), to, source);
+          }
+        });
+  }
+
+  private CompletableFuture<RangeDescriptor> removeReplica(RangeDescriptor range, String from) {
+    List<String> members = range.getReplicasList().stream().filter(n -> !n.equals(from)).toList();
+    if (members.isEmpty()) {
+      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNPROCESSABLE,
+          "cannot remove the last replica of " + Ranges.describe(range)));
+    }
+    CompletableFuture<Void> handedOver = from.equals(host.leaderOf(range).orElse(null))
+        ? blocking(() -> host.client(range).transferLeader(members.get(0), waitMillis))
+        : CompletableFuture.completedFuture(null);
+    return handedOver.thenCompose(x -> blocking(() -> host.client(range).setMembers(raftPeers(members))))
+        .thenCompose(x -> recordReplicas(range.getId(), members, 0))
+        .thenCompose(r -> peers.drop(from, r).handle((y, e) -> {
+          if (e != null) {
+            // The range is whole without it; the leftover copy is only disk space on that node.
+            LOG.warn("node {} did not drop its old replica of range {}: {}", from, r.getId(), e.toString());
+          }
+          LOG.info("removed the replica of {} on {}", Ranges.describe(r), from);
+          return r;
+        }));
+  }
+
+  /** Records the group's members in the range's descriptor (through its log). */
+  private CompletableFuture<RangeDescriptor> recordReplicas(long rangeId, List<String> members, int attempt) {
+    return leaderStatus(rangeId, false).thenCompose(status -> {
+      RangeDescriptor range = status.getRange();
+      if (range.getReplicasList().equals(members)) {
+        return CompletableFuture.completedFuture(range);
+      }
+      Command change = command(range).setChangeReplicas(io.flotilla.proto.ChangeReplicasOp.newBuilder()
+          .addAllReplicas(members)).build();
+      return host.client(range).write(change).thenCompose(result -> {
+        if (isStale(result) && attempt + 1 < ATTEMPTS) {
+          return recordReplicas(rangeId, members, attempt + 1);
+        }
+        RangeDescriptor changed = changeOf(result, "record the replicas of range " + rangeId).getRange();
+        host.routing().update(changed);
+        return CompletableFuture.completedFuture(changed);
+      });
+    });
+  }
+
+  private List<org.apache.ratis.protocol.RaftPeer> raftPeers(List<String> members) {
+    return members.stream().map(id -> io.flotilla.client.RangeGroups.peer(host.nodes().get(id))).toList();
+  }
+
+  /** A blocking call (a Ratis admin request) run on the admin executor, never on a request thread. */
+  private CompletableFuture<Void> blocking(IoAction action) {
+    return CompletableFuture.runAsync(() -> {
+      try {
+        action.run();
+      } catch (java.io.IOException e) {
+        throw new CompletionException(new FlotillaException(ErrorCode.UNAVAILABLE, e.getMessage() + "; retry"));
+      }
+    }, blocking);
+  }
+
+  @FunctionalInterface
+  private interface IoAction {
+    void run() throws java.io.IOException;
   }
 
   // ---- helpers ----------------------------------------------------------------------------

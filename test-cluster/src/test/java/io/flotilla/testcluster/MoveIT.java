@@ -1,0 +1,243 @@
+package io.flotilla.testcluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.testcluster.ApiClient.Resp;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Replica moves on a 4-node cluster (3 replicas per range, so every node lacks some ranges):
+ * a move of the leader's replica under write load, routing through a node that hosts none of a
+ * range's replicas after the range split, moving back, and the refusals.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class MoveIT {
+  private ProcessCluster cluster;
+  private ApiClient api;
+  private final Map<String, String> urls = new java.util.LinkedHashMap<>();
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    cluster = ProcessCluster.start("move", 43, 4, Map.of());
+    api = cluster.api();
+    for (String id : List.of("n1", "n2", "n3", "n4")) {
+      urls.put(id, cluster.url(id));
+    }
+  }
+
+  @AfterAll
+  void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private Resp admin(String node, String method, String path, String body) {
+    return api.raw(method, urls.get(node) + "/v1/admin/" + path,
+        body == null ? null : body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private JsonNode range(long id) {
+    Resp r = admin("n1", "GET", "ranges/" + id, null);
+    assertEquals(200, r.status(), r::toString);
+    return r.json();
+  }
+
+  /** The first range (by id) that has no replica on {@code node}. */
+  private JsonNode rangeWithout(String node) {
+    for (JsonNode r : admin("n1", "GET", "ranges", null).json().get("ranges")) {
+      List<String> replicas = replicas(r);
+      if (!replicas.contains(node)) {
+        return r;
+      }
+    }
+    throw new AssertionError("every range has a replica on " + node);
+  }
+
+  /** Some range and a node that holds no replica of it (with 4 nodes and 3 replicas there is one). */
+  private Map.Entry<JsonNode, String> rangeAndAbsentNode() {
+    for (JsonNode r : admin("n1", "GET", "ranges", null).json().get("ranges")) {
+      for (String node : urls.keySet()) {
+        if (!replicas(r).contains(node)) {
+          return Map.entry(r, node);
+        }
+      }
+    }
+    throw new AssertionError("every range has a replica on every node");
+  }
+
+  private static List<String> replicas(JsonNode range) {
+    List<String> out = new ArrayList<>();
+    range.get("replicas").forEach(n -> out.add(n.asText()));
+    return out;
+  }
+
+  private static String value(Resp get) {
+    return new String(Base64.getDecoder().decode(get.json().get("value").asText()), StandardCharsets.UTF_8);
+  }
+
+  /** A key prefix inside the range (ranges are cut at single letters: "", g, n, t, ...). */
+  private static String prefixOf(JsonNode range) {
+    String start = range.get("start").asText();
+    return (start.isEmpty() ? "a" : start) + "/mv/";
+  }
+
+  @Test
+  @Order(1)
+  void movingTheLeadersReplicaUnderWriteLoadLosesAndFailsNoWrite() throws Exception {
+    JsonNode target = rangeWithout("n4");
+    long id = target.get("id").asLong();
+    String from = range(id).get("leader").asText();
+    String prefix = prefixOf(target);
+    Map<String, String> acked = new ConcurrentHashMap<>();
+    ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    List<String> nodes = List.copyOf(urls.keySet());
+    List<Thread> writers = new ArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      String via = urls.get(nodes.get(w));
+      int writer = w;
+      Thread t = new Thread(() -> {
+        for (int i = 0; !stop.get(); i++) {
+          String key = prefix + writer + "/" + i;
+          Resp r = api.put(via, key, "v" + i);
+          if (r.status() == 200) {
+            acked.put(key, "v" + i);
+          } else {
+            failures.add(key + " -> " + r);
+          }
+        }
+      });
+      t.start();
+      writers.add(t);
+    }
+    Resp move;
+    try {
+      Thread.sleep(1500);
+      move = admin("n2", "POST", "ranges/" + id + "/move", "{\"from\": \"" + from + "\", \"to\": \"n4\"}");
+      Thread.sleep(1500);
+    } finally {
+      stop.set(true);
+      for (Thread t : writers) {
+        t.join();
+      }
+    }
+    assertEquals(200, move.status(), move::toString);
+    List<String> after = replicas(move.json().get("range"));
+    assertTrue(after.contains("n4") && !after.contains(from), after::toString);
+    assertEquals(3, after.size());
+    assertTrue(failures.isEmpty(), () -> failures.size() + " writes failed during the move, e.g. "
+        + failures.stream().limit(5).toList());
+    assertTrue(acked.size() > 50, "the writers made progress: " + acked.size());
+    for (Map.Entry<String, String> e : acked.entrySet()) {
+      Resp get = api.get(urls.get(nodes.get(Math.floorMod(e.getKey().hashCode(), 4))), e.getKey());
+      assertEquals(200, get.status(), () -> e.getKey() + ": " + get);
+      assertEquals(e.getValue(), value(get), e.getKey());
+    }
+    JsonNode converged = Convergence.awaitReplicasConverge(cluster, "n3", id, Duration.ofSeconds(30));
+    assertEquals(after, replicas(converged));
+    // The old replica's node no longer serves the range from a local copy.
+    Resp stale = api.get(urls.get(from), acked.keySet().iterator().next(), "consistency=stale");
+    assertEquals(200, stale.status(), stale::toString);
+    assertNotEquals(from, stale.header("X-Flotilla-Served-By"));
+  }
+
+  @Test
+  @Order(2)
+  void aNodeWithoutReplicasOfARangeRoutesToItsNewHalvesAfterASplit() {
+    JsonNode target = rangeWithout("n1");
+    long id = target.get("id").asLong();
+    String prefix = prefixOf(target);
+    for (int i = 0; i < 20; i++) {
+      assertEquals(200, api.put(urls.get("n1"), prefix + "s/" + (char) ('a' + i), "before").status());
+    }
+    Resp split = admin("n2", "POST", "ranges/" + id + "/split", "{\"at\": \"" + prefix + "s/k\"}");
+    assertEquals(200, split.status(), split::toString);
+    for (int i = 0; i < 20; i++) {
+      String key = prefix + "s/" + (char) ('a' + i);
+      Resp put = api.put(urls.get("n1"), key, "after");
+      assertEquals(200, put.status(), () -> key + ": " + put);
+      assertEquals("after", value(api.get(urls.get("n1"), key)));
+    }
+    long child = split.json().get("ranges").get(1).get("id").asLong();
+    Resp known = admin("n1", "GET", "ranges?key=" + ApiClient.query(prefix + "s/t"), null);
+    assertEquals(child, known.json().get("id").asLong(), known::toString);
+  }
+
+  @Test
+  @Order(3)
+  void aReplicaMovesBackToANodeThatDroppedItEarlier() throws Exception {
+    Map.Entry<JsonNode, String> pick = rangeAndAbsentNode();
+    JsonNode target = pick.getKey();
+    String away = pick.getValue();
+    long id = target.get("id").asLong();
+    String from = replicas(target).get(0);
+    Resp there = admin("n1", "POST", "ranges/" + id + "/move", "{\"from\": \"" + from + "\", \"to\": \"" + away + "\"}");
+    assertEquals(200, there.status(), there::toString);
+    assertEquals(200, api.put(urls.get("n2"), prefixOf(target) + "back", "1").status());
+    Resp back = admin("n3", "POST", "ranges/" + id + "/move", "{\"from\": \"" + away + "\", \"to\": \"" + from + "\"}");
+    assertEquals(200, back.status(), back::toString);
+    assertTrue(replicas(back.json().get("range")).contains(from));
+    assertFalse(replicas(back.json().get("range")).contains(away));
+    JsonNode converged = Convergence.awaitReplicasConverge(cluster, away, id, Duration.ofSeconds(30));
+    assertTrue(replicas(converged).contains(from));
+    Resp get = api.get(urls.get(from), prefixOf(target) + "back", "consistency=stale");
+    assertEquals(200, get.status(), get::toString);
+    assertEquals(from, get.header("X-Flotilla-Served-By"));
+  }
+
+  @Test
+  @Order(4)
+  void badMovesAreRefusedAndChangeNothing() throws Exception {
+    Map.Entry<JsonNode, String> pick = rangeAndAbsentNode();
+    JsonNode target = pick.getKey();
+    String away = pick.getValue();
+    String via = urls.keySet().stream().filter(n -> !n.equals(away)).findFirst().orElseThrow();
+    long id = target.get("id").asLong();
+    String replica = replicas(target).get(0);
+    String epoch = target.get("epoch").get("version") + "." + target.get("epoch").get("conf");
+    assertError(admin(via, "POST", "ranges/" + id + "/move", "{\"from\": \"n9\", \"to\": \"" + away + "\"}"),
+        404, "not_found");
+    String other = replicas(target).get(1);
+    assertError(admin(via, "POST", "ranges/" + id + "/move", "{\"from\": \"" + replica + "\", \"to\": \"" + other
+        + "\"}"), 422, "unprocessable");
+    assertError(admin(via, "POST", "ranges/" + id + "/move", "{\"from\": \"" + replica + "\", \"to\": \""
+        + replica + "\"}"), 400, "invalid_argument");
+    assertError(admin(via, "POST", "ranges/" + id + "/move", "{\"to\": \"" + away + "\"}"), 400, "invalid_argument");
+    assertError(admin(via, "POST", "ranges/987654/move", "{\"from\": \"n1\", \"to\": \"n4\"}"), 404, "not_found");
+    cluster.kill(away);
+    assertError(admin(via, "POST", "ranges/" + id + "/move", "{\"from\": \"" + replica + "\", \"to\": \"" + away
+        + "\"}"), 422, "unprocessable");
+    Resp status = admin(via, "GET", "ranges/" + id, null);
+    assertEquals(200, status.status(), status::toString);
+    JsonNode now = status.json();
+    assertEquals(replicas(target), replicas(now));
+    assertEquals(epoch, now.get("epoch").get("version") + "." + now.get("epoch").get("conf"));
+  }
+
+  private static void assertError(Resp r, int status, String code) {
+    assertEquals(status, r.status(), r::toString);
+    assertEquals(code, r.json().path("error").asText(), r::toString);
+    assertFalse(r.json().path("message").asText().isBlank(), r::toString);
+  }
+}
