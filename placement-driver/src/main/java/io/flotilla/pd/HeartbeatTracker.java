@@ -1,0 +1,42 @@
+package io.flotilla.pd;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Node liveness from heartbeats, with an injected clock: a node is down once it has not
+ * heartbeated for {@code downAfter}. A node never heard from counts from the tracker's start,
+ * so a freshly elected placement driver leader does not declare the whole cluster down before
+ * the first heartbeats arrive. Thread-safe.
+ */
+public final class HeartbeatTracker {
+  private final Clock clock;
+  private final Duration downAfter;
+  private final long startedAt;
+  private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
+
+  public HeartbeatTracker(Clock clock, Duration downAfter) {
+    this.clock = clock;
+    this.downAfter = downAfter;
+    this.startedAt = clock.millis();
+  }
+
+  public void heartbeat(String node) {
+    lastSeen.put(node, clock.millis());
+  }
+
+  public boolean isDown(String node) {
+    long seen = lastSeen.getOrDefault(node, startedAt);
+    return clock.millis() - seen > downAfter.toMillis();
+  }
+
+  /** The state a node has for planning, given the state an operator declared for it. */
+  public NodeState state(String node, NodeState declared) {
+    if (declared == NodeState.REMOVED) {
+      return NodeState.REMOVED;
+    }
+    return isDown(node) ? NodeState.DOWN : declared;
+  }
+}

@@ -1,0 +1,19 @@
+package io.flotilla.pd;
+
+/** One indivisible step of an {@link Operator}; each is a single admin action on one range. */
+public sealed interface Step {
+  /** Seeds a replica on {@code node} and adds it to the range's group. */
+  record AddReplica(String node) implements Step {}
+
+  /** Removes the replica on {@code node} from the group and drops its data. */
+  record RemoveReplica(String node) implements Step {}
+
+  /** Hands the range's leadership to {@code node}. */
+  record TransferLeader(String node) implements Step {}
+
+  /** Splits the range at its middle key (or its load midpoint, when known). */
+  record SplitRange(String why) implements Step {}
+
+  /** Absorbs the range's right neighbour {@code rightId} into it. */
+  record MergeWith(long rightId) implements Step {}
+}

@@ -1,0 +1,104 @@
+package io.flotilla.pd;
+
+import static io.flotilla.pd.ClusterDsl.cluster;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class PlannerTest {
+  @Test
+  void repairsComeBeforeBalancingAndEachRangeGetsOneOperator() {
+    ClusterDsl c = cluster().up("n1", "n2", "n4", "n5").down("n3");
+    for (long id = 1; id <= 4; id++) {
+      c.range(id, "n1", "n2", "n3");
+    }
+    List<Operator> ops = new Planner(PlacementConfig.defaults(3)).plan(c.view(), List.of());
+    assertEquals(Operator.Priority.REPAIR, ops.get(0).priority());
+    assertEquals(ops.size(), ops.stream().map(Operator::rangeId).distinct().count(), ops::toString);
+    assertEquals(4, ops.stream().filter(op -> op.kind().equals("replace-down-replica")).count(), ops::toString);
+  }
+
+  @Test
+  void aNodeReceivesNoMoreCopiesAtOnceThanItsSnapshotLimit() {
+    ClusterDsl c = cluster().up("n1", "n2", "n4").down("n3");
+    for (long id = 1; id <= 10; id++) {
+      c.range(id, "n1", "n2", "n3");
+    }
+    List<Operator> ops = new Planner(PlacementConfig.defaults(3).withLimits(2, 64, 16)).plan(c.view(), List.of());
+    assertEquals(2, ops.stream().filter(op -> op.kind().equals("replace-down-replica")).count(),
+        "only n4 can take the copies, two at a time: " + ops);
+    assertTrue(ops.stream().allMatch(op -> op.targets().isEmpty() || op.targets().equals(List.of("n4"))), ops::toString);
+  }
+
+  @Test
+  void runningOperatorsKeepTheirRangeBusyAndCountAgainstTheLimits() {
+    ClusterDsl c = cluster().up("n1", "n2", "n4").down("n3");
+    for (long id = 1; id <= 3; id++) {
+      c.range(id, "n1", "n2", "n3");
+    }
+    Operator running = new Operator(1, "replace-down-replica", Operator.Priority.REPAIR,
+        List.of(new Step.AddReplica("n4"), new Step.RemoveReplica("n3")), "test");
+    List<Operator> ops = new Planner(PlacementConfig.defaults(3).withLimits(2, 64, 16)).plan(c.view(), List.of(running));
+    assertTrue(ops.stream().noneMatch(op -> op.rangeId() == 1), ops::toString);
+    assertEquals(1, ops.stream().filter(op -> !op.targets().isEmpty()).count(),
+        "the running operator holds one of n4's two snapshot slots: " + ops);
+  }
+
+  @Test
+  void aNodeSilentForLongerThanTheDownTimeIsDown() {
+    MutableClock clock = new MutableClock();
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(10));
+    clock.advance(Duration.ofSeconds(9));
+    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP), "never heard of yet: counted from the start");
+    tracker.heartbeat("n1");
+    clock.advance(Duration.ofSeconds(5));
+    assertEquals(NodeState.DOWN, tracker.state("n2", NodeState.UP));
+    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+    assertEquals(NodeState.DECOMMISSIONING, tracker.state("n1", NodeState.DECOMMISSIONING));
+    clock.advance(Duration.ofSeconds(6));
+    assertEquals(NodeState.DOWN, tracker.state("n1", NodeState.UP));
+    tracker.heartbeat("n1");
+    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+  }
+
+  @Test
+  void splitsAndMergesComeAfterRepairs() {
+    ClusterDsl c = cluster().up("n1", "n2", "n3").range(1, "n1", "n2", "n3").range(2, "n1", "n2", "n3")
+        .range(3, "n1", "n2", "n3").load(1, 200L << 20, 10, 0).load(2, 10, 1, 0).load(3, 10, 1, 0);
+    Map<String, Long> kinds = new Planner(PlacementConfig.defaults(3)).plan(c.view(), List.of()).stream()
+        .collect(Collectors.groupingBy(Operator::kind, Collectors.counting()));
+    // n1 leads all three, but every range is busy splitting or merging: no leader moves yet.
+    assertEquals(Map.of("split", 1L, "merge", 1L), kinds);
+  }
+
+  static final class MutableClock extends Clock {
+    private Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+  }
+}
