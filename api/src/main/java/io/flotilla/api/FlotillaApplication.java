@@ -73,6 +73,12 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     NodeHost host = new NodeHost(self, cluster, engine, data.resolve("raft").toFile(), node.raft.toSettings(node.maxEntryBytes()),
         new HttpSnapshotSource(http, cluster.stream().collect(java.util.stream.Collectors.toMap(ClusterNode::id, n -> n))));
+    io.flotilla.api.service.PdClient pd = new io.flotilla.api.service.PdClient(host);
+    io.flotilla.pd.PdStateMachine pdMachine = null;
+    if (pd.members().stream().anyMatch(m -> m.id().equals(self.id()))) {
+      pdMachine = new io.flotilla.pd.PdStateMachine();
+      host.hostGroup(pd.group(), pdMachine);
+    }
     AtomicBoolean started = new AtomicBoolean();
     env.lifecycle().manage(new Managed() {
       @Override
@@ -85,6 +91,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       public void stop() throws Exception {
         started.set(false);
         try {
+          pd.close();
           host.close();
         } finally {
           engine.close();
@@ -106,13 +113,19 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     env.jersey().register(new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id()));
     env.jersey().register(new BatchResource(keys, node.limits, async, env.getObjectMapper()));
     java.util.concurrent.ExecutorService adminExecutor = env.lifecycle().executorService("range-admin-%d")
-        .minThreads(1).maxThreads(2).build();
+        .minThreads(4).maxThreads(4).build();
     RangeOperations rangeOps = new RangeOperations(host, replicaReader, peers, clock, adminExecutor,
         node.requestTimeout.toMilliseconds() / 2, node.replication);
     env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
-        node.limits.maxKeyBytes, node.replication, rangeOps, new OperationLog(self.id(), clock)));
+        node.limits.maxKeyBytes, node.replication, rangeOps, new OperationLog(self.id(), clock), pd));
     env.jersey().register(new OpsResource(host, started::get, env.metrics()));
-    env.jersey().register(new InternalResource(host, stats));
+    io.flotilla.api.service.PlacementController placement = new io.flotilla.api.service.PlacementController(host, pd,
+        pdMachine, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(node.replication)), clock,
+        Duration.ofMillis(node.placement.interval.toMilliseconds()),
+        Duration.ofMillis(node.placement.nodeDownAfter.toMilliseconds()),
+        Duration.ofMillis(node.placement.operatorTimeout.toMilliseconds()), node.placement.enabled);
+    env.lifecycle().manage(placement);
+    env.jersey().register(new InternalResource(host, stats, placement));
     ErrorMappers.all().forEach(env.jersey()::register);
     env.healthChecks().register("ranges-have-leaders", new com.codahale.metrics.health.HealthCheck() {
       @Override

@@ -71,6 +71,9 @@ public final class NodeHost implements AutoCloseable {
   private final RoutingTable routing = new RoutingTable();
   private final Map<Long, RangeStateMachine> replicas = new ConcurrentHashMap<>();
   private final Map<Long, RangeClient> clients = new ConcurrentHashMap<>();
+  /** Groups other than ranges hosted on this server (the placement driver's), by group id. */
+  private final Map<RaftGroupId, StateMachine> otherMachines = new ConcurrentHashMap<>();
+  private final List<RaftGroup> otherGroups = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Identifies this node's in-process read requests to its own server. */
   private final ClientId localClient = ClientId.randomId();
   private final AtomicLong localCallIds = new AtomicLong();
@@ -123,7 +126,11 @@ public final class NodeHost implements AutoCloseable {
     StateMachine.Registry registry = groupId -> {
       OptionalLong rangeId = RangeGroups.rangeId(groupId);
       if (rangeId.isEmpty()) {
-        throw new IllegalArgumentException("group " + groupId + " is not a Flotilla range group");
+        StateMachine other = otherMachines.get(groupId);
+        if (other == null) {
+          throw new IllegalArgumentException("group " + groupId + " is not a Flotilla group");
+        }
+        return other;
       }
       return replicas.computeIfAbsent(rangeId.getAsLong(), id ->
           new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events));
@@ -134,6 +141,16 @@ public final class NodeHost implements AutoCloseable {
         .setStateMachineRegistry(registry)
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
+  }
+
+  /**
+   * Hosts a group that is not a range (the placement driver's) on this node's server, with
+   * {@code machine} as its state machine. Call before {@link #start}, which creates the group
+   * the first time.
+   */
+  public void hostGroup(RaftGroup group, StateMachine machine) {
+    otherMachines.put(group.getGroupId(), machine);
+    otherGroups.add(group);
   }
 
   /** Starts the server and makes sure every range this node should host has its group. */
@@ -156,6 +173,13 @@ public final class NodeHost implements AutoCloseable {
     // and removing the absorbed group, leaves the groups out of step with the descriptors.
     for (RangeDescriptor r : routing.all()) {
       ensureGroup(r);
+    }
+    for (RaftGroup other : otherGroups) {
+      if (!toList(server.getGroupIds()).contains(other.getGroupId())) {
+        server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newAdd(
+            localClient, server.getId(), localCallIds.incrementAndGet(), other));
+        LOG.info("node {}: created group {}", self.id(), other.getGroupId());
+      }
     }
     for (RaftGroupId g : server.getGroupIds()) {
       OptionalLong id = RangeGroups.rangeId(g);
@@ -315,6 +339,21 @@ public final class NodeHost implements AutoCloseable {
   /** This node's replica of a range, if it hosts one. */
   public Optional<RangeStateMachine> replica(long rangeId) {
     return Optional.ofNullable(replicas.get(rangeId));
+  }
+
+  private static List<RaftGroupId> toList(Iterable<RaftGroupId> ids) {
+    List<RaftGroupId> out = new ArrayList<>();
+    ids.forEach(out::add);
+    return out;
+  }
+
+  /** Raft role facts of this node's member of any hosted group, if it hosts one. */
+  public Optional<DivisionInfo> division(RaftGroupId groupId) {
+    try {
+      return Optional.of(server.getDivision(groupId).getInfo());
+    } catch (IOException e) {
+      return Optional.empty();
+    }
   }
 
   /** Raft role facts of the local replica of a range (leader id, role), if hosted. */

@@ -74,6 +74,13 @@ public final class ProcessCluster implements AutoCloseable {
   private static ProcessCluster start(String name, int subnet, int nodes, Map<String, Object> flotillaOverrides,
       String cgroupPrefix) throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("flotilla-" + name + "-");
+    if (!flotillaOverrides.containsKey("placement")) {
+      // The placement driver's own moves would disturb tests about other things; its tests
+      // turn it on.
+      Map<String, Object> withPlacement = new java.util.HashMap<>(flotillaOverrides);
+      withPlacement.put("placement", Map.of("enabled", false));
+      flotillaOverrides = withPlacement;
+    }
     ClusterSpec spec = new ClusterSpec(nodes, dir, "127.0." + subnet + ".11", HTTP_PORT, RAFT_PORT,
         List.of("g", "n", "t"), flotillaOverrides);
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

@@ -46,6 +46,8 @@ public class NodeConfig {
 
   @NotNull @Valid @JsonProperty public RaftConfig raft = new RaftConfig();
 
+  @NotNull @Valid @JsonProperty public PlacementSettings placement = new PlacementSettings();
+
   /**
    * The largest Raft log entry requests can produce: a full batch (its keys and values are
    * bounded by maxBatchBytes, a single put by key + value limits) plus per-op framing. (A

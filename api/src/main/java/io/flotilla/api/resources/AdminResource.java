@@ -55,10 +55,13 @@ public class AdminResource {
   private final io.flotilla.api.service.ReplicaReader replicas;
   private final RangeOperations operations;
   private final OperationLog log;
+  private final io.flotilla.api.service.PdClient pd;
 
   public AdminResource(NodeHost host, io.flotilla.api.service.ReplicaReader replicas, NodeStats stats, HttpClient http,
-      ObjectMapper json, Async async, int maxKeyBytes, int replication, RangeOperations operations, OperationLog log) {
+      ObjectMapper json, Async async, int maxKeyBytes, int replication, RangeOperations operations, OperationLog log,
+      io.flotilla.api.service.PdClient pd) {
     this.host = host;
+    this.pd = pd;
     this.operations = operations;
     this.log = log;
     this.replicas = replicas;
@@ -77,15 +80,27 @@ public class AdminResource {
     for (ClusterNode node : host.nodes().values()) {
       nodes.add(nodeView(node));
     }
+    CompletableFuture<Map<String, String>> declared = pd.state().handle((state, e) -> {
+      Map<String, String> m = new java.util.HashMap<>();
+      if (state != null) {
+        state.getNodesList().forEach(n -> m.put(n.getNode(), n.getState().toLowerCase(java.util.Locale.ROOT)));
+      }
+      return m;
+    });
     CompletableFuture<List<Map<String, Object>>> all = CompletableFuture.allOf(nodes.toArray(CompletableFuture[]::new))
-        .thenApply(x -> nodes.stream().map(CompletableFuture::join).toList());
+        .thenCombine(declared, (x, states) -> nodes.stream().map(CompletableFuture::join).map(v -> {
+          String d = states.get((String) v.get("id"));
+          if (d != null && !"up".equals(d) && "up".equals(v.get("state"))) {
+            v.put("state", d); // decommissioning or removed, and still running
+          }
+          return v;
+        }).toList());
     return async.respond("admin_cluster", false, all, views -> {
       Map<String, Object> summary = new LinkedHashMap<>();
       summary.put("ranges", host.routing().all().size());
       summary.put("replication_factor", replication);
       summary.put("nodes_up", views.stream().filter(v -> "up".equals(v.get("state"))).count());
-      // The placement driver arrives with its own issue; until then there is none to name.
-      summary.put("placement_driver_leader", null);
+      summary.put("placement_driver_leader", pd.leader().orElse(null));
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("nodes", views);
       out.put("summary", summary);
@@ -268,10 +283,83 @@ public class AdminResource {
     return n.asText();
   }
 
+  /**
+   * The placement driver's operators (running first, then recent ones) and decommissions, then
+   * the operations this node ran directly for admin calls.
+   */
   @GET
   @Path("operations")
-  public Map<String, Object> operations() {
-    return Map.of("operations", log.views());
+  public CompletionStage<Response> operations() {
+    return async.respond("admin_operations", false, pd.state(), state -> {
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (io.flotilla.proto.NodeStateChange n : state.getNodesList()) {
+        if (!"UP".equals(n.getState())) {
+          Map<String, Object> v = new LinkedHashMap<>();
+          v.put("id", "decommission-" + n.getNode());
+          v.put("type", "decommission");
+          v.put("node", n.getNode());
+          v.put("status", "REMOVED".equals(n.getState()) ? "succeeded" : "running");
+          out.add(v);
+        }
+      }
+      for (io.flotilla.proto.PdOperator op : state.getOperatorsList()) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("id", op.getId());
+        v.put("type", op.getKind());
+        v.put("range", op.getRangeId());
+        v.put("steps", op.getStepsList().stream().map(st -> st.getKindCase().name().toLowerCase(java.util.Locale.ROOT)
+            + " " + switch (st.getKindCase()) {
+              case ADD_REPLICA -> st.getAddReplica();
+              case REMOVE_REPLICA -> st.getRemoveReplica();
+              case TRANSFER_LEADER -> st.getTransferLeader();
+              case SPLIT -> st.getSplit();
+              case MERGE_WITH -> String.valueOf(st.getMergeWith());
+              case KIND_NOT_SET -> "";
+            }).toList());
+        v.put("progress", Math.min(op.getNextStep(), op.getStepsCount()) + "/" + op.getStepsCount());
+        v.put("status", op.getStatus());
+        v.put("reason", op.getReason());
+        v.put("started_at", java.time.Instant.ofEpochMilli(op.getStartedAtMillis()).toString());
+        v.put("finished_at", op.getFinishedAtMillis() == 0 ? null
+            : java.time.Instant.ofEpochMilli(op.getFinishedAtMillis()).toString());
+        v.put("message", op.getMessage().isEmpty() ? null : op.getMessage());
+        out.add(v);
+      }
+      out.addAll(log.views());
+      return Response.ok(Map.of("operations", out)).build();
+    });
+  }
+
+  /** Moves every replica off the node (the placement driver does it), then marks it removed. */
+  @POST
+  @Path("nodes/{id}/decommission")
+  @Consumes(MediaType.WILDCARD)
+  public CompletionStage<Response> decommission(@PathParam("id") String node) {
+    if (!host.nodes().containsKey(node)) {
+      throw new FlotillaException(ErrorCode.NOT_FOUND, "there is no node " + node);
+    }
+    CompletableFuture<String> work = pd.state().thenCompose(state -> {
+      Map<String, String> declared = new java.util.HashMap<>();
+      state.getNodesList().forEach(n -> declared.put(n.getNode(), n.getState()));
+      String current = declared.getOrDefault(node, "UP");
+      if ("REMOVED".equals(current)) {
+        throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + node + " is decommissioned already");
+      }
+      if ("DECOMMISSIONING".equals(current)) {
+        return CompletableFuture.completedFuture(current);
+      }
+      long remaining = host.nodes().keySet().stream()
+          .filter(id -> !id.equals(node) && "UP".equals(declared.getOrDefault(id, "UP"))).count();
+      if (remaining < replication) {
+        throw new FlotillaException(ErrorCode.UNPROCESSABLE, "decommissioning " + node + " would leave " + remaining
+            + " nodes for " + replication + " replicas per range");
+      }
+      return pd.propose(io.flotilla.proto.PdCommand.newBuilder().setNodeState(io.flotilla.proto.NodeStateChange
+          .newBuilder().setNode(node).setState("DECOMMISSIONING")).build()).thenApply(x -> "DECOMMISSIONING");
+    });
+    return async.respond("admin_decommission", true, work, state -> Response.status(202).entity(Map.of(
+        "operation", "decommission-" + node, "node", node, "state", state.toLowerCase(java.util.Locale.ROOT)))
+        .build());
   }
 
   private JsonNode parseBody(InputStream body) {

@@ -19,10 +19,21 @@ import java.util.Map;
 public class InternalResource {
   private final NodeHost host;
   private final NodeStats stats;
+  private final io.flotilla.api.service.PlacementController placement;
 
-  public InternalResource(NodeHost host, NodeStats stats) {
+  public InternalResource(NodeHost host, NodeStats stats, io.flotilla.api.service.PlacementController placement) {
     this.host = host;
     this.stats = stats;
+    this.placement = placement;
+  }
+
+  /** A node's heartbeat to this placement driver member; the reply lists replicas to drop. */
+  @jakarta.ws.rs.POST
+  @Path("pd/heartbeat")
+  @jakarta.ws.rs.Consumes("application/x-protobuf")
+  @Produces("application/x-protobuf")
+  public Response heartbeat(byte[] body) throws java.io.IOException {
+    return Response.ok(placement.receive(io.flotilla.proto.NodeHeartbeat.parseFrom(body)).toByteArray()).build();
   }
 
   @GET

@@ -45,6 +45,17 @@ public final class Peers {
         Duration.ofSeconds(30)).thenApply(x -> null);
   }
 
+  /** Sends a heartbeat to a placement driver member. */
+  public CompletableFuture<io.flotilla.proto.HeartbeatReply> heartbeat(String nodeId, io.flotilla.proto.NodeHeartbeat beat) {
+    return send(nodeId, "/internal/v1/pd/heartbeat", beat.toByteArray(), Duration.ofSeconds(2)).thenApply(body -> {
+      try {
+        return io.flotilla.proto.HeartbeatReply.parseFrom(body);
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new FlotillaException(ErrorCode.INTERNAL, "node " + nodeId + " sent a malformed heartbeat reply", e);
+      }
+    });
+  }
+
   /** Every range descriptor {@code nodeId} knows. */
   public CompletableFuture<List<RangeDescriptor>> ranges(String nodeId) {
     return send(nodeId, "/internal/v1/ranges", null, Duration.ofSeconds(2)).thenApply(body -> {

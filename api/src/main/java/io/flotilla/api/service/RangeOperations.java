@@ -317,6 +317,18 @@ public final class RangeOperations {
     });
   }
 
+  /** Adds a replica of the range on {@code node} (done already when it is a replica). */
+  public CompletableFuture<RangeDescriptor> addReplicaTo(long rangeId, String node) {
+    return leaderStatus(rangeId, false).thenCompose(s -> s.getRange().getReplicasList().contains(node)
+        ? CompletableFuture.completedFuture(s.getRange()) : addReplica(s.getRange(), node));
+  }
+
+  /** Removes the range's replica on {@code node} (done already when it is none). */
+  public CompletableFuture<RangeDescriptor> removeReplicaFrom(long rangeId, String node) {
+    return leaderStatus(rangeId, false).thenCompose(s -> s.getRange().getReplicasList().contains(node)
+        ? removeReplica(s.getRange(), node) : CompletableFuture.completedFuture(s.getRange()));
+  }
+
   private CompletableFuture<RangeDescriptor> addReplica(RangeDescriptor range, String to) {
     List<String> members = new java.util.ArrayList<>(range.getReplicasList());
     members.add(to);

@@ -1,0 +1,352 @@
+package io.flotilla.api.service;
+
+import io.dropwizard.lifecycle.Managed;
+import io.flotilla.common.Keys;
+import io.flotilla.common.Ranges;
+import io.flotilla.pd.ClusterView;
+import io.flotilla.pd.HeartbeatTracker;
+import io.flotilla.pd.NodeState;
+import io.flotilla.pd.NodeView;
+import io.flotilla.pd.Operator;
+import io.flotilla.pd.PdOperators;
+import io.flotilla.pd.PdStateMachine;
+import io.flotilla.pd.Planner;
+import io.flotilla.pd.RangeView;
+import io.flotilla.proto.HeartbeatReply;
+import io.flotilla.proto.HostedReplica;
+import io.flotilla.proto.NodeHeartbeat;
+import io.flotilla.proto.NodeStateChange;
+import io.flotilla.proto.PdCommand;
+import io.flotilla.proto.PdOperator;
+import io.flotilla.proto.PdState;
+import io.flotilla.proto.PdStep;
+import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.RangeHeartbeat;
+import io.flotilla.raft.NodeHost;
+import io.flotilla.raft.RangeStateMachine;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The placement driver's control loop, run on every node; only the node whose PD member leads
+ * the PD group plans and runs operators.
+ *
+ * <p>Every tick each node heartbeats every PD member (so a newly elected PD leader already
+ * knows the cluster): the ranges it leads with their size and write rate, and every replica it
+ * hosts. A PD member answers with the replicas the node should drop (ranges that removed it
+ * while it was away). The PD leader then builds a {@link ClusterView}, asks the {@link Planner}
+ * for operators, records each in the PD log, and runs its steps one by one through
+ * {@link RangeOperations}, recording progress after each step; a new PD leader resumes the
+ * running operators from the step they reached. Every step is safe to repeat.
+ */
+public final class PlacementController implements Managed {
+  private static final Logger LOG = LoggerFactory.getLogger(PlacementController.class);
+
+  /** The last heartbeat of a range's leader. */
+  private record RangeReport(RangeHeartbeat heartbeat, String leader, long atMillis) {}
+
+  private final NodeHost host;
+  private final PdClient pd;
+  private final PdStateMachine localPd;
+  private final RangeOperations ops;
+  private final Peers peers;
+  private final Planner planner;
+  private final HeartbeatTracker liveness;
+  private final Clock clock;
+  private final Duration interval;
+  private final Duration operatorTimeout;
+  private final boolean enabled;
+  private final Map<Long, RangeReport> reports = new ConcurrentHashMap<>();
+  private final Map<Long, Long> lastRevision = new HashMap<>();
+  private final Set<String> executing = ConcurrentHashMap.newKeySet();
+  private final AtomicLong sequence = new AtomicLong();
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "placement");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile long leaderSince;
+
+  /**
+   * @param localPd this node's PD state machine, or null when this node is not a PD member
+   */
+  public PlacementController(NodeHost host, PdClient pd, PdStateMachine localPd, RangeOperations ops, Peers peers,
+      Planner planner, Clock clock, Duration interval, Duration nodeDownAfter, Duration operatorTimeout,
+      boolean enabled) {
+    this.host = host;
+    this.pd = pd;
+    this.localPd = localPd;
+    this.ops = ops;
+    this.peers = peers;
+    this.planner = planner;
+    this.clock = clock;
+    this.interval = interval;
+    this.operatorTimeout = operatorTimeout;
+    this.enabled = enabled;
+    this.liveness = new HeartbeatTracker(clock, nodeDownAfter);
+  }
+
+  @Override
+  public void start() {
+    timer.scheduleWithFixedDelay(this::tick, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void stop() {
+    timer.shutdownNow();
+  }
+
+  private void tick() {
+    try {
+      heartbeat();
+      if (enabled) {
+        plan();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("placement tick failed: {}", e.toString(), e);
+    }
+  }
+
+  // ---- heartbeats -------------------------------------------------------------------------
+
+  private void heartbeat() {
+    NodeHeartbeat.Builder hb = NodeHeartbeat.newBuilder().setNode(host.self().id());
+    double seconds = interval.toMillis() / 1000.0;
+    for (long id : host.hostedRanges()) {
+      RangeStateMachine replica = host.replica(id).orElse(null);
+      RangeDescriptor range = replica == null ? null : replica.descriptor();
+      if (range == null) {
+        continue;
+      }
+      hb.addHosted(HostedReplica.newBuilder().setRangeId(id).setEpoch(range.getEpoch()));
+      boolean leads = host.division(id).map(d -> d.isLeader()).orElse(false);
+      if (leads) {
+        long revision = replica.revision();
+        Long before = lastRevision.put(id, revision);
+        double writes = before == null ? 0 : Math.max(0, revision - before) / seconds;
+        hb.addRanges(RangeHeartbeat.newBuilder().setRange(range).setWritesPerSecond(writes)
+            .setApproximateBytes(host.engine().approximateSize(range.getStart().toByteArray(),
+                range.getEnd().toByteArray())));
+      }
+    }
+    NodeHeartbeat beat = hb.build();
+    for (var member : pd.members()) {
+      CompletableFuture<HeartbeatReply> reply = member.id().equals(host.self().id())
+          ? CompletableFuture.completedFuture(receive(beat))
+          : peers.heartbeat(member.id(), beat);
+      reply.thenAccept(this::dropRemoved).exceptionally(e -> null);
+    }
+  }
+
+  /** A heartbeat from a node (this one included): remembered by every PD member. */
+  public HeartbeatReply receive(NodeHeartbeat beat) {
+    long now = clock.millis();
+    liveness.heartbeat(beat.getNode());
+    for (RangeHeartbeat r : beat.getRangesList()) {
+      learn(r, beat.getNode(), now);
+    }
+    HeartbeatReply.Builder reply = HeartbeatReply.newBuilder();
+    if (pd.leadsLocally()) {
+      for (HostedReplica hosted : beat.getHostedList()) {
+        RangeReport known = reports.get(hosted.getRangeId());
+        if (known != null && !known.heartbeat().getRange().getReplicasList().contains(beat.getNode())
+            && newer(known.heartbeat().getRange(), hosted)) {
+          reply.addRemoved(known.heartbeat().getRange());
+        }
+      }
+    }
+    return reply.build();
+  }
+
+  private static boolean newer(RangeDescriptor known, HostedReplica hosted) {
+    return known.getEpoch().getConf() > hosted.getEpoch().getConf();
+  }
+
+  private void learn(RangeHeartbeat r, String leader, long now) {
+    RangeDescriptor range = r.getRange();
+    RangeReport old = reports.get(range.getId());
+    if (old != null && olderThan(range, old.heartbeat().getRange())) {
+      return;
+    }
+    reports.put(range.getId(), new RangeReport(r, leader, now));
+    // A split or merge: drop reports of other ranges this span now covers with an older epoch.
+    reports.values().removeIf(other -> other.heartbeat().getRange().getId() != range.getId()
+        && overlaps(other.heartbeat().getRange(), range)
+        && other.heartbeat().getRange().getEpoch().getVersion() < range.getEpoch().getVersion());
+  }
+
+  private static boolean olderThan(RangeDescriptor a, RangeDescriptor b) {
+    int v = Long.compare(a.getEpoch().getVersion(), b.getEpoch().getVersion());
+    return v < 0 || (v == 0 && a.getEpoch().getConf() < b.getEpoch().getConf());
+  }
+
+  private static boolean overlaps(RangeDescriptor a, RangeDescriptor b) {
+    return Ranges.overlaps(a, b.getStart().toByteArray(), b.getEnd().toByteArray());
+  }
+
+  private void dropRemoved(HeartbeatReply reply) {
+    for (RangeDescriptor range : reply.getRemovedList()) {
+      try {
+        if (host.replica(range.getId()).isPresent() && !range.getReplicasList().contains(host.self().id())) {
+          LOG.info("node {}: the placement driver says {} no longer lists this node; dropping the replica",
+              host.self().id(), Ranges.describe(range));
+          host.removeReplica(range.getId(), range);
+        }
+      } catch (java.io.IOException | RuntimeException e) {
+        LOG.warn("node {}: could not drop the stale replica of range {}: {}", host.self().id(), range.getId(), e.toString());
+      }
+    }
+  }
+
+  // ---- planning and running operators ------------------------------------------------------
+
+  private void plan() {
+    if (localPd == null || !pd.leadsLocally()) {
+      leaderSince = 0;
+      return;
+    }
+    long now = clock.millis();
+    if (leaderSince == 0) {
+      leaderSince = now;
+    }
+    if (now - leaderSince < 3 * interval.toMillis()) {
+      return; // let every node heartbeat this leader first
+    }
+    PdState state = localPd.state();
+    List<Operator> running = new ArrayList<>();
+    for (PdOperator op : state.getOperatorsList()) {
+      if ("running".equals(op.getStatus())) {
+        running.add(PdOperators.fromProto(op));
+        if (executing.add(op.getId())) {
+          LOG.info("placement: resuming operator {} at step {}", op.getId(), op.getNextStep());
+          execute(op);
+        }
+      }
+    }
+    ClusterView view = view(state, now);
+    for (Operator op : planner.plan(view, running)) {
+      RangeReport report = reports.get(op.rangeId());
+      if (report == null) {
+        continue; // replaced by a newer report meanwhile: plan it next tick
+      }
+      RangeDescriptor descriptor = report.heartbeat().getRange();
+      PdOperator record = PdOperators.toProto(host.self().id() + "-" + now + "-" + sequence.incrementAndGet(), op,
+          descriptor.getEpoch(), now);
+      executing.add(record.getId());
+      LOG.info("placement: starting {} as {}", op, record.getId());
+      pd.propose(PdCommand.newBuilder().setOperator(record).build())
+          .whenComplete((x, e) -> {
+            if (e != null) {
+              executing.remove(record.getId());
+              LOG.warn("placement: could not record operator {}: {}", record.getId(), e.toString());
+            } else {
+              execute(record);
+            }
+          });
+    }
+    for (NodeStateChange declared : state.getNodesList()) {
+      if ("DECOMMISSIONING".equals(declared.getState()) && view.replicaCount(declared.getNode()) == 0) {
+        LOG.info("placement: node {} holds no replica any more: decommissioned", declared.getNode());
+        pd.propose(PdCommand.newBuilder().setNodeState(declared.toBuilder().setState("REMOVED")).build());
+      }
+    }
+  }
+
+  private ClusterView view(PdState state, long now) {
+    Map<String, NodeState> declared = new HashMap<>();
+    state.getNodesList().forEach(n -> declared.put(n.getNode(), NodeState.valueOf(n.getState())));
+    List<NodeView> nodes = new ArrayList<>();
+    for (String id : host.nodes().keySet()) {
+      nodes.add(new NodeView(id, liveness.state(id, declared.getOrDefault(id, NodeState.UP))));
+    }
+    List<RangeView> ranges = new ArrayList<>();
+    for (RangeReport r : reports.values()) {
+      RangeDescriptor d = r.heartbeat().getRange();
+      boolean leaderUp = !liveness.isDown(r.leader());
+      ranges.add(new RangeView(d.getId(), d.getStart().toByteArray(), d.getEnd().toByteArray(), d.getReplicasList(),
+          leaderUp ? r.leader() : null, r.heartbeat().getApproximateBytes(), r.heartbeat().getKeys(),
+          r.heartbeat().getWritesPerSecond()));
+    }
+    return ClusterView.of(nodes, ranges);
+  }
+
+  /** Runs the operator's remaining steps in order, recording progress; then its outcome. */
+  private void execute(PdOperator op) {
+    runFrom(op, op.getNextStep())
+        .orTimeout(operatorTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((done, error) -> {
+          if (error == null && done == null) {
+            executing.remove(op.getId()); // lost PD leadership: the next leader resumes it
+            return;
+          }
+          PdOperator finished = (done != null ? done : op).toBuilder()
+              .setStatus(error == null ? "succeeded" : "failed").setFinishedAtMillis(clock.millis())
+              .setMessage(error == null ? "" : KeyService.unwrap(error).getMessage()).build();
+          LOG.info("placement: operator {} {}{}", op.getId(), finished.getStatus(),
+              error == null ? "" : ": " + finished.getMessage());
+          pd.propose(PdCommand.newBuilder().setOperator(finished).build())
+              .whenComplete((x, e) -> executing.remove(op.getId()));
+        });
+  }
+
+  /** Completes with the operator after its last step, or null when this node stopped leading the PD. */
+  private CompletableFuture<PdOperator> runFrom(PdOperator op, int step) {
+    if (step >= op.getStepsCount()) {
+      return CompletableFuture.completedFuture(op);
+    }
+    if (!pd.leadsLocally()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return runStep(op, op.getSteps(step)).thenCompose(x -> {
+      PdOperator progressed = op.toBuilder().setNextStep(step + 1).build();
+      if (step + 1 >= op.getStepsCount()) {
+        return CompletableFuture.completedFuture(progressed);
+      }
+      return pd.propose(PdCommand.newBuilder().setOperator(progressed).build())
+          .thenCompose(y -> runFrom(progressed, step + 1));
+    });
+  }
+
+  private CompletableFuture<?> runStep(PdOperator op, PdStep step) {
+    long id = op.getRangeId();
+    return switch (step.getKindCase()) {
+      case ADD_REPLICA -> ops.addReplicaTo(id, step.getAddReplica());
+      case REMOVE_REPLICA -> ops.removeReplicaFrom(id, step.getRemoveReplica());
+      case TRANSFER_LEADER -> ops.transferLeader(id, step.getTransferLeader());
+      case SPLIT -> ops.leaderStatus(id, false).thenCompose(s ->
+          s.getRange().getEpoch().getVersion() > op.getStartEpoch().getVersion()
+              ? CompletableFuture.completedFuture(null) // split (or merged) already: a resumed step
+              : ops.split(id, null));
+      case MERGE_WITH -> ops.merge(id, step.getMergeWith());
+      case KIND_NOT_SET -> CompletableFuture.failedFuture(new IllegalStateException("empty step"));
+    };
+  }
+
+  // ---- for the admin API -----------------------------------------------------------------
+
+  /** Whether this node has heard from {@code node} recently (as a PD member). */
+  public boolean isDown(String node) {
+    return liveness.isDown(node);
+  }
+
+  /** Ranges in key order as the PD knows them: for reports. */
+  public List<RangeDescriptor> knownRanges() {
+    List<RangeDescriptor> out = new ArrayList<>();
+    reports.values().forEach(r -> out.add(r.heartbeat().getRange()));
+    out.sort((a, b) -> Keys.compare(a.getStart().toByteArray(), b.getStart().toByteArray()));
+    return out;
+  }
+}

@@ -1,0 +1,193 @@
+package io.flotilla.testcluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flotilla.testcluster.ApiClient.Resp;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The placement driver at work on 4 nodes (3 replicas per range): a killed node's replicas are
+ * re-created elsewhere; when it returns it drops its stale copies and the balancer gives it
+ * replicas again; a decommission empties a node, and finishes even though the PD
+ * leader is killed while it runs.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PlacementIT {
+  private ProcessCluster cluster;
+  private ApiClient api;
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    cluster = ProcessCluster.start("placement", 44, 4, Map.of("placement",
+        Map.of("enabled", true, "interval", "500ms", "nodeDownAfter", "4s")));
+    api = cluster.api();
+    for (int i = 0; i < 200; i++) {
+      assertEquals(200, api.put(cluster.url("n" + (1 + i % 4)), (char) ('a' + i % 26) + "/pl/" + i, "v" + i).status());
+    }
+  }
+
+  @AfterAll
+  void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private String anyUp(String... except) {
+    List<String> skip = List.of(except);
+    for (String id : List.of("n1", "n2", "n3", "n4")) {
+      if (!skip.contains(id)) {
+        return cluster.url(id);
+      }
+    }
+    throw new AssertionError();
+  }
+
+  private JsonNode ranges(String via) {
+    Resp r = api.raw("GET", via + "/v1/admin/ranges", null);
+    assertEquals(200, r.status(), r::toString);
+    return r.json().get("ranges");
+  }
+
+  /** Replicas per node over all ranges. */
+  private Map<String, Integer> replicaCounts(JsonNode ranges) {
+    Map<String, Integer> counts = new HashMap<>();
+    for (JsonNode r : ranges) {
+      r.get("replicas").forEach(n -> counts.merge(n.asText(), 1, Integer::sum));
+    }
+    return counts;
+  }
+
+  private JsonNode await(String via, String what, Duration timeout, Predicate<JsonNode> done) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    JsonNode last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        last = ranges(via);
+        if (done.test(last)) {
+          return last;
+        }
+      } catch (AssertionError | RuntimeException e) {
+        last = null;
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError(what + " did not happen within " + timeout + "; ranges: " + last);
+  }
+
+  private void assertAllKeysReadable(String via) {
+    for (int i = 0; i < 200; i++) {
+      String key = (char) ('a' + i % 26) + "/pl/" + i;
+      Resp get = api.get(via, key);
+      assertEquals(200, get.status(), () -> key + ": " + get);
+    }
+  }
+
+  @Test
+  @Order(1)
+  void aDeadNodesReplicasAreRecreatedAndItGetsReplicasBackWhenItReturns() throws Exception {
+    long killedAt = System.nanoTime();
+    cluster.kill("n4");
+    String via = anyUp("n4");
+    JsonNode repaired = await(via, "repair of n4's replicas", Duration.ofSeconds(90), ranges -> {
+      for (JsonNode r : ranges) {
+        List<String> replicas = new ArrayList<>();
+        r.get("replicas").forEach(n -> replicas.add(n.asText()));
+        if (replicas.contains("n4") || replicas.size() != 3) {
+          return false;
+        }
+      }
+      return true;
+    });
+    System.out.printf("PlacementIT: n4's replicas re-created on other nodes %.1f s after the kill (down after 4 s)%n",
+        (System.nanoTime() - killedAt) / 1e9);
+    for (JsonNode r : repaired) {
+      Convergence.awaitReplicasConverge(cluster, "n1", r.get("id").asLong(), Duration.ofSeconds(30));
+    }
+    assertAllKeysReadable(via);
+
+    cluster.start("n4");
+    cluster.awaitReady(Duration.ofSeconds(60));
+    // 12 replicas on 4 nodes: n4 comes back empty (its stale copies dropped) and the balancer
+    // moves replicas to it until the fullest node holds at most 2 more.
+    JsonNode rebalanced = await(via, "n4 receiving replicas again", Duration.ofSeconds(90), ranges -> {
+      Map<String, Integer> counts = replicaCounts(ranges);
+      int max = counts.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+      return counts.getOrDefault("n4", 0) >= 2 && max - counts.getOrDefault("n4", 0) <= 2;
+    });
+    assertEquals(4, replicaCounts(rebalanced).size(), rebalanced::toString);
+    assertAllKeysReadable(cluster.url("n4"));
+  }
+
+  @Test
+  @Order(2)
+  void decommissionEmptiesANodeEvenWhenThePlacementDriverLeaderIsKilledMidWay() throws Exception {
+    String via = cluster.url("n2");
+    Resp cluster0 = api.raw("GET", via + "/v1/admin/cluster", null);
+    String pdLeader = cluster0.json().get("summary").get("placement_driver_leader").asText();
+    assertFalse(pdLeader.isEmpty(), cluster0::toString);
+    String victim = "n4".equals(pdLeader) ? "n3" : "n4";
+
+    Resp started = api.raw("POST", via + "/v1/admin/nodes/" + victim + "/decommission", null);
+    assertEquals(202, started.status(), started::toString);
+    assertEquals("decommission-" + victim, started.json().get("operation").asText());
+    Resp again = api.raw("POST", via + "/v1/admin/nodes/" + victim + "/decommission", null);
+    assertEquals(202, again.status(), "decommissioning is idempotent: " + again);
+    Resp tooMany = api.raw("POST", via + "/v1/admin/nodes/" + pdLeader + "/decommission", null);
+    assertEquals(422, tooMany.status(), "3 replicas need 3 nodes that stay: " + tooMany);
+    assertEquals(404, api.raw("POST", via + "/v1/admin/nodes/n9/decommission", null).status());
+
+    Thread.sleep(1500); // let the first operators start
+    cluster.kill(pdLeader);
+    String survivor = anyUp(pdLeader, victim);
+    Thread.sleep(2000);
+    cluster.start(pdLeader);
+    cluster.awaitReady(Duration.ofSeconds(60));
+
+    await(survivor, "decommission of " + victim, Duration.ofSeconds(120),
+        ranges -> !replicaCounts(ranges).containsKey(victim));
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    String state = null;
+    while (System.nanoTime() < deadline) {
+      for (JsonNode n : api.raw("GET", survivor + "/v1/admin/cluster", null).json().get("nodes")) {
+        if (victim.equals(n.get("id").asText())) {
+          state = n.get("state").asText();
+        }
+      }
+      if ("removed".equals(state)) {
+        break;
+      }
+      Thread.sleep(250);
+    }
+    assertEquals("removed", state);
+    JsonNode ops = api.raw("GET", survivor + "/v1/admin/operations", null).json().get("operations");
+    boolean sawDecommission = false;
+    boolean sawMoveOff = false;
+    for (JsonNode op : ops) {
+      sawDecommission |= ("decommission-" + victim).equals(op.get("id").asText())
+          && "succeeded".equals(op.get("status").asText());
+      sawMoveOff |= "move-off-decommissioning".equals(op.get("type").asText())
+          && "succeeded".equals(op.get("status").asText());
+    }
+    assertTrue(sawDecommission && sawMoveOff, ops::toString);
+    assertAllKeysReadable(survivor);
+    Resp after = api.put(survivor, "z/after-decommission", "ok");
+    assertEquals(200, after.status(), after::toString);
+  }
+}
