@@ -117,7 +117,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     RangeOperations rangeOps = new RangeOperations(host, replicaReader, peers, clock, adminExecutor,
         node.requestTimeout.toMilliseconds() / 2, node.replication);
     env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
-        node.limits.maxKeyBytes, node.replication, rangeOps, new OperationLog(self.id(), clock), pd));
+        node.limits.maxKeyBytes, node.replication, rangeOps, new OperationLog(self.id(), clock), pd,
+        node.requestTimeout.toMilliseconds() / 2));
     env.jersey().register(new OpsResource(host, started::get, env.metrics()));
     io.flotilla.api.service.PlacementController placement = new io.flotilla.api.service.PlacementController(host, pd,
         pdMachine, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(node.replication)), clock,

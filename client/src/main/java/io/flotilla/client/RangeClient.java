@@ -20,6 +20,7 @@ import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
@@ -42,6 +43,8 @@ public final class RangeClient implements AutoCloseable {
   private final RetryPolicy retryPolicy;
   private volatile RaftGroup group;
   private volatile RaftClient client;
+  /** Whether any call reached a peer hosting the group (the client then knows where the leader is). */
+  private volatile boolean leaderFound;
 
   public RangeClient(long rangeId, RaftGroup group, RaftProperties properties, RetryPolicy retryPolicy) {
     this.rangeId = rangeId;
@@ -52,8 +55,17 @@ public final class RangeClient implements AutoCloseable {
   }
 
   private RaftClient newClient() {
-    return RaftClient.newBuilder().setRaftGroup(group).setProperties(properties)
-        .setRetryPolicy(retryPolicy).setClientId(ClientId.randomId()).build();
+    return newClient(null);
+  }
+
+  /** A client that contacts {@code firstTarget} first (else the group's first peer). */
+  private RaftClient newClient(RaftPeerId firstTarget) {
+    RaftClient.Builder b = RaftClient.newBuilder().setRaftGroup(group).setProperties(properties)
+        .setRetryPolicy(retryPolicy).setClientId(ClientId.randomId());
+    if (firstTarget != null) {
+      b.setLeaderId(firstTarget);
+    }
+    return b.build();
   }
 
   /**
@@ -65,6 +77,16 @@ public final class RangeClient implements AutoCloseable {
    * while taking another's, and two such chains in opposite directions deadlock.
    */
   public CompletableFuture<CommandResult> write(Command command) {
+    if (!leaderFound) {
+      // A new client contacts the group's first peer, which may not host the group yet (a range
+      // just created by a split) or at all (a replica that missed the split): Ratis fails a write
+      // there for good and cannot tell whether an earlier attempt applied it elsewhere. Finding
+      // the leader with a read first, which is safe to retry on another peer, avoids that.
+      return read(Query.newBuilder().setRangeId(rangeId).setMultiGet(io.flotilla.proto.MultiGetQuery.getDefaultInstance())
+              .build())
+          .handle((r, e) -> null)
+          .thenCompose(x -> write(command.toByteArray(), 0));
+    }
     return write(command.toByteArray(), 0);
   }
 
@@ -74,6 +96,7 @@ public final class RangeClient implements AutoCloseable {
     c.async().send(message(command)).whenCompleteAsync((reply, error) -> {
       Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
       if (failure == null) {
+        leaderFound = true;
         try {
           result.complete(parseCommandResult(reply));
         } catch (RuntimeException e) {
@@ -95,7 +118,7 @@ public final class RangeClient implements AutoCloseable {
             }));
         return;
       }
-      replaceAfterFailure(c);
+      replaceAfterFailure(c, failure);
       result.completeExceptionally(translate(failure, true));
     });
     return result;
@@ -128,6 +151,7 @@ public final class RangeClient implements AutoCloseable {
     client.async().sendReadOnlyUnordered(message(query.toByteArray()), server).whenCompleteAsync((reply, error) -> {
       Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
       if (failure == null) {
+        leaderFound = true;
         try {
           result.complete(QueryResult.parseFrom(reply.getMessage().getContent().toByteArray()));
         } catch (InvalidProtocolBufferException e) {
@@ -137,6 +161,9 @@ public final class RangeClient implements AutoCloseable {
         return;
       }
       Throwable cause = unwrap(failure);
+      if (cause instanceof GroupMismatchException) {
+        replaceAfterFailure(client, cause); // that peer does not host the group: try the next one
+      }
       if (cause instanceof StateMachineException || attempt + 1 >= READ_ATTEMPTS) {
         result.completeExceptionally(translate(failure, false).getCause());
         return;
@@ -222,11 +249,28 @@ public final class RangeClient implements AutoCloseable {
     return new java.util.HashSet<>(a.getPeers()).equals(new java.util.HashSet<>(b.getPeers()));
   }
 
-  private synchronized void replaceAfterFailure(RaftClient failed) {
-    if (client == failed) {
-      client = newClient();
-      closeLater(failed);
+  /**
+   * Replaces a client whose calls failed for good. After a peer answered that it does not host
+   * the group, the new client starts at the next peer; otherwise at the last leader it knew.
+   * The old one is closed after a grace period: other calls may still be finishing on it.
+   */
+  private synchronized void replaceAfterFailure(RaftClient failed, Throwable failure) {
+    if (client != failed) {
+      return;
     }
+    RaftPeerId target = failed.getLeaderId();
+    if (unwrap(failure) instanceof GroupMismatchException) {
+      List<RaftPeer> peers = new java.util.ArrayList<>(group.getPeers());
+      int at = 0;
+      for (int i = 0; i < peers.size(); i++) {
+        if (peers.get(i).getId().equals(target)) {
+          at = i;
+        }
+      }
+      target = peers.isEmpty() ? null : peers.get((at + 1) % peers.size()).getId();
+    }
+    client = newClient(target);
+    CLOSER.schedule(() -> closeQuietly(failed), RETIRED_CLIENT_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
   }
 
   /** Closes this client once calls in flight on it are surely done (the range went away). */
@@ -235,10 +279,6 @@ public final class RangeClient implements AutoCloseable {
     CLOSER.schedule(() -> closeQuietly(c), RETIRED_CLIENT_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
   }
 
-  /** Closing a Ratis client waits for its calls; never do that on a request or gRPC thread. */
-  private static void closeLater(RaftClient c) {
-    CLOSER.execute(() -> closeQuietly(c));
-  }
 
   /** Longer than any request timeout: a replaced client's last calls have finished by then. */
   private static final long RETIRED_CLIENT_GRACE_SECONDS = 60;

@@ -14,11 +14,14 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class HeartbeatTracker {
   private final Clock clock;
   private final Duration downAfter;
+  private final Duration suspectAfter;
   private final long startedAt;
   private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
 
-  public HeartbeatTracker(Clock clock, Duration downAfter) {
+  /** @param suspectAfter silence after which a node gets no new replicas or leaders (shorter than downAfter) */
+  public HeartbeatTracker(Clock clock, Duration suspectAfter, Duration downAfter) {
     this.clock = clock;
+    this.suspectAfter = suspectAfter;
     this.downAfter = downAfter;
     this.startedAt = clock.millis();
   }
@@ -37,6 +40,10 @@ public final class HeartbeatTracker {
     if (declared == NodeState.REMOVED) {
       return NodeState.REMOVED;
     }
-    return isDown(node) ? NodeState.DOWN : declared;
+    if (isDown(node)) {
+      return NodeState.DOWN;
+    }
+    long silent = clock.millis() - lastSeen.getOrDefault(node, startedAt);
+    return silent > suspectAfter.toMillis() && declared == NodeState.UP ? NodeState.SUSPECT : declared;
   }
 }

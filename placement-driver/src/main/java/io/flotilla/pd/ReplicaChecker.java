@@ -19,7 +19,7 @@ public final class ReplicaChecker {
       switch (view.state(node)) {
         case DOWN, REMOVED -> lost.add(node);
         case DECOMMISSIONING -> leaving.add(node);
-        case UP -> { }
+        case UP, SUSPECT -> { }
       }
     }
     int alive = range.replicas().size() - lost.size();

@@ -33,7 +33,7 @@ final class ClusterDsl {
     return nodes(NodeState.DECOMMISSIONING, ids);
   }
 
-  private ClusterDsl nodes(NodeState state, String... ids) {
+  ClusterDsl nodes(NodeState state, String... ids) {
     for (String id : ids) {
       nodes.put(id, new NodeView(id, state));
     }

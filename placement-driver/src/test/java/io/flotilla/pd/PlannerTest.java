@@ -55,18 +55,33 @@ class PlannerTest {
   @Test
   void aNodeSilentForLongerThanTheDownTimeIsDown() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(10));
-    clock.advance(Duration.ofSeconds(9));
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10));
+    clock.advance(Duration.ofSeconds(2));
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP), "never heard of yet: counted from the start");
+    clock.advance(Duration.ofSeconds(7));
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "silent a while: no new work, not down");
     tracker.heartbeat("n1");
     clock.advance(Duration.ofSeconds(5));
     assertEquals(NodeState.DOWN, tracker.state("n2", NodeState.UP));
-    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP));
+    tracker.heartbeat("n1");
+    clock.advance(Duration.ofSeconds(5));
     assertEquals(NodeState.DECOMMISSIONING, tracker.state("n1", NodeState.DECOMMISSIONING));
     clock.advance(Duration.ofSeconds(6));
     assertEquals(NodeState.DOWN, tracker.state("n1", NodeState.UP));
     tracker.heartbeat("n1");
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+  }
+
+  @Test
+  void aSuspectNodeKeepsItsReplicasButGetsNoLeadersOrCopies() {
+    ClusterDsl c = cluster().up("n1", "n2").nodes(NodeState.SUSPECT, "n3", "n4");
+    for (long id = 1; id <= 4; id++) {
+      c.range(id, "n1", "n2", "n3");
+    }
+    List<Operator> ops = new Planner(PlacementConfig.defaults(3)).plan(c.view(), List.of());
+    assertTrue(ops.stream().allMatch(op -> op.kind().equals("balance-leaders")), ops::toString);
+    assertTrue(ops.stream().allMatch(op -> op.steps().equals(List.of(new Step.TransferLeader("n2")))), ops::toString);
   }
 
   @Test

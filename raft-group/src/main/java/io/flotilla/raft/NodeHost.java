@@ -80,6 +80,8 @@ public final class NodeHost implements AutoCloseable {
   private final ExecutorService installExecutor;
   /** Creates and removes range groups after splits and merges, one change at a time. */
   private final ExecutorService groupExecutor;
+  /** Held while a range group is created, seeded or removed: one such change at a time. */
+  private final Object groupChanges = new Object();
   private final RaftServer server;
 
   public NodeHost(ClusterNode self, List<ClusterNode> cluster, KvEngine engine, File raftDir,
@@ -198,6 +200,12 @@ public final class NodeHost implements AutoCloseable {
    * ranges whose data is already in the engine (bootstrap, or a split applied here).
    */
   private void ensureGroup(RangeDescriptor r) {
+    synchronized (groupChanges) {
+      ensureGroupLocked(r);
+    }
+  }
+
+  private void ensureGroupLocked(RangeDescriptor r) {
     try {
       if (r.getReplicasList().contains(self.id()) && !hosts(r.getId())) {
         server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newAdd(
@@ -214,6 +222,12 @@ public final class NodeHost implements AutoCloseable {
    * Raft directory; the data span now belongs to the range that absorbed it.
    */
   private void dropGroup(long rangeId) {
+    synchronized (groupChanges) {
+      dropGroupLocked(rangeId);
+    }
+  }
+
+  private void dropGroupLocked(long rangeId) {
     try {
       if (hosts(rangeId)) {
         server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newRemove(
@@ -238,12 +252,30 @@ public final class NodeHost implements AutoCloseable {
    * copies the range's snapshot from {@code source}, then creates the local group with
    * {@code members} (the group as it will be once this node is added). The replica then
    * starts from the snapshot's index, so the leader only sends it the entries after that.
-   * Blocking (it streams the range); idempotent.
+   * Blocking (it streams the range); idempotent. Refused while a local replica still covers
+   * part of {@code range}'s span.
    */
-  public void seedReplica(long rangeId, List<String> members, String source) throws IOException {
+  public void seedReplica(RangeDescriptor range, List<String> members, String source) throws IOException {
+    synchronized (groupChanges) {
+      seedReplicaLocked(range, members, source);
+    }
+  }
+
+  private void seedReplicaLocked(RangeDescriptor range, List<String> members, String source) throws IOException {
     checkRunning();
+    long rangeId = range.getId();
     if (hosts(rangeId)) {
       return;
+    }
+    // A local replica that still covers part of this span (a parent that has not applied the
+    // split yet) would later replay older writes over the copied data: wait until it moved on.
+    for (RangeStateMachine other : replicas.values()) {
+      RangeDescriptor d = other.descriptor();
+      if (d != null && d.getId() != rangeId
+          && io.flotilla.common.Ranges.overlaps(d, range.getStart().toByteArray(), range.getEnd().toByteArray())) {
+        throw new IllegalStateException("node " + self.id() + " still holds " + io.flotilla.common.Ranges.describe(d)
+            + ", which overlaps " + io.flotilla.common.Ranges.describe(range) + "; not copying it yet");
+      }
     }
     if (!members.contains(self.id())) {
       throw new IllegalArgumentException("node " + self.id() + " is not among the new members " + members);
@@ -265,6 +297,12 @@ public final class NodeHost implements AutoCloseable {
    * group, Raft directory, descriptor, state and data span. Idempotent.
    */
   public void removeReplica(long rangeId, RangeDescriptor current) throws IOException {
+    synchronized (groupChanges) {
+      removeReplicaLocked(rangeId, current);
+    }
+  }
+
+  private void removeReplicaLocked(long rangeId, RangeDescriptor current) throws IOException {
     byte[] raw = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
     if (hosts(rangeId)) {
       server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newRemove(

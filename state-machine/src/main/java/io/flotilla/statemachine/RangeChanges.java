@@ -50,19 +50,23 @@ final class RangeChanges {
     if (at.length == 0 || Keys.compare(at, range.getStart().toByteArray()) <= 0 || !Ranges.contains(range, at)) {
       return refused("the split key must lie strictly inside " + Ranges.describe(range), revision);
     }
-    if (childId == 0 || childId == range.getId() || reader.get(ColumnFamily.META, MetaKeys.descriptor(childId)) != null) {
-      return refused("range id " + childId + " is already in use on this node", revision);
+    if (childId == 0 || childId == range.getId()) {
+      return refused("a split needs a new range id (got " + childId + ")", revision);
     }
     long newRevision = revision + 1;
     RangeEpoch epoch = range.getEpoch().toBuilder().setVersion(range.getEpoch().getVersion() + 1).build();
     RangeDescriptor left = range.toBuilder().setEnd(command.getSplit().getSplitKey()).setEpoch(epoch).build();
     RangeDescriptor right = range.toBuilder().setId(childId).setStart(command.getSplit().getSplitKey())
         .setEpoch(epoch).build();
-    Mutations m = new Mutations()
-        .put(ColumnFamily.META, MetaKeys.descriptor(left.getId()), left.toByteArray())
-        .put(ColumnFamily.META, MetaKeys.descriptor(childId), right.toByteArray())
-        .put(ColumnFamily.META, MetaKeys.state(childId),
-            RangeState.newBuilder().setRevision(newRevision).build().toByteArray());
+    Mutations m = new Mutations().put(ColumnFamily.META, MetaKeys.descriptor(left.getId()), left.toByteArray());
+    // The child's own records, unless this node already holds a newer copy of the child (it
+    // was seeded from the child's leader before this replica caught up to the split). That is
+    // node-local bookkeeping: the parent's outcome is the same on every replica.
+    if (reader.get(ColumnFamily.META, MetaKeys.descriptor(childId)) == null) {
+      m.put(ColumnFamily.META, MetaKeys.descriptor(childId), right.toByteArray())
+          .put(ColumnFamily.META, MetaKeys.state(childId),
+              RangeState.newBuilder().setRevision(newRevision).build().toByteArray());
+    }
     return changed(m, RangeChange.newBuilder().setRange(left).setCreated(right), newRevision);
   }
 

@@ -108,11 +108,19 @@ class RangeChangesTest {
   }
 
   @Test
-  void aRangeIdAlreadyKnownOnTheNodeIsNeverReused() {
-    splitAtK();
-    CommandResult again = parent.apply(split("d", 99));
-    assertEquals(Rejection.Reason.UNPROCESSABLE, again.getRejected().getReason());
-    assertEquals(Rejection.Reason.UNPROCESSABLE, parent.apply(split("d", 3)).getRejected().getReason());
+  void theSplitsOutcomeDoesNotDependOnWhatElseTheNodeHolds() throws Exception {
+    // A node that was seeded with the child before its parent replica caught up to the split:
+    // the parent still splits exactly as on every other replica, and the newer child copy stays.
+    RangeDescriptor seeded = Replica.range(99, "k", "t", 3, 1, "n1", "n2", "n3");
+    RangeState seededState = RangeState.newBuilder().setAppliedTerm(2).setAppliedIndex(40).setRevision(77).build();
+    node.write(new Mutations().put(ColumnFamily.META, MetaKeys.descriptor(99), seeded.toByteArray())
+        .put(ColumnFamily.META, MetaKeys.state(99), seededState.toByteArray()));
+    CommandResult r = parent.apply(split("k", 99));
+    assertFalse(r.hasRejected(), r::toString);
+    assertEquals("k", parent.range.getEnd().toStringUtf8());
+    assertEquals(seededState, RangeState.parseFrom(node.get(ColumnFamily.META, MetaKeys.state(99))));
+    assertEquals(Rejection.Reason.UNPROCESSABLE, parent.apply(split("d", 3)).getRejected().getReason(),
+        "a range cannot split into itself");
   }
 
   @Test

@@ -116,6 +116,50 @@ public final class ApiClient {
   }
 
   /**
+   * An admin call carried through to its end: when the node answers 202 (the operation goes on
+   * in the background), polls {@code GET /v1/admin/operations} on the same node until it
+   * finished, and answers as the node would have: 200 with the operation's result, or the
+   * failure (422 for an operation that failed). Other answers are returned as they are.
+   */
+  public Resp admin(String method, String url, byte[] body) {
+    Resp r = send(method, url, body);
+    if (r.status() != 202 || !"running".equals(r.json().path("status").asText())) {
+      return r;
+    }
+    String id = r.json().get("operation").asText();
+    String base = url.substring(0, url.indexOf("/v1/admin/"));
+    long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+    while (System.nanoTime() < deadline) {
+      for (JsonNode op : send("GET", base + "/v1/admin/operations", null).json().path("operations")) {
+        if (!id.equals(op.path("id").asText()) || "running".equals(op.path("status").asText())) {
+          continue;
+        }
+        boolean ok = "succeeded".equals(op.path("status").asText());
+        com.fasterxml.jackson.databind.node.ObjectNode out = JSON.createObjectNode();
+        out.put("operation", id);
+        if (ok) {
+          op.path("result").fields().forEachRemaining(e -> out.set(e.getKey(), e.getValue()));
+        } else {
+          out.put("error", "operation_failed");
+          out.put("message", op.path("message").asText());
+        }
+        try {
+          return new Resp(ok ? 200 : 422, r.headers(), JSON.writeValueAsBytes(out));
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    throw new IllegalStateException("operation " + id + " on " + base + " did not finish within 5 minutes");
+  }
+
+  /**
    * Sends a request line exactly as given, over a plain socket: for URLs that
    * {@link java.net.URI} refuses to build (malformed percent-encoding), which servers must
    * still answer properly.

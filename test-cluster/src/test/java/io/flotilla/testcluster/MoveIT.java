@@ -53,7 +53,7 @@ class MoveIT {
   }
 
   private Resp admin(String node, String method, String path, String body) {
-    return api.raw(method, urls.get(node) + "/v1/admin/" + path,
+    return api.admin(method, urls.get(node) + "/v1/admin/" + path,
         body == null ? null : body.getBytes(StandardCharsets.UTF_8));
   }
 
@@ -182,6 +182,24 @@ class MoveIT {
     long child = split.json().get("ranges").get(1).get("id").asLong();
     Resp known = admin("n1", "GET", "ranges?key=" + ApiClient.query(prefix + "s/t"), null);
     assertEquals(child, known.json().get("id").asLong(), known::toString);
+
+    // A node that never held the parent receives the range the split created.
+    List<String> childReplicas = replicas(known.json());
+    String absent = urls.keySet().stream().filter(n -> !childReplicas.contains(n)).findFirst().orElseThrow();
+    Resp moved = admin("n3", "POST", "ranges/" + child + "/move", "{\"from\": \"" + childReplicas.get(0)
+        + "\", \"to\": \"" + absent + "\"}");
+    assertEquals(200, moved.status(), moved::toString);
+    try {
+      Convergence.awaitReplicasConverge(cluster, absent, child, Duration.ofSeconds(30));
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+    for (int i = 10; i < 20; i++) {
+      Resp stale = api.get(urls.get(absent), prefix + "s/" + (char) ('a' + i), "consistency=stale");
+      assertEquals(200, stale.status(), stale::toString);
+      assertEquals(absent, stale.header("X-Flotilla-Served-By"));
+      assertEquals("after", value(stale));
+    }
   }
 
   @Test

@@ -45,7 +45,7 @@ class RangeOperationsIT {
   }
 
   private Resp admin(String node, String method, String path, String body) {
-    return api.raw(method, node + "/v1/admin/" + path, body == null ? null : body.getBytes(StandardCharsets.UTF_8));
+    return api.admin(method, node + "/v1/admin/" + path, body == null ? null : body.getBytes(StandardCharsets.UTF_8));
   }
 
   private JsonNode rangeOf(String key) {

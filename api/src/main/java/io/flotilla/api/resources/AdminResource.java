@@ -56,12 +56,14 @@ public class AdminResource {
   private final RangeOperations operations;
   private final OperationLog log;
   private final io.flotilla.api.service.PdClient pd;
+  private final long acceptAfterMillis;
 
   public AdminResource(NodeHost host, io.flotilla.api.service.ReplicaReader replicas, NodeStats stats, HttpClient http,
       ObjectMapper json, Async async, int maxKeyBytes, int replication, RangeOperations operations, OperationLog log,
-      io.flotilla.api.service.PdClient pd) {
+      io.flotilla.api.service.PdClient pd, long acceptAfterMillis) {
     this.host = host;
     this.pd = pd;
+    this.acceptAfterMillis = acceptAfterMillis;
     this.operations = operations;
     this.log = log;
     this.replicas = replicas;
@@ -229,11 +231,9 @@ public class AdminResource {
       }
       at = codec.validate(codec.fromString(atNode.asText(), "at"));
     }
-    OperationLog.Tracked<RangeChange> op = log.track("split", Map.of("range", rangeId),
-        operations.split(rangeId, at));
-    return async.respond("admin_split", true, op.outcome(), change -> Response.ok(Map.of(
-        "operation", op.operation().id(),
-        "ranges", List.of(descriptorView(change.getRange()), descriptorView(change.getCreated())))).build());
+    OperationLog.Tracked<RangeChange> op = log.track("split", Map.of("range", rangeId), operations.split(rangeId, at),
+        change -> Map.of("ranges", List.of(descriptorView(change.getRange()), descriptorView(change.getCreated()))));
+    return respondOrAccept("admin_split", op);
   }
 
   @POST
@@ -244,9 +244,8 @@ public class AdminResource {
     long left = idField(req, "left");
     long right = idField(req, "right");
     OperationLog.Tracked<RangeChange> op = log.track("merge", Map.of("left", left, "right", right),
-        operations.merge(left, right));
-    return async.respond("admin_merge", true, op.outcome(), change -> Response.ok(Map.of(
-        "operation", op.operation().id(), "range", descriptorView(change.getRange()))).build());
+        operations.merge(left, right), change -> Map.of("range", descriptorView(change.getRange())));
+    return respondOrAccept("admin_merge", op);
   }
 
   @POST
@@ -256,9 +255,8 @@ public class AdminResource {
     long rangeId = rangeId(id);
     String to = nodeField(parseBody(body), "to");
     OperationLog.Tracked<String> op = log.track("transfer-leader", Map.of("range", rangeId, "to", to),
-        operations.transferLeader(rangeId, to));
-    return async.respond("admin_transfer_leader", true, op.outcome(), leader -> Response.ok(Map.of(
-        "operation", op.operation().id(), "range", rangeId, "leader", leader)).build());
+        operations.transferLeader(rangeId, to), leader -> Map.of("range", rangeId, "leader", leader));
+    return respondOrAccept("admin_transfer_leader", op);
   }
 
   @POST
@@ -270,9 +268,8 @@ public class AdminResource {
     String from = nodeField(req, "from");
     String to = nodeField(req, "to");
     OperationLog.Tracked<RangeDescriptor> op = log.track("move", Map.of("range", rangeId, "from", from, "to", to),
-        operations.move(rangeId, from, to));
-    return async.respond("admin_move", true, op.outcome(), range -> Response.ok(Map.of(
-        "operation", op.operation().id(), "range", descriptorView(range))).build());
+        operations.move(rangeId, from, to), range -> Map.of("range", descriptorView(range)));
+    return respondOrAccept("admin_move", op);
   }
 
   private static String nodeField(JsonNode req, String field) {
@@ -360,6 +357,28 @@ public class AdminResource {
     return async.respond("admin_decommission", true, work, state -> Response.status(202).entity(Map.of(
         "operation", "decommission-" + node, "node", node, "state", state.toLowerCase(java.util.Locale.ROOT)))
         .build());
+  }
+
+  /**
+   * API.md: 200 with the result when the operation finished, 202 with its id when it goes on
+   * in the background (past half the request timeout; {@code GET /v1/admin/operations} then
+   * shows how it ends). A failure before then is the request's error.
+   */
+  private <T> CompletionStage<Response> respondOrAccept(String name, OperationLog.Tracked<T> op) {
+    Object accepted = new Object();
+    CompletableFuture<Object> first = op.outcome().<Object>thenApply(v -> v).applyToEither(
+        CompletableFuture.supplyAsync(() -> accepted, CompletableFuture.delayedExecutor(acceptAfterMillis,
+            java.util.concurrent.TimeUnit.MILLISECONDS)), v -> v);
+    return async.respond(name, true, first, v -> {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("operation", op.operation().id());
+      if (v == accepted) {
+        body.put("status", "running");
+        return Response.status(202).entity(body).build();
+      }
+      body.putAll(op.operation().result());
+      return Response.ok(body).build();
+    });
   }
 
   private JsonNode parseBody(InputStream body) {

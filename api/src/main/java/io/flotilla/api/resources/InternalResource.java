@@ -64,7 +64,8 @@ public class InternalResource {
 
   /**
    * Makes this node a new replica of a range (a move's first step): copies the range from
-   * {@code source} and joins its group, whose members after the move are the body's replicas.
+   * {@code source} and joins its group. The body is the range's descriptor with its replicas
+   * as they will be once this node is added.
    * Blocking: it streams the whole range, so it runs on a request thread of its own.
    */
   @jakarta.ws.rs.POST
@@ -72,11 +73,15 @@ public class InternalResource {
   @jakarta.ws.rs.Consumes("application/x-protobuf")
   public Response seed(@PathParam("id") long rangeId, @jakarta.ws.rs.QueryParam("source") String source, byte[] body)
       throws java.io.IOException {
-    io.flotilla.proto.RangeDescriptor members = io.flotilla.proto.RangeDescriptor.parseFrom(body);
-    if (source == null || !host.nodes().containsKey(source)) {
-      throw new FlotillaException(ErrorCode.INVALID_ARGUMENT, "unknown source node " + source);
+    io.flotilla.proto.RangeDescriptor range = io.flotilla.proto.RangeDescriptor.parseFrom(body);
+    if (source == null || !host.nodes().containsKey(source) || range.getId() != rangeId) {
+      throw new FlotillaException(ErrorCode.INVALID_ARGUMENT, "unknown source node " + source + " or wrong range");
     }
-    host.seedReplica(rangeId, members.getReplicasList(), source);
+    try {
+      host.seedReplica(range, range.getReplicasList(), source);
+    } catch (IllegalStateException e) {
+      throw new FlotillaException(ErrorCode.UNAVAILABLE, e.getMessage() + "; retry shortly");
+    }
     return Response.ok().build();
   }
 

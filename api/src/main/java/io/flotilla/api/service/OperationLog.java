@@ -27,6 +27,7 @@ public final class OperationLog {
     private volatile Instant finishedAt;
     private volatile String status = "running";
     private volatile String message;
+    private volatile Map<String, Object> result = Map.of();
 
     private Operation(String id, String type, Map<String, Object> target, Instant startedAt) {
       this.id = id;
@@ -39,6 +40,11 @@ public final class OperationLog {
       return id;
     }
 
+    /** What the operation produced (empty until it succeeded): the body of its 200 answer. */
+    public Map<String, Object> result() {
+      return result;
+    }
+
     public Map<String, Object> view() {
       Map<String, Object> v = new LinkedHashMap<>();
       v.put("id", id);
@@ -48,6 +54,9 @@ public final class OperationLog {
       v.put("started_at", startedAt.toString());
       v.put("finished_at", finishedAt == null ? null : finishedAt.toString());
       v.put("message", message);
+      if (!result.isEmpty()) {
+        v.put("result", result);
+      }
       return v;
     }
   }
@@ -63,14 +72,23 @@ public final class OperationLog {
     this.clock = clock;
   }
 
-  /** Records {@code work} as an operation; the returned future completes as the work does. */
-  public <T> Tracked<T> track(String type, Map<String, Object> target, CompletableFuture<T> work) {
+  /**
+   * Records {@code work} as an operation; the returned future completes as the work does, after
+   * the record holds its outcome (and {@code describe} of its value when it succeeded).
+   */
+  public <T> Tracked<T> track(String type, Map<String, Object> target, CompletableFuture<T> work,
+      java.util.function.Function<T, Map<String, Object>> describe) {
     Operation op = new Operation(nodeId + "-" + sequence.incrementAndGet(), type, Map.copyOf(target),
         clock.instant());
     synchronized (this) {
       running.add(op);
     }
-    CompletableFuture<T> done = work.whenComplete((value, error) -> finish(op, error));
+    CompletableFuture<T> done = work.whenComplete((value, error) -> {
+      if (error == null) {
+        op.result = describe.apply(value);
+      }
+      finish(op, error);
+    });
     return new Tracked<>(op, done);
   }
 

@@ -33,10 +33,10 @@ public final class Peers {
   }
 
   /** Has {@code nodeId} copy the range from {@code source} and join its group with {@code members}. */
-  public CompletableFuture<Void> seed(String nodeId, long rangeId, List<String> members, String source) {
-    byte[] body = RangeDescriptor.newBuilder().setId(rangeId).addAllReplicas(members).build().toByteArray();
-    return send(nodeId, "/internal/v1/ranges/" + rangeId + "/replica?source=" + source, body, Duration.ofMinutes(10))
-        .thenApply(x -> null);
+  public CompletableFuture<Void> seed(String nodeId, RangeDescriptor range, List<String> members, String source) {
+    byte[] body = range.toBuilder().clearReplicas().addAllReplicas(members).build().toByteArray();
+    return send(nodeId, "/internal/v1/ranges/" + range.getId() + "/replica?source=" + source, body,
+        Duration.ofMinutes(10)).thenApply(x -> null);
   }
 
   /** Has {@code nodeId} drop its replica of a range that no longer lists it. */

@@ -55,8 +55,11 @@ import org.slf4j.LoggerFactory;
 public final class PlacementController implements Managed {
   private static final Logger LOG = LoggerFactory.getLogger(PlacementController.class);
 
-  /** The last heartbeat of a range's leader. */
-  private record RangeReport(RangeHeartbeat heartbeat, String leader, long atMillis) {}
+  /** The last heartbeat of a range's leader; {@code sinceMillis}: when this epoch was first seen. */
+  private record RangeReport(RangeHeartbeat heartbeat, String leader, long atMillis, long sinceMillis) {}
+
+  /** How long a range must keep its epoch before a replica it lists but nobody hosts is re-seeded. */
+  private static final long MISSING_GRACE_MILLIS = 10_000;
 
   private final NodeHost host;
   private final PdClient pd;
@@ -79,6 +82,12 @@ public final class PlacementController implements Managed {
     return t;
   });
   private volatile long leaderSince;
+  private final Set<Long> seeding = ConcurrentHashMap.newKeySet();
+  private final java.util.concurrent.ExecutorService seeder = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "replica-seeder");
+    t.setDaemon(true);
+    return t;
+  });
 
   /**
    * @param localPd this node's PD state machine, or null when this node is not a PD member
@@ -96,7 +105,7 @@ public final class PlacementController implements Managed {
     this.interval = interval;
     this.operatorTimeout = operatorTimeout;
     this.enabled = enabled;
-    this.liveness = new HeartbeatTracker(clock, nodeDownAfter);
+    this.liveness = new HeartbeatTracker(clock, interval.multipliedBy(3), nodeDownAfter);
   }
 
   @Override
@@ -107,6 +116,7 @@ public final class PlacementController implements Managed {
   @Override
   public void stop() {
     timer.shutdownNow();
+    seeder.shutdownNow();
   }
 
   private void tick() {
@@ -160,11 +170,21 @@ public final class PlacementController implements Managed {
     }
     HeartbeatReply.Builder reply = HeartbeatReply.newBuilder();
     if (pd.leadsLocally()) {
+      Set<Long> hostedIds = new java.util.HashSet<>();
       for (HostedReplica hosted : beat.getHostedList()) {
+        hostedIds.add(hosted.getRangeId());
         RangeReport known = reports.get(hosted.getRangeId());
         if (known != null && !known.heartbeat().getRange().getReplicasList().contains(beat.getNode())
             && newer(known.heartbeat().getRange(), hosted)) {
           reply.addRemoved(known.heartbeat().getRange());
+        }
+      }
+      for (RangeReport known : reports.values()) {
+        RangeDescriptor range = known.heartbeat().getRange();
+        if (range.getReplicasList().contains(beat.getNode()) && !hostedIds.contains(range.getId())
+            && !beat.getNode().equals(known.leader()) && now - known.sinceMillis() >= MISSING_GRACE_MILLIS
+            && now - known.atMillis() < 3 * interval.toMillis()) {
+          reply.addMissing(io.flotilla.proto.MissingReplica.newBuilder().setRange(range).setLeader(known.leader()));
         }
       }
     }
@@ -181,7 +201,8 @@ public final class PlacementController implements Managed {
     if (old != null && olderThan(range, old.heartbeat().getRange())) {
       return;
     }
-    reports.put(range.getId(), new RangeReport(r, leader, now));
+    long since = old != null && old.heartbeat().getRange().getEpoch().equals(range.getEpoch()) ? old.sinceMillis() : now;
+    reports.put(range.getId(), new RangeReport(r, leader, now, since));
     // A split or merge: drop reports of other ranges this span now covers with an older epoch.
     reports.values().removeIf(other -> other.heartbeat().getRange().getId() != range.getId()
         && overlaps(other.heartbeat().getRange(), range)
@@ -198,6 +219,23 @@ public final class PlacementController implements Managed {
   }
 
   private void dropRemoved(HeartbeatReply reply) {
+    for (io.flotilla.proto.MissingReplica missing : reply.getMissingList()) {
+      RangeDescriptor range = missing.getRange();
+      if (host.replica(range.getId()).isPresent() || !seeding.add(range.getId())) {
+        continue;
+      }
+      seeder.execute(() -> {
+        try {
+          LOG.info("node {}: {} lists this node but it holds no replica (it missed the range's creation); "
+              + "copying it from {}", host.self().id(), Ranges.describe(range), missing.getLeader());
+          host.seedReplica(range, range.getReplicasList(), missing.getLeader());
+        } catch (java.io.IOException | RuntimeException e) {
+          LOG.info("node {}: not seeding range {} now: {}", host.self().id(), range.getId(), e.getMessage());
+        } finally {
+          seeding.remove(range.getId());
+        }
+      });
+    }
     for (RangeDescriptor range : reply.getRemovedList()) {
       try {
         if (host.replica(range.getId()).isPresent() && !range.getReplicasList().contains(host.self().id())) {

@@ -260,16 +260,23 @@ public final class RangeOperations {
         throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + to + " holds no replica of "
             + Ranges.describe(range) + " (replicas: " + range.getReplicasList() + ")");
       }
-      return blocking(() -> host.client(range).transferLeader(to, waitMillis)).thenCompose(x -> poll(() -> leaderStatus(rangeId, false)
-          .thenApply(s -> to.equals(host.leaderOf(s.getRange()).orElse(null)) ? to : null)
-          .exceptionally(e -> null), clock.millis() + waitMillis))
-          .thenApply(leader -> {
-            if (leader == null) {
-              throw new FlotillaException(ErrorCode.UNAVAILABLE, "range " + rangeId
-                  + " accepted the transfer but " + to + " was not seen leading within " + waitMillis + " ms");
-            }
-            return leader;
-          });
+      // A leader handing over to a dead node refuses writes until the handover times out.
+      return peers.isUp(to).thenCompose(up -> {
+        if (!up) {
+          throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + to + " does not answer: it cannot lead "
+              + Ranges.describe(range));
+        }
+        return blocking(() -> host.client(range).transferLeader(to, waitMillis)).thenCompose(x -> poll(() ->
+            leaderStatus(rangeId, false).thenApply(s -> to.equals(host.leaderOf(s.getRange()).orElse(null)) ? to : null)
+                .exceptionally(e -> null), clock.millis() + waitMillis))
+            .thenApply(leader -> {
+              if (leader == null) {
+                throw new FlotillaException(ErrorCode.UNAVAILABLE, "range " + rangeId
+                    + " accepted the transfer but " + to + " was not seen leading within " + waitMillis + " ms");
+              }
+              return leader;
+            });
+      });
     });
   }
 
@@ -337,7 +344,7 @@ public final class RangeOperations {
       if (!up) {
         throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + to + " is down: a replica cannot move there");
       }
-      return peers.seed(to, range.getId(), members, source);
+      return peers.seed(to, range, members, source);
     }).thenCompose(x -> blocking(() -> host.client(range).setMembers(raftPeers(members))))
         .thenCompose(x -> recordReplicas(range.getId(), members, 0))
         .whenComplete((r, e) -> {
