@@ -100,8 +100,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     });
 
     Clock clock = Clock.systemUTC();
-    io.flotilla.api.service.ReplicaReader replicaReader = new io.flotilla.api.service.ReplicaReader(host, http);
     io.flotilla.api.service.Peers peers = new io.flotilla.api.service.Peers(host.nodes(), http);
+    io.flotilla.api.service.ReplicaReader replicaReader = new io.flotilla.api.service.ReplicaReader(host, peers);
     io.flotilla.api.service.RouteResolver resolver = new io.flotilla.api.service.RouteResolver(host.routing(), peers,
         host.nodes().keySet().stream().filter(id -> !id.equals(self.id())).toList());
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds() / 2,

@@ -45,6 +45,18 @@ public final class Peers {
         Duration.ofSeconds(30)).thenApply(x -> null);
   }
 
+  /** A query answered by {@code nodeId}'s own replica (stale reads, per-replica status). */
+  public CompletableFuture<io.flotilla.proto.QueryResult> query(String nodeId, io.flotilla.proto.Query query) {
+    return send(nodeId, "/internal/v1/ranges/" + query.getRangeId() + "/query", query.toByteArray(),
+        Duration.ofSeconds(5)).thenApply(body -> {
+          try {
+            return io.flotilla.proto.QueryResult.parseFrom(body);
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new FlotillaException(ErrorCode.INTERNAL, "replica on " + nodeId + " sent a malformed result", e);
+          }
+        });
+  }
+
   /** Sends a heartbeat to a placement driver member. */
   public CompletableFuture<io.flotilla.proto.HeartbeatReply> heartbeat(String nodeId, io.flotilla.proto.NodeHeartbeat beat) {
     return send(nodeId, "/internal/v1/pd/heartbeat", beat.toByteArray(), Duration.ofSeconds(2)).thenApply(body -> {

@@ -203,7 +203,10 @@ public final class PlacementController implements Managed {
     }
     long since = old != null && old.heartbeat().getRange().getEpoch().equals(range.getEpoch()) ? old.sinceMillis() : now;
     reports.put(range.getId(), new RangeReport(r, leader, now, since));
-    // A split or merge: drop reports of other ranges this span now covers with an older epoch.
+    if (old != null && old.heartbeat().getRange().getEpoch().getVersion() == range.getEpoch().getVersion()) {
+      return; // same span as before: nothing else can have changed
+    }
+    // A new span (split or merge): drop reports of other ranges it covers with an older epoch.
     reports.values().removeIf(other -> other.heartbeat().getRange().getId() != range.getId()
         && overlaps(other.heartbeat().getRange(), range)
         && other.heartbeat().getRange().getEpoch().getVersion() < range.getEpoch().getVersion());

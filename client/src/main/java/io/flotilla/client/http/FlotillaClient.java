@@ -102,15 +102,12 @@ public final class FlotillaClient implements KeyOperations {
 
   @Override
   public CompletableFuture<Long> deleteRange(String start, String end) {
-    return kv.deleteRange(Objects.requireNonNull(start, "start"), Objects.requireNonNull(end, "end"), null);
+    return kv.deleteRange(start, end);
   }
 
   @Override
   public CompletableFuture<Long> deletePrefix(String prefix) {
-    if (prefix == null || prefix.isEmpty()) {
-      throw new IllegalArgumentException("the prefix must not be empty (that would delete every key)");
-    }
-    return kv.deleteRange(null, null, prefix);
+    return kv.deletePrefix(prefix);
   }
 
   @Override

@@ -81,8 +81,20 @@ final class HttpKv {
     return send(Transport.Call.read("GET", target), Wire::scanPage);
   }
 
-  /** {@code DELETE /v1/kv?start&end} or {@code ?prefix}: how many keys went. */
-  CompletableFuture<Long> deleteRange(String start, String end, String prefix) {
+  /** {@code DELETE /v1/kv?start&end}: how many keys went. */
+  CompletableFuture<Long> deleteRange(String start, String end) {
+    return delete(java.util.Objects.requireNonNull(start, "start"), java.util.Objects.requireNonNull(end, "end"), null);
+  }
+
+  /** {@code DELETE /v1/kv?prefix}: how many keys went. An empty prefix is refused here. */
+  CompletableFuture<Long> deletePrefix(String prefix) {
+    if (prefix == null || prefix.isEmpty()) {
+      throw new IllegalArgumentException("the prefix must not be empty (that would delete every key)");
+    }
+    return delete(null, null, prefix);
+  }
+
+  private CompletableFuture<Long> delete(String start, String end, String prefix) {
     String target = "/v1/kv" + new Wire.Query().add("start", start).add("end", end).add("prefix", prefix);
     return send(new Transport.Call("DELETE", target, null, null, true), reply -> Wire.json(reply).path("deleted")
         .asLong());

@@ -107,17 +107,13 @@ public final class Session implements KeyOperations {
   /** Not covered by read-your-writes: the response carries no revision to raise floors with. */
   @Override
   public CompletableFuture<Long> deleteRange(String start, String end) {
-    return kv.deleteRange(java.util.Objects.requireNonNull(start, "start"), java.util.Objects.requireNonNull(end, "end"),
-        null);
+    return kv.deleteRange(start, end);
   }
 
   /** Not covered by read-your-writes: the response carries no revision to raise floors with. */
   @Override
   public CompletableFuture<Long> deletePrefix(String prefix) {
-    if (prefix == null || prefix.isEmpty()) {
-      throw new IllegalArgumentException("the prefix must not be empty (that would delete every key)");
-    }
-    return kv.deleteRange(null, null, prefix);
+    return kv.deletePrefix(prefix);
   }
 
   /**
