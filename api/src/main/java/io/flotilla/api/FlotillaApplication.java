@@ -128,6 +128,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     env.lifecycle().manage(placement);
     env.jersey().register(new InternalResource(host, stats, placement));
     ErrorMappers.all().forEach(env.jersey()::register);
+    env.jersey().register(new io.flotilla.api.resources.BodyDrain(
+        4L * Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes)));
     env.healthChecks().register("ranges-have-leaders", new com.codahale.metrics.health.HealthCheck() {
       @Override
       protected Result check() {

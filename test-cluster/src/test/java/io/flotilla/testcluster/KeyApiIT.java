@@ -8,6 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.testcluster.ApiClient.Resp;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -358,6 +362,48 @@ class KeyApiIT {
     assertFalse(results.get(4).get("deleted").asBoolean());
     assertEquals("A", api.get(n2, "a.nb", "raw").text());
     assertEquals("e", api.get(n2, "y/nb/exists", "raw").text());
+  }
+
+  /**
+   * A request refused before its body is read (here: a bad ttl), whose body arrives after the
+   * headers, leaves its connection usable: the next request on it is answered.
+   */
+  @Test
+  void aRefusedRequestsLateBodyDoesNotBreakTheConnection() throws Exception {
+    URI uri = URI.create(n1);
+    try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      InputStream in = socket.getInputStream();
+      out.write(("PUT /v1/kv/y/late?ttl=abc HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      Thread.sleep(100);
+      out.write('v');
+      out.flush();
+      assertTrue(readHead(in).startsWith("HTTP/1.1 400"), "the bad ttl is refused");
+      out.write("GET /v1/kv/y/late HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      assertTrue(readHead(in).startsWith("HTTP/1.1 404"), "the same connection answers the next request");
+    }
+  }
+
+  /** Reads one response's status line and headers, then skips its body (Content-Length). */
+  private static String readHead(InputStream in) throws Exception {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) {
+        throw new AssertionError("the connection closed after: " + head);
+      }
+      head.append((char) c);
+    }
+    for (String line : head.toString().split("\r\n")) {
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+        in.readNBytes(Integer.parseInt(line.substring(15).trim()));
+      }
+    }
+    return head.toString();
   }
 
   @Test

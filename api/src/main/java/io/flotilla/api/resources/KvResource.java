@@ -270,7 +270,6 @@ public class KvResource {
       try {
         long length = Long.parseLong(contentLength.trim());
         if (length > limits.maxValueBytes) {
-          drain(body, length);
           throw tooLarge(length);
         }
       } catch (NumberFormatException ignored) {
@@ -280,33 +279,11 @@ public class KvResource {
     try {
       byte[] value = body == null ? new byte[0] : body.readNBytes(limits.maxValueBytes + 1);
       if (value.length > limits.maxValueBytes) {
-        drain(body, Long.MAX_VALUE);
         throw tooLarge(value.length);
       }
       return value;
     } catch (IOException e) {
       throw Params.invalid("could not read the request body: " + e.getMessage());
-    }
-  }
-
-  /**
-   * Reads and discards a refused body of moderate size, so the client, still sending it, reads
-   * the 413 instead of a reset connection; a much larger one is left unread (the connection
-   * closes).
-   */
-  private void drain(InputStream body, long length) {
-    long bound = 4L * limits.maxValueBytes;
-    if (body == null || length > bound) {
-      return;
-    }
-    try {
-      long skipped = 0;
-      byte[] buffer = new byte[64 * 1024];
-      for (int n; skipped < bound && (n = body.read(buffer)) > 0; ) {
-        skipped += n;
-      }
-    } catch (IOException ignored) {
-      // the client went away; the answer does not matter any more
     }
   }
 
