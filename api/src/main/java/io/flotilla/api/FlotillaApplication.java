@@ -14,12 +14,14 @@ import io.flotilla.api.resources.ErrorMappers;
 import io.flotilla.api.resources.InternalResource;
 import io.flotilla.api.resources.KvResource;
 import io.flotilla.api.resources.OpsResource;
+import io.flotilla.api.service.ClusterJoin;
 import io.flotilla.api.service.KeyService;
 import io.flotilla.api.service.OperationLog;
 import io.flotilla.api.service.RangeOperations;
 import io.flotilla.api.service.Sweeper;
 import io.flotilla.api.service.NodeStats;
 import io.flotilla.common.ClusterNode;
+import io.flotilla.proto.JoinReply;
 import io.flotilla.raft.NodeHost;
 import io.flotilla.statemachine.KvEngine;
 import io.flotilla.statemachine.RocksDbKvEngine;
@@ -29,6 +31,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** A Flotilla node: storage, Raft host, and the HTTP API of shared/API.md on one port. */
 public class FlotillaApplication extends Application<FlotillaConfiguration> {
@@ -71,19 +74,34 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
 
     KvEngine engine = RocksDbKvEngine.open(data.resolve("db"), node.blockCacheMb << 20);
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    if (node.join != null && NodeHost.persistedMembers(engine).isEmpty()) {
+      JoinReply joined = ClusterJoin.join(http, node.join, self, Duration.ofMinutes(2));
+      cluster = joined.getMembersList().stream().map(ClusterJoin::node).toList();
+      NodeHost.markJoined(engine, cluster, joined.getReplication());
+    }
+    int replicas = NodeHost.persistedReplication(engine).orElse(node.replication);
+    AtomicReference<NodeHost> hostRef = new AtomicReference<>();
     NodeHost host = new NodeHost(self, cluster, engine, data.resolve("raft").toFile(), node.raft.toSettings(node.maxEntryBytes()),
-        new HttpSnapshotSource(http, cluster.stream().collect(java.util.stream.Collectors.toMap(ClusterNode::id, n -> n))));
+        new HttpSnapshotSource(http, id -> hostRef.get().nodes().get(id)));
+    hostRef.set(host);
     io.flotilla.api.service.PdClient pd = new io.flotilla.api.service.PdClient(host);
     io.flotilla.pd.PdStateMachine pdMachine = null;
     if (pd.members().stream().anyMatch(m -> m.id().equals(self.id()))) {
-      pdMachine = new io.flotilla.pd.PdStateMachine();
+      pdMachine = new io.flotilla.pd.PdStateMachine(host.nodes().values().stream().map(ClusterJoin::address).toList());
+      pdMachine.onJoin(joiner -> {
+        try {
+          host.addMember(ClusterJoin.node(joiner));
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
       host.hostGroup(pd.group(), pdMachine);
     }
     AtomicBoolean started = new AtomicBoolean();
     env.lifecycle().manage(new Managed() {
       @Override
       public void start() throws Exception {
-        host.start(node.initialSplits, node.replication);
+        host.start(node.initialSplits, replicas);
         started.set(true);
       }
 
@@ -100,10 +118,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     });
 
     Clock clock = Clock.systemUTC();
-    io.flotilla.api.service.Peers peers = new io.flotilla.api.service.Peers(host.nodes(), http);
+    io.flotilla.api.service.Peers peers = new io.flotilla.api.service.Peers(host::nodes, http);
     io.flotilla.api.service.ReplicaReader replicaReader = new io.flotilla.api.service.ReplicaReader(host, peers);
     io.flotilla.api.service.RouteResolver resolver = new io.flotilla.api.service.RouteResolver(host.routing(), peers,
-        host.nodes().keySet().stream().filter(id -> !id.equals(self.id())).toList());
+        () -> host.nodes().keySet().stream().filter(id -> !id.equals(self.id())).toList());
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds() / 2,
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes());
     env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
@@ -114,19 +132,19 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     env.jersey().register(new BatchResource(keys, node.limits, async, env.getObjectMapper()));
     java.util.concurrent.ExecutorService adminExecutor = env.lifecycle().executorService("range-admin-%d")
         .minThreads(4).maxThreads(4).build();
-    RangeOperations rangeOps = new RangeOperations(host, replicaReader, peers, clock, adminExecutor,
-        node.requestTimeout.toMilliseconds() / 2, node.replication);
+    RangeOperations rangeOps = new RangeOperations(host, replicaReader, peers, resolver, clock, adminExecutor,
+        node.requestTimeout.toMilliseconds() / 2, replicas);
     env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
-        node.limits.maxKeyBytes, node.replication, rangeOps, new OperationLog(self.id(), clock), pd,
+        node.limits.maxKeyBytes, replicas, rangeOps, new OperationLog(self.id(), clock), pd,
         node.requestTimeout.toMilliseconds() / 2));
     env.jersey().register(new OpsResource(host, started::get, env.metrics()));
     io.flotilla.api.service.PlacementController placement = new io.flotilla.api.service.PlacementController(host, pd,
-        pdMachine, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(node.replication)), clock,
+        pdMachine, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(replicas)), clock,
         Duration.ofMillis(node.placement.interval.toMilliseconds()),
         Duration.ofMillis(node.placement.nodeDownAfter.toMilliseconds()),
         Duration.ofMillis(node.placement.operatorTimeout.toMilliseconds()), node.placement.enabled);
     env.lifecycle().manage(placement);
-    env.jersey().register(new InternalResource(host, stats, placement));
+    env.jersey().register(new InternalResource(host, stats, placement, pd, replicas));
     ErrorMappers.all().forEach(env.jersey()::register);
     env.jersey().register(new io.flotilla.api.resources.BodyDrain(
         4L * Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes)));

@@ -9,21 +9,21 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.Map;
 
 /** Fetches range snapshots from a peer's internal endpoint as a stream. */
 final class HttpSnapshotSource implements SnapshotSource {
   private final HttpClient http;
-  private final Map<String, ClusterNode> nodes;
+  private final java.util.function.Function<String, ClusterNode> nodes;
 
-  HttpSnapshotSource(HttpClient http, Map<String, ClusterNode> nodes) {
+  /** {@code nodes}: looks a member up by id among those currently known. */
+  HttpSnapshotSource(HttpClient http, java.util.function.Function<String, ClusterNode> nodes) {
     this.http = http;
     this.nodes = nodes;
   }
 
   @Override
   public InputStream open(String nodeId, long rangeId) throws IOException {
-    ClusterNode node = nodes.get(nodeId);
+    ClusterNode node = nodes.apply(nodeId);
     if (node == null) {
       throw new IOException("unknown node " + nodeId);
     }

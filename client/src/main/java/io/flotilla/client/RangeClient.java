@@ -84,8 +84,9 @@ public final class RangeClient implements AutoCloseable {
       // the leader with a read first, which is safe to retry on another peer, avoids that.
       return read(Query.newBuilder().setRangeId(rangeId).setMultiGet(io.flotilla.proto.MultiGetQuery.getDefaultInstance())
               .build())
-          .handle((r, e) -> null)
-          .thenCompose(x -> write(command.toByteArray(), 0));
+          .handle((r, e) -> unwrap(e) instanceof RangeNotHostedException gone ? gone : null)
+          .thenCompose(gone -> gone != null ? CompletableFuture.<CommandResult>failedFuture(gone)
+              : write(command.toByteArray(), 0));
     }
     return write(command.toByteArray(), 0);
   }
@@ -132,12 +133,12 @@ public final class RangeClient implements AutoCloseable {
 
   /** A linearizable read served by the leader (lease or read index). */
   public CompletableFuture<QueryResult> read(Query query) {
-    return readWithRetry(query, null, 0);
+    return readWithRetry(query, null, 0, 0);
   }
 
   /** A linearizable read served by the given replica once it applied the leader's read index. */
   public CompletableFuture<QueryResult> readOn(Query query, String nodeId) {
-    return readWithRetry(query, RaftPeerId.valueOf(nodeId), 0);
+    return readWithRetry(query, RaftPeerId.valueOf(nodeId), 0, 0);
   }
 
   /**
@@ -145,7 +146,7 @@ public final class RangeClient implements AutoCloseable {
    * an election) is retried with backoff, a bounded number of times; a state machine failure
    * is not.
    */
-  private CompletableFuture<QueryResult> readWithRetry(Query query, RaftPeerId server, int attempt) {
+  private CompletableFuture<QueryResult> readWithRetry(Query query, RaftPeerId server, int attempt, int mismatches) {
     CompletableFuture<QueryResult> result = new CompletableFuture<>();
     // Completed on the common pool, never on a Ratis thread (see write()).
     client.async().sendReadOnlyUnordered(message(query.toByteArray()), server).whenCompleteAsync((reply, error) -> {
@@ -161,8 +162,15 @@ public final class RangeClient implements AutoCloseable {
         return;
       }
       Throwable cause = unwrap(failure);
-      if (cause instanceof GroupMismatchException) {
+      boolean mismatch = cause instanceof GroupMismatchException;
+      if (mismatch) {
         replaceAfterFailure(client, cause); // that peer does not host the group: try the next one
+        if (server == null && mismatches + 1 >= group.getPeers().size()) {
+          // Every peer in turn said so: the range is gone from them, no retry will find it.
+          result.completeExceptionally(new RangeNotHostedException(rangeId,
+              group.getPeers().stream().map(p -> p.getId().toString()).toList()));
+          return;
+        }
       }
       if (cause instanceof StateMachineException || attempt + 1 >= READ_ATTEMPTS) {
         result.completeExceptionally(translate(failure, false).getCause());
@@ -170,7 +178,7 @@ public final class RangeClient implements AutoCloseable {
       }
       long backoff = Math.min(1000, 25L << Math.min(attempt, 6));
       CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS).execute(() ->
-          readWithRetry(query, server, attempt + 1).whenComplete((r, e) -> {
+          readWithRetry(query, server, attempt + 1, mismatch ? mismatches + 1 : 0).whenComplete((r, e) -> {
             if (e != null) {
               result.completeExceptionally(unwrap(e));
             } else {

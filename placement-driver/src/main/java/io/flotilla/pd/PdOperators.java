@@ -23,7 +23,7 @@ public final class PdOperators {
       } else if (s instanceof Step.TransferLeader t) {
         step.setTransferLeader(t.node());
       } else if (s instanceof Step.SplitRange sp) {
-        step.setSplit(sp.why());
+        step.setSplit(sp.why()).setSplitAt(com.google.protobuf.ByteString.copyFrom(sp.at()));
       } else if (s instanceof Step.MergeWith m) {
         step.setMergeWith(m.rightId());
       }
@@ -39,7 +39,7 @@ public final class PdOperators {
         case ADD_REPLICA -> new Step.AddReplica(s.getAddReplica());
         case REMOVE_REPLICA -> new Step.RemoveReplica(s.getRemoveReplica());
         case TRANSFER_LEADER -> new Step.TransferLeader(s.getTransferLeader());
-        case SPLIT -> new Step.SplitRange(s.getSplit());
+        case SPLIT -> new Step.SplitRange(s.getSplit(), s.getSplitAt().toByteArray());
         case MERGE_WITH -> new Step.MergeWith(s.getMergeWith());
         case KIND_NOT_SET -> throw new IllegalArgumentException("operator " + p.getId() + " has an empty step");
       });

@@ -1,6 +1,7 @@
 package io.flotilla.pd;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.proto.NodeAddress;
 import io.flotilla.proto.NodeStateChange;
 import io.flotilla.proto.PdCommand;
 import io.flotilla.proto.PdOperator;
@@ -10,6 +11,7 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
@@ -29,22 +31,70 @@ public final class PdStateMachine extends BaseStateMachine {
   private static final int KEEP_FINISHED = 500;
 
   private final Map<String, NodeStateChange> nodes = new LinkedHashMap<>();
+  /** Every member by id: the configured ones, then those that joined through the PD log. */
+  private final Map<String, NodeAddress> members = new LinkedHashMap<>();
+  private final java.util.List<NodeAddress> joined = new java.util.ArrayList<>();
+  private volatile Consumer<NodeAddress> onJoin = n -> { };
+
+  /** A PD replica of a cluster created with {@code configured} members. */
+  public PdStateMachine(java.util.List<NodeAddress> configured) {
+    configured.forEach(n -> members.put(n.getId(), n));
+  }
+
+  /** Called (on the apply thread) for each node that joins, also when the log is replayed. */
+  public void onJoin(Consumer<NodeAddress> listener) {
+    this.onJoin = listener;
+  }
   private final Map<String, PdOperator> running = new LinkedHashMap<>();
   private final Deque<PdOperator> finished = new ArrayDeque<>();
 
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     var entry = trx.getLogEntry();
+    String refusal = null;
     try {
-      apply(PdCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray()));
+      refusal = apply(PdCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray()));
     } catch (InvalidProtocolBufferException e) {
       LOG.error("placement driver: skipping malformed log entry {}", entry.getIndex(), e);
     }
     updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
-    return CompletableFuture.completedFuture(Message.EMPTY);
+    return CompletableFuture.completedFuture(refusal == null ? Message.EMPTY : Message.valueOf(refusal));
   }
 
-  synchronized void apply(PdCommand command) {
+  /** Applies one command; returns why it was refused, or null. */
+  String apply(PdCommand command) {
+    if (command.hasJoin()) {
+      NodeAddress node = command.getJoin();
+      String refusal;
+      synchronized (this) {
+        refusal = join(node);
+      }
+      if (refusal == null) {
+        onJoin.accept(node);
+      }
+      return refusal;
+    }
+    applyLocked(command);
+    return null;
+  }
+
+  private String join(NodeAddress node) {
+    NodeAddress known = members.get(node.getId());
+    if (known != null) {
+      return known.equals(node) ? null
+          : "node id " + node.getId() + " is taken by the member at " + known.getHttp() + " (raft " + known.getRaft() + ")";
+    }
+    for (NodeAddress other : members.values()) {
+      if (other.getHttp().equals(node.getHttp()) || other.getRaft().equals(node.getRaft())) {
+        return "member " + other.getId() + " already uses " + other.getHttp() + " / " + other.getRaft();
+      }
+    }
+    members.put(node.getId(), node);
+    joined.add(node);
+    return null;
+  }
+
+  private synchronized void applyLocked(PdCommand command) {
     if (command.hasNodeState()) {
       nodes.put(command.getNodeState().getNode(), command.getNodeState());
     }
@@ -66,6 +116,7 @@ public final class PdStateMachine extends BaseStateMachine {
     PdState.Builder b = PdState.newBuilder().addAllNodes(nodes.values());
     b.addAllOperators(running.values());
     b.addAllOperators(finished);
+    b.addAllJoined(joined);
     return b.build();
   }
 

@@ -18,7 +18,7 @@ public record PlacementConfig(int replication, int maxSnapshotsPerNode, int maxO
     long splitBytes, long splitKeys, double splitWritesPerSecond, long mergeBytes, double mergeWritesPerSecond,
     int replicaTolerance) {
   public static PlacementConfig defaults(int replication) {
-    return new PlacementConfig(replication, 2, 64, 16, 96L << 20, 1_000_000, 2_000, 8L << 20, 10, 2);
+    return new PlacementConfig(replication, 2, 64, 16, 96L << 20, 1_000_000, 2_000, 8L << 20, 10, 1);
   }
 
   public PlacementConfig withLimits(int snapshotsPerNode, int operators, int balancePerRound) {

@@ -8,9 +8,16 @@ import java.util.List;
  * last reported. Keys are raw bytes; an empty end means +infinity.
  */
 public record RangeView(long id, byte[] start, byte[] end, List<String> replicas, String leader,
-    long approximateBytes, long keys, double writesPerSecond) {
+    long approximateBytes, long keys, double writesPerSecond, byte[] loadSplitKey) {
   public RangeView {
     replicas = List.copyOf(replicas);
+    loadSplitKey = loadSplitKey == null ? new byte[0] : loadSplitKey;
+  }
+
+  /** A range whose leader reported no load split key. */
+  public RangeView(long id, byte[] start, byte[] end, List<String> replicas, String leader, long approximateBytes,
+      long keys, double writesPerSecond) {
+    this(id, start, end, replicas, leader, approximateBytes, keys, writesPerSecond, null);
   }
 
   public boolean hasReplicaOn(String node) {
@@ -23,11 +30,11 @@ public record RangeView(long id, byte[] start, byte[] end, List<String> replicas
   }
 
   public RangeView withReplicas(List<String> newReplicas, String newLeader) {
-    return new RangeView(id, start, end, newReplicas, newLeader, approximateBytes, keys, writesPerSecond);
+    return new RangeView(id, start, end, newReplicas, newLeader, approximateBytes, keys, writesPerSecond, loadSplitKey);
   }
 
   public RangeView withLoad(long bytes, long keyCount, double writes) {
-    return new RangeView(id, start, end, replicas, leader, bytes, keyCount, writes);
+    return new RangeView(id, start, end, replicas, leader, bytes, keyCount, writes, loadSplitKey);
   }
 
   @Override

@@ -40,7 +40,13 @@ public final class ReplicaChecker {
           List.of(new Step.AddReplica(target)), range.replicas().size() + " of " + config.replication() + " replicas");
     }
     if (!leaving.isEmpty()) {
-      return replace(range, leaving.get(0), tally, "move-off-decommissioning", "node " + leaving.get(0) + " is decommissioning");
+      String from = leaving.get(0);
+      if (range.replicas().size() > config.replication()) {
+        // Its replacement is in already (a move that stopped half-way): only the removal is left.
+        return new Operator(range.id(), "move-off-decommissioning", Operator.Priority.REPAIR, removal(range, from),
+            "node " + from + " is decommissioning");
+      }
+      return replace(range, from, tally, "move-off-decommissioning", "node " + from + " is decommissioning");
     }
     if (range.replicas().size() > config.replication()) {
       // The fullest node's replica goes; among equals a follower's (no handover needed).
@@ -50,16 +56,21 @@ public final class ReplicaChecker {
           victim = node;
         }
       }
-      List<Step> steps = new ArrayList<>();
-      if (victim.equals(range.leader())) {
-        String heir = range.replicas().stream().filter(n -> !n.equals(range.leader())).findFirst().orElseThrow();
-        steps.add(new Step.TransferLeader(heir));
-      }
-      steps.add(new Step.RemoveReplica(victim));
-      return new Operator(range.id(), "remove-extra-replica", Operator.Priority.REPAIR, steps,
+      return new Operator(range.id(), "remove-extra-replica", Operator.Priority.REPAIR, removal(range, victim),
           range.replicas().size() + " replicas, " + config.replication() + " wanted");
     }
     return null;
+  }
+
+  /** Removes the replica on {@code node}, handing leadership to another replica first if it leads. */
+  private static List<Step> removal(RangeView range, String node) {
+    List<Step> steps = new ArrayList<>();
+    if (node.equals(range.leader())) {
+      String heir = range.replicas().stream().filter(n -> !n.equals(node)).findFirst().orElseThrow();
+      steps.add(new Step.TransferLeader(heir));
+    }
+    steps.add(new Step.RemoveReplica(node));
+    return steps;
   }
 
   private static int victimOrder(RangeView range, Tally tally, String a, String b) {

@@ -12,7 +12,26 @@ public sealed interface Step {
   record TransferLeader(String node) implements Step {}
 
   /** Splits the range at its middle key (or its load midpoint, when known). */
-  record SplitRange(String why) implements Step {}
+  /** Split at {@code at}, or at the middle key when {@code at} is empty. */
+  record SplitRange(String why, byte[] at) implements Step {
+    public SplitRange {
+      at = at == null ? new byte[0] : at;
+    }
+
+    public SplitRange(String why) {
+      this(why, null);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof SplitRange s && s.why.equals(why) && java.util.Arrays.equals(s.at, at);
+    }
+
+    @Override
+    public int hashCode() {
+      return why.hashCode() * 31 + java.util.Arrays.hashCode(at);
+    }
+  }
 
   /** Absorbs the range's right neighbour {@code rightId} into it. */
   record MergeWith(long rightId) implements Step {}

@@ -57,6 +57,14 @@ final class ClusterDsl {
     return this;
   }
 
+  /** The range's leader reports {@code key} as the point that halves its recent writes. */
+  ClusterDsl loadSplitKey(long id, String key) {
+    RangeView r = ranges.get(id);
+    ranges.put(id, new RangeView(r.id(), r.start(), r.end(), r.replicas(), r.leader(), r.approximateBytes(), r.keys(),
+        r.writesPerSecond(), key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    return this;
+  }
+
   ClusterView view() {
     List<RangeView> tiled = new ArrayList<>();
     List<Long> ids = new ArrayList<>(ranges.keySet());
@@ -65,7 +73,7 @@ final class ClusterDsl {
       byte[] start = i == 0 ? new byte[0] : key(ids.get(i));
       byte[] end = i + 1 == ids.size() ? new byte[0] : key(ids.get(i + 1));
       tiled.add(new RangeView(r.id(), start, end, r.replicas(), r.leader(), r.approximateBytes(), r.keys(),
-          r.writesPerSecond()));
+          r.writesPerSecond(), r.loadSplitKey()));
     }
     return ClusterView.of(nodes.values(), tiled);
   }

@@ -44,6 +44,14 @@ class ReplicaCheckerTest {
   }
 
   @Test
+  void aMoveOffADecommissioningNodeThatStoppedHalfWayOnlyRemovesItsReplica() {
+    // The replacement joined, the handover failed: every up node holds a replica already.
+    Operator op = check(cluster().up("n2", "n3", "n4").decommissioning("n1").range(1, "n1", "n2", "n3", "n4"), 1);
+    assertEquals("move-off-decommissioning", op.kind());
+    assertEquals(List.of(new Step.TransferLeader("n2"), new Step.RemoveReplica("n1")), op.steps());
+  }
+
+  @Test
   void anExtraReplicaLeavesTheFullestNodeAndTheLeaderIsNeverRemovedWhileLeading() {
     Operator op = check(cluster().up("n1", "n2", "n3", "n4")
         .range(1, "n1", "n2", "n3", "n4").range(2, "n1", "n2", "n3"), 1);

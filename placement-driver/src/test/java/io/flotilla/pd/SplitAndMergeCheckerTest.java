@@ -17,14 +17,20 @@ class SplitAndMergeCheckerTest {
   @Test
   void aRangeSplitsWhenTooLargeTooManyKeysOrTooHot() {
     ClusterDsl c = cluster().up("n1", "n2", "n3").range(1, "n1", "n2", "n3").range(2, "n1", "n2", "n3")
-        .range(3, "n1", "n2", "n3").range(4, "n1", "n2", "n3")
-        .load(1, 1001, 10, 0).load(2, 10, 101, 0).load(3, 10, 10, 5000).load(4, 999, 99, 1);
-    for (long id : new long[] {1, 2, 3}) {
+        .range(3, "n1", "n2", "n3").range(4, "n1", "n2", "n3").range(5, "n1", "n2", "n3")
+        .load(1, 1001, 10, 0).load(2, 10, 101, 0).load(3, 10, 10, 5000).loadSplitKey(3, "k000000000003-hot")
+        .load(4, 999, 99, 1).load(5, 10, 10, 5000);
+    for (long id : new long[] {1, 2}) {
       Operator op = SplitChecker.check(range(c, id), config);
       assertEquals("split", op.kind(), "range " + id);
-      assertEquals(Step.SplitRange.class, op.steps().get(0).getClass());
+      assertEquals(new Step.SplitRange(op.reason()), op.steps().get(0), "at the middle key: " + op);
     }
+    Operator hot = SplitChecker.check(range(c, 3), config);
+    assertEquals("k000000000003-hot",
+        new String(((Step.SplitRange) hot.steps().get(0)).at(), java.nio.charset.StandardCharsets.UTF_8),
+        "a hot range splits where its writes divide");
     assertNull(SplitChecker.check(range(c, 4), config));
+    assertNull(SplitChecker.check(range(c, 5), config), "hot, but all its writes hit one key: no split helps");
   }
 
   @Test
@@ -36,9 +42,17 @@ class SplitAndMergeCheckerTest {
   }
 
   @Test
-  void neighboursOnDifferentNodesOrHotOrTooBigTogetherDoNotMerge() {
-    ClusterDsl apart = cluster().up("n1", "n2", "n3", "n4").range(1, "n1", "n2", "n3").range(2, "n2", "n3", "n4");
-    assertNull(MergeChecker.check(range(apart, 1), range(apart, 2), apart.view(), config));
+  void neighboursOnDifferentNodesAreColocatedFirstOneReplicaAtATime() {
+    ClusterDsl apart = cluster().up("n1", "n2", "n3", "n4").range(1, "n1", "n2", "n3").range(2, "n4", "n2", "n3");
+    Operator op = MergeChecker.check(range(apart, 1), range(apart, 2), apart.view(), config);
+    assertEquals(2, op.rangeId(), "the right range moves");
+    assertEquals("colocate-for-merge", op.kind());
+    assertEquals(List.of(new Step.AddReplica("n1"), new Step.TransferLeader("n1"), new Step.RemoveReplica("n4")),
+        op.steps());
+  }
+
+  @Test
+  void hotOrTooBigTogetherOrDownNeighboursDoNotMerge() {
     ClusterDsl hot = cluster().up("n1", "n2", "n3").range(1, "n1", "n2", "n3").range(2, "n1", "n2", "n3")
         .load(2, 10, 1, 50);
     assertNull(MergeChecker.check(range(hot, 1), range(hot, 2), hot.view(), config));

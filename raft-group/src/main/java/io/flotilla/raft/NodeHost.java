@@ -60,9 +60,14 @@ import org.slf4j.LoggerFactory;
 public final class NodeHost implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeHost.class);
   private static final byte[] BOOTSTRAPPED = MetaKeys.node("bootstrapped");
+  /** Every cluster member this node knows of, in the order they joined (a JoinReply). */
+  private static final byte[] MEMBERS = MetaKeys.node("members");
 
   private final ClusterNode self;
-  private final Map<String, ClusterNode> nodes;
+  /** The nodes of the configuration, in its order: a new cluster's layout is derived from them. */
+  private final List<ClusterNode> configured;
+  /** Every known member, in order (configured ones, then joined ones); replaced, never mutated. */
+  private volatile Map<String, ClusterNode> nodes;
   private final KvEngine engine;
   private final RaftSettings settings;
   private final SnapshotSource snapshots;
@@ -89,8 +94,14 @@ public final class NodeHost implements AutoCloseable {
     this.self = self;
     // Keep the configured order: every node must derive the same initial layout from it
     // (Map.copyOf would iterate in a per-JVM random order).
+    this.configured = List.copyOf(cluster);
+    // The remembered members come first: their order (configured, then joined) is the cluster's
+    // (the placement driver's group is its first three), whatever a joined node's file lists.
     Map<String, ClusterNode> byId = new LinkedHashMap<>();
-    cluster.forEach(n -> byId.put(n.id(), n));
+    for (ClusterNode known : persistedMembers(engine)) {
+      byId.put(known.id(), known);
+    }
+    cluster.forEach(n -> byId.putIfAbsent(n.id(), n));
     this.nodes = java.util.Collections.unmodifiableMap(byId);
     this.engine = engine;
     this.settings = settings;
@@ -160,7 +171,8 @@ public final class NodeHost implements AutoCloseable {
     server.start();
     loadDescriptors().forEach(routing::update);
     if (engine.get(ColumnFamily.META, BOOTSTRAPPED) == null) {
-      List<RangeDescriptor> layout = InitialLayout.of(new ArrayList<>(nodes.keySet()), initialSplits, replication);
+      List<RangeDescriptor> layout = InitialLayout.of(configured.stream().map(ClusterNode::id).toList(),
+          initialSplits, replication);
       Mutations m = new Mutations();
       for (RangeDescriptor r : layout) {
         m.put(ColumnFamily.META, MetaKeys.descriptor(r.getId()), r.toByteArray());
@@ -169,7 +181,7 @@ public final class NodeHost implements AutoCloseable {
       engine.write(m);
       engine.sync();
       layout.forEach(routing::update);
-      LOG.info("node {}: bootstrapped a new cluster with {} ranges over {} nodes", self.id(), layout.size(), nodes.size());
+      LOG.info("node {}: bootstrapped a new cluster with {} ranges over {} nodes", self.id(), layout.size(), configured.size());
     }
     // A crash between applying a split and creating the child's group, or between a merge
     // and removing the absorbed group, leaves the groups out of step with the descriptors.
@@ -285,7 +297,12 @@ public final class NodeHost implements AutoCloseable {
     }
     engine.sync();
     RangeDescriptor seeded = RangeDescriptor.parseFrom(engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId)));
-    RaftGroup group = RangeGroups.group(seeded.toBuilder().clearReplicas().addAllReplicas(members).build(), nodes);
+    // The group starts with the configuration the copy was taken under. When that does not list
+    // this node (a replica being added), Ratis starts the division uninitialized: no election
+    // timer until the leader's new configuration reaches it. Started as a member instead, it
+    // would campaign with an empty log before the leader staged it, and the leader answers such
+    // a stranger with "shut down", which closes the new division.
+    RaftGroup group = RangeGroups.group(seeded, nodes);
     server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newAdd(
         localClient, server.getId(), localCallIds.incrementAndGet(), group));
     LOG.info("node {}: seeded a replica of {} from {} and joined its group {}", self.id(),
@@ -358,8 +375,65 @@ public final class NodeHost implements AutoCloseable {
     return self;
   }
 
+  /** Every cluster member this node knows of, in join order (a snapshot: members only grow). */
   public Map<String, ClusterNode> nodes() {
     return nodes;
+  }
+
+  /**
+   * Adds a member that joined the cluster (as the placement driver recorded it) and remembers it
+   * across restarts. Returns false when it was known already.
+   */
+  public synchronized boolean addMember(ClusterNode member) throws IOException {
+    ClusterNode known = nodes.get(member.id());
+    if (known != null) {
+      if (!known.equals(member)) {
+        LOG.warn("node {}: member {} is known as {}; ignoring {}", self.id(), member.id(), known, member);
+      }
+      return false;
+    }
+    Map<String, ClusterNode> next = new LinkedHashMap<>(nodes);
+    next.put(member.id(), member);
+    writeMembers(engine, next.values(), persistedReplication(engine).orElse(0));
+    nodes = java.util.Collections.unmodifiableMap(next);
+    LOG.info("node {}: {} joined the cluster ({} members)", self.id(), member, next.size());
+    return true;
+  }
+
+  /**
+   * Prepares the storage of a node that joins an existing cluster: remembers its members and
+   * marks it bootstrapped, so it never lays out a new cluster of its own.
+   */
+  public static void markJoined(KvEngine engine, List<ClusterNode> members, int replication) throws IOException {
+    writeMembers(engine, members, replication);
+    engine.write(new Mutations().put(ColumnFamily.META, BOOTSTRAPPED, "1".getBytes(StandardCharsets.US_ASCII)));
+    engine.sync();
+  }
+
+  /** The members this node's storage remembers (empty for a node that never learned of a join). */
+  public static List<ClusterNode> persistedMembers(KvEngine engine) throws IOException {
+    byte[] raw = engine.get(ColumnFamily.META, MEMBERS);
+    if (raw == null) {
+      return List.of();
+    }
+    return io.flotilla.proto.JoinReply.parseFrom(raw).getMembersList().stream()
+        .map(a -> new ClusterNode(a.getId(), a.getHttp(), a.getRaft())).toList();
+  }
+
+  /** The replica count of the cluster this node joined (empty for a node that created it). */
+  public static java.util.OptionalInt persistedReplication(KvEngine engine) throws IOException {
+    byte[] raw = engine.get(ColumnFamily.META, MEMBERS);
+    int replication = raw == null ? 0 : io.flotilla.proto.JoinReply.parseFrom(raw).getReplication();
+    return replication == 0 ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(replication);
+  }
+
+  private static void writeMembers(KvEngine engine, java.util.Collection<ClusterNode> members, int replication)
+      throws IOException {
+    io.flotilla.proto.JoinReply.Builder b = io.flotilla.proto.JoinReply.newBuilder().setReplication(replication);
+    for (ClusterNode n : members) {
+      b.addMembers(io.flotilla.proto.NodeAddress.newBuilder().setId(n.id()).setHttp(n.httpUrl()).setRaft(n.raftAddress()));
+    }
+    engine.write(new Mutations().put(ColumnFamily.META, MEMBERS, b.build().toByteArray()));
   }
 
   public KvEngine engine() {

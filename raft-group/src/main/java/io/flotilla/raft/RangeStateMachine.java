@@ -55,6 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class RangeStateMachine extends BaseStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(RangeStateMachine.class);
 
+  private final io.flotilla.statemachine.WriteSample recentWrites = new io.flotilla.statemachine.WriteSample();
   private final String nodeId;
   private final long rangeId;
   private final KvEngine engine;
@@ -169,6 +170,7 @@ public final class RangeStateMachine extends BaseStateMachine {
       engine.write(m);
       revision = applied.revision();
       result = applied.result();
+      recentWrites.record(command);
       if (result.hasRangeChange()) {
         announce(result.getRangeChange());
       }
@@ -289,6 +291,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     if (query.hasStatus()) {
       TermIndex applied = getLastAppliedTermIndex();
       return QueryResult.newBuilder().setRevision(rev).setStatus(RangeStatus.newBuilder().setRange(r)
+          .setServedBy(nodeId).setLeader(knownLeader())
           .setState(RangeState.newBuilder().setRevision(rev)
               .setAppliedIndex(applied == null ? 0 : applied.getIndex())
               .setAppliedTerm(applied == null ? 0 : applied.getTerm()))
@@ -361,6 +364,24 @@ public final class RangeStateMachine extends BaseStateMachine {
   /** The descriptor this replica holds, or null before its first snapshot. */
   public RangeDescriptor descriptor() {
     return range;
+  }
+
+  /** The group's leader as this replica's division knows it; empty when unknown. */
+  private String knownLeader() {
+    try {
+      org.apache.ratis.server.RaftServer server = getServer().getNow(null);
+      org.apache.ratis.protocol.RaftPeerId leader = server == null ? null
+          : server.getDivision(getGroupId()).getInfo().getLeaderId();
+      return leader == null ? "" : leader.toString();
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** The key that halves this replica's recent writes, if it saw enough of them (hot-range splits). */
+  public java.util.Optional<byte[]> loadSplitKey() {
+    RangeDescriptor r = range;
+    return r == null ? java.util.Optional.empty() : recentWrites.median(r);
   }
 
   public long revision() {

@@ -9,6 +9,39 @@ package io.flotilla.statemachine;
 public interface KvEngine extends KvReader, AutoCloseable {
   void write(Mutations mutations);
 
+  /**
+   * A write too large to hold as one {@link Mutations} on the heap (a whole range's snapshot):
+   * parts are added as they arrive and applied together, atomically, by {@link Batch#commit}.
+   * This default keeps the parts on the heap; an engine may stage them elsewhere.
+   */
+  default Batch newBatch() {
+    Mutations all = new Mutations();
+    return new Batch() {
+      @Override
+      public void add(Mutations part) {
+        all.addAll(part);
+      }
+
+      @Override
+      public void commit() {
+        write(all);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  /** An atomic write assembled in parts; closing without commit discards it. */
+  interface Batch extends AutoCloseable {
+    void add(Mutations part);
+
+    void commit();
+
+    @Override
+    void close();
+  }
+
   /** A consistent point-in-time view; close it when done. */
   Snapshot snapshot();
 

@@ -27,6 +27,9 @@ public final class RangeSnapshots {
   /** The column families whose keys are user keys, partitioned by range span. */
   private static final ColumnFamily[] SPAN_FAMILIES = {ColumnFamily.DATA, ColumnFamily.LOCKS};
 
+  /** Entries handed to the engine's batch at a time while installing. */
+  private static final long PART_BYTES = 4L << 20;
+
   private RangeSnapshots() {}
 
   /** Streams the range as of one engine snapshot; returns the header that was sent. */
@@ -69,6 +72,23 @@ public final class RangeSnapshots {
       throw new IOException("snapshot stream is not for range " + rangeId);
     }
     RangeDescriptor range = header.getRange();
+    try (KvEngine.Batch batch = engine.newBatch()) {
+      installInto(batch, engine, rangeId, range, in);
+      Mutations meta = new Mutations();
+      meta.put(ColumnFamily.META, MetaKeys.descriptor(rangeId), range.toByteArray());
+      meta.put(ColumnFamily.META, MetaKeys.state(rangeId), header.getState().toByteArray());
+      batch.add(meta);
+      batch.commit();
+    }
+    return header;
+  }
+
+  /**
+   * Stages the replacement of the range's data in {@code batch}, handing entries over in parts
+   * of about {@link #PART_BYTES}: the heap holds one part at a time, never the whole range.
+   */
+  private static void installInto(KvEngine.Batch batch, KvEngine engine, long rangeId, RangeDescriptor range,
+      InputStream in) throws IOException {
     Mutations m = new Mutations();
     byte[] old = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
     if (old != null) {
@@ -76,6 +96,7 @@ public final class RangeSnapshots {
     }
     clearSpan(m, range);
     long count = 0;
+    long partBytes = 0;
     while (true) {
       SnapshotEntry e = SnapshotEntry.parseDelimitedFrom(in);
       if (e == null) {
@@ -97,11 +118,14 @@ public final class RangeSnapshots {
       m.put(e.getLock() ? ColumnFamily.LOCKS : ColumnFamily.DATA, e.getKey().toByteArray(),
           e.getStoredValue().toByteArray());
       count++;
+      partBytes += e.getKey().size() + e.getStoredValue().size();
+      if (partBytes >= PART_BYTES) {
+        batch.add(m);
+        m = new Mutations();
+        partBytes = 0;
+      }
     }
-    m.put(ColumnFamily.META, MetaKeys.descriptor(rangeId), range.toByteArray());
-    m.put(ColumnFamily.META, MetaKeys.state(rangeId), header.getState().toByteArray());
-    engine.write(m);
-    return header;
+    batch.add(m);
   }
 
   /** Adds deletes of everything the range's span holds (data and intents) to {@code m}. */

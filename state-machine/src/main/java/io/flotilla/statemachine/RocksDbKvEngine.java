@@ -95,22 +95,56 @@ public final class RocksDbKvEngine implements KvEngine {
   @Override
   public void write(Mutations mutations) {
     try (WriteBatch batch = new WriteBatch()) {
-      for (Mutations.Op op : mutations.ops()) {
-        ColumnFamilyHandle h = families.get(op.cf());
-        switch (op.kind()) {
-          case PUT -> batch.put(h, op.key(), op.value());
-          case DELETE -> batch.delete(h, op.key());
-          case DELETE_SPAN -> {
-            if (io.flotilla.common.Keys.compare(op.key(), op.value()) < 0) { // RocksDB refuses inverted spans
-              batch.deleteRange(h, op.key(), op.value());
-            }
-          }
-        }
-      }
+      append(batch, mutations);
       db.write(writeOptions, batch);
     } catch (RocksDBException e) {
       // A failed apply write must stop the replica: continuing would diverge from the log.
       throw new IllegalStateException("RocksDB write failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Stages the parts in a native write batch, off the Java heap, until the commit. */
+  @Override
+  public Batch newBatch() {
+    WriteBatch batch = new WriteBatch();
+    return new Batch() {
+      @Override
+      public void add(Mutations part) {
+        try {
+          append(batch, part);
+        } catch (RocksDBException e) {
+          throw new IllegalStateException("RocksDB batch failed: " + e.getMessage(), e);
+        }
+      }
+
+      @Override
+      public void commit() {
+        try {
+          db.write(writeOptions, batch);
+        } catch (RocksDBException e) {
+          throw new IllegalStateException("RocksDB write failed: " + e.getMessage(), e);
+        }
+      }
+
+      @Override
+      public void close() {
+        batch.close();
+      }
+    };
+  }
+
+  private void append(WriteBatch batch, Mutations mutations) throws RocksDBException {
+    for (Mutations.Op op : mutations.ops()) {
+      ColumnFamilyHandle h = families.get(op.cf());
+      switch (op.kind()) {
+        case PUT -> batch.put(h, op.key(), op.value());
+        case DELETE -> batch.delete(h, op.key());
+        case DELETE_SPAN -> {
+          if (io.flotilla.common.Keys.compare(op.key(), op.value()) < 0) { // RocksDB refuses inverted spans
+            batch.deleteRange(h, op.key(), op.value());
+          }
+        }
+      }
     }
   }
 

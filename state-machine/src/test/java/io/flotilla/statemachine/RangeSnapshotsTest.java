@@ -149,6 +149,33 @@ class RangeSnapshotsTest {
     assertEquals("another range", data(follower, "a"));
   }
 
+  /** A range larger than one install part (4 MiB): installed whole; a cut stream installs nothing. */
+  @Test
+  void aLargeSnapshotInstallsInPartsAtomically() throws IOException {
+    KvEngine leader = leader(rocks());
+    byte[] value = new byte[64 * 1024];
+    Arrays.fill(value, (byte) 'x');
+    Mutations bulk = new Mutations();
+    for (int i = 0; i < 200; i++) { // 12.5 MiB: four parts
+      bulk.put(ColumnFamily.DATA, k(String.format("m%04d", i)), new StoredValue(7, 0, value).encode());
+    }
+    leader.write(bulk);
+    byte[] stream = stream(leader);
+
+    KvEngine follower = staleFollower(rocks());
+    long before = RangeSnapshots.checksum(follower, Replica.range(ID, "a", "f", 1, 4));
+    byte[] cut = Arrays.copyOf(stream, stream.length * 3 / 4);
+    assertThrows(IOException.class, () -> RangeSnapshots.install(follower, ID, new ByteArrayInputStream(cut)));
+    assertEquals(before, RangeSnapshots.checksum(follower, Replica.range(ID, "a", "f", 1, 4)),
+        "a stream cut in its third part changed nothing");
+    assertEquals("stale, only in the old span", data(follower, "a1"));
+    assertNull(follower.get(ColumnFamily.DATA, k("m0000")));
+
+    RangeSnapshots.install(follower, ID, new ByteArrayInputStream(stream));
+    assertInstalled(leader, follower);
+    assertArrayEquals(leader.get(ColumnFamily.DATA, k("m0199")), follower.get(ColumnFamily.DATA, k("m0199")));
+  }
+
   @Test
   void aReplicaWhoseOldSpanRanToInfinityHasItAllCleared() throws IOException {
     KvEngine leader = leader(new InMemoryKvEngine());

@@ -124,6 +124,17 @@ public final class ProcessCluster implements AutoCloseable {
     return cluster.member(id).http;
   }
 
+  /**
+   * Adds a node (the next id, on the next address of this cluster's subnet) that joins the
+   * running cluster through {@code via}, starts it and waits until it is ready.
+   */
+  public LocalCluster.Member join(String via) throws IOException, InterruptedException {
+    LocalCluster.Member m = cluster.addJoiner(url(via));
+    cluster.start(m);
+    cluster.awaitReady(Duration.ofSeconds(90));
+    return m;
+  }
+
   public void kill(String id) throws InterruptedException {
     cluster.kill(cluster.member(id));
   }

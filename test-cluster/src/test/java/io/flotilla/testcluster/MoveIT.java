@@ -2,6 +2,7 @@ package io.flotilla.testcluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -226,6 +227,43 @@ class MoveIT {
 
   @Test
   @Order(4)
+  void mergingNeighboursOnDifferentNodesColocatesThemFirst() throws Exception {
+    JsonNode left = null;
+    JsonNode right = null;
+    JsonNode all = admin("n1", "GET", "ranges", null).json().get("ranges");
+    for (int i = 0; i + 1 < all.size() && left == null; i++) {
+      JsonNode a = all.get(i);
+      JsonNode b = all.get(i + 1);
+      if (a.get("end").asText().equals(b.get("start").asText())
+          && !new java.util.HashSet<>(replicas(a)).equals(new java.util.HashSet<>(replicas(b)))) {
+        left = a;
+        right = b;
+      }
+    }
+    assertNotNull(left, "with 4 nodes some neighbours live on different nodes: " + all);
+    String leftKey = prefixOf(left) + "colocated";
+    String rightKey = prefixOf(right) + "colocated";
+    assertEquals(200, api.put(urls.get("n1"), leftKey, "L").status());
+    assertEquals(200, api.put(urls.get("n2"), rightKey, "R").status());
+    long leftId = left.get("id").asLong();
+
+    Resp merge = admin("n3", "POST", "ranges/merge", "{\"left\": " + leftId + ", \"right\": "
+        + right.get("id").asLong() + "}");
+    assertEquals(200, merge.status(), merge::toString);
+    JsonNode merged = merge.json().get("range");
+    assertEquals(leftId, merged.get("id").asLong());
+    assertEquals(new java.util.HashSet<>(replicas(left)), new java.util.HashSet<>(replicas(merged)),
+        "the merged range keeps the left range's nodes");
+    assertEquals(404, admin("n1", "GET", "ranges/" + right.get("id").asLong(), null).status());
+    Convergence.awaitReplicasConverge(cluster, "n1", leftId, Duration.ofSeconds(30));
+    for (String node : urls.keySet()) {
+      assertEquals("L", value(api.get(urls.get(node), leftKey)));
+      assertEquals("R", value(api.get(urls.get(node), rightKey)));
+    }
+  }
+
+  @Test
+  @Order(5)
   void badMovesAreRefusedAndChangeNothing() throws Exception {
     Map.Entry<JsonNode, String> pick = rangeAndAbsentNode();
     JsonNode target = pick.getKey();

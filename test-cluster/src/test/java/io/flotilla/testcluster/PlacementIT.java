@@ -190,4 +190,48 @@ class PlacementIT {
     Resp after = api.put(survivor, "z/after-decommission", "ok");
     assertEquals(200, after.status(), after::toString);
   }
+
+  @Test
+  @Order(3)
+  void aNodeThatJoinsReceivesReplicasAndLeadersWithNoManualStep() throws Exception {
+    long joinedAt = System.nanoTime();
+    String joiner = cluster.join("n1").id;
+    String via = cluster.url("n2");
+    Resp members = api.raw("GET", via + "/v1/admin/cluster", null);
+    assertTrue(members.json().get("nodes").toString().contains("\"" + joiner + "\""),
+        "every member learns of the new node: " + members);
+    // 12 replicas over the 4 nodes that stay (the decommissioned one holds none): the new node
+    // gets replicas until the fullest holds at most one more than it, and a range to lead.
+    JsonNode balanced = await(via, joiner + " receiving replicas", Duration.ofSeconds(120), ranges -> {
+      Map<String, Integer> counts = replicaCounts(ranges);
+      int max = counts.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+      return counts.getOrDefault(joiner, 0) >= 2 && max - counts.getOrDefault(joiner, 0) <= 1;
+    });
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    int leads = 0;
+    while (leads == 0 && System.nanoTime() < deadline) {
+      for (JsonNode n : api.raw("GET", via + "/v1/admin/cluster", null).json().get("nodes")) {
+        if (joiner.equals(n.get("id").asText())) {
+          leads = n.path("leader_count").asInt();
+        }
+      }
+      Thread.sleep(250);
+    }
+    assertTrue(leads >= 1, joiner + " leads no range");
+    System.out.printf("PlacementIT: %s joined and held %d replicas and led %d range(s) %.1f s later%n", joiner,
+        replicaCounts(balanced).get(joiner), leads, (System.nanoTime() - joinedAt) / 1e9);
+    for (JsonNode r : balanced) {
+      Convergence.awaitReplicasConverge(cluster, "n1", r.get("id").asLong(), Duration.ofSeconds(30));
+    }
+    assertAllKeysReadable(cluster.url(joiner));
+    Resp write = api.put(cluster.url(joiner), "z/through-the-new-node", "ok");
+    assertEquals(200, write.status(), write::toString);
+    assertEquals("ok", api.get(via, "z/through-the-new-node", "raw").text());
+
+    // Restarted, the new node remembers the cluster it joined (its file lists only itself).
+    cluster.kill(joiner);
+    cluster.start(joiner);
+    cluster.awaitReady(Duration.ofSeconds(60));
+    assertAllKeysReadable(cluster.url(joiner));
+  }
 }

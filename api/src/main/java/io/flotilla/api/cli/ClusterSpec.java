@@ -81,6 +81,26 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
 
   /** The node's whole configuration (Dropwizard server and logging, plus flotilla) as a tree. */
   public Map<String, Object> nodeConfig(int i) {
+    List<Map<String, Object>> peers = new java.util.ArrayList<>();
+    for (int j = 1; j <= nodes; j++) {
+      peers.add(peer(j));
+    }
+    return nodeConfig(i, peers, null);
+  }
+
+  /**
+   * The configuration of node i (beyond {@link #nodes}) that joins the running cluster through
+   * the member at {@code joinUrl}: it lists only itself and learns the others when it joins.
+   */
+  public Map<String, Object> joinerConfig(int i, String joinUrl) {
+    return nodeConfig(i, List.of(peer(i)), joinUrl);
+  }
+
+  private Map<String, Object> peer(int j) {
+    return Map.of("id", nodeId(j), "http", httpUrl(j), "raft", raftAddress(j));
+  }
+
+  private Map<String, Object> nodeConfig(int i, List<Map<String, Object>> peers, String joinUrl) {
     Map<String, Object> connector = new LinkedHashMap<>();
     connector.put("type", "http");
     connector.put("bindHost", ip(i));
@@ -104,14 +124,13 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
     file.put("maxFileSize", "50MiB");
     logging.put("appenders", List.of(file, Map.of("type", "console", "threshold", "WARN", "target", "stderr")));
 
-    List<Map<String, Object>> peers = new java.util.ArrayList<>();
-    for (int j = 1; j <= nodes; j++) {
-      peers.add(Map.of("id", nodeId(j), "http", httpUrl(j), "raft", raftAddress(j)));
-    }
     Map<String, Object> flotilla = new LinkedHashMap<>();
     flotilla.put("id", nodeId(i));
     flotilla.put("dataDir", nodeDir(i).toString());
     flotilla.put("peers", peers);
+    if (joinUrl != null) {
+      flotilla.put("join", joinUrl);
+    }
     flotilla.put("initialSplits", initialSplits);
     flotilla.putAll(flotillaOverrides);
 

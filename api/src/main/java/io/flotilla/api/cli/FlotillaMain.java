@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** The {@code flotilla} command line: {@code node} runs one node, {@code cluster} a local cluster. */
@@ -34,16 +35,43 @@ public final class FlotillaMain implements Runnable {
     new CommandLine(this).usage(System.out);
   }
 
-  /** Runs one node from its configuration file (as {@code bin/flotilla cluster} writes them). */
+  /**
+   * Runs one node from its configuration file (as {@code bin/flotilla cluster} writes them), or
+   * with {@code --join}, a new node that joins a running cluster: its configuration is written
+   * next to the others (DATA/n<k>/node.yml) and reused when it restarts.
+   */
   @Command(name = "node", mixinStandardHelpOptions = true,
-      description = "Run one Flotilla node from its YAML configuration (see DIR/n1/node.yml of a local cluster).")
+      description = "Run one Flotilla node from its YAML configuration (see DIR/n1/node.yml of a local cluster), "
+          + "or add a new node to a running cluster with --join.")
   static final class Node implements Callable<Integer> {
-    @Parameters(paramLabel = "CONFIG", description = "the node's YAML configuration file")
+    @Parameters(paramLabel = "CONFIG", arity = "0..1", description = "the node's YAML configuration file")
     Path config;
+
+    @Option(names = "--join", paramLabel = "URL",
+        description = "base URL of any member of a running cluster for this new node to join")
+    String join;
+
+    @Option(names = "--id", description = "the new node's id (default: n<k>, k = members + 1)")
+    String id;
+
+    @Option(names = "--ip", description = "the new node's loopback address (default: the one after the last member's)")
+    String ip;
+
+    @Option(names = "--data", defaultValue = "./flotilla-data",
+        description = "data directory of the local cluster (default: ${DEFAULT-VALUE})")
+    Path data;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "a node setting of the flotilla: section; repeatable")
+    java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
 
     @Override
     public Integer call() throws Exception {
-      new FlotillaApplication().run("server", config.toString());
+      if ((config == null) == (join == null)) {
+        System.err.println("give either a node's CONFIG file or --join URL");
+        return 2;
+      }
+      Path file = config != null ? config : JoinerSetup.write(join, id, ip, data, ClusterCommand.nested(settings));
+      new FlotillaApplication().run("server", file.toString());
       return 0;
     }
   }

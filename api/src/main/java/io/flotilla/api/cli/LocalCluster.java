@@ -55,7 +55,7 @@ public final class LocalCluster implements AutoCloseable {
   private final Function<Path, List<String>> commandFor;
   private final Path workingDir;
   private final Map<String, String> environment;
-  private final List<Member> members = new ArrayList<>();
+  private final List<Member> members = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
   private final Thread hook = new Thread(this::stopAll, "local-cluster-stop");
 
@@ -78,6 +78,21 @@ public final class LocalCluster implements AutoCloseable {
       members.add(new Member(i, spec.nodeId(i), spec.httpUrl(i), spec.raftAddress(i), dir, commandFor.apply(config)));
     }
     Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  /**
+   * Adds node {@code n<k>} (k = members + 1, on the next loopback address) configured to join
+   * the running cluster through {@code joinUrl}; start it with {@link #start}.
+   */
+  public Member addJoiner(String joinUrl) throws IOException {
+    int i = members.size() + 1;
+    Path dir = spec.nodeDir(i);
+    Files.createDirectories(dir);
+    Path config = dir.resolve("node.yml");
+    Files.writeString(config, new YAMLMapper().writeValueAsString(spec.joinerConfig(i, joinUrl)));
+    Member m = new Member(i, spec.nodeId(i), spec.httpUrl(i), spec.raftAddress(i), dir, commandFor.apply(config));
+    members.add(m);
+    return m;
   }
 
   public ClusterSpec spec() {

@@ -17,8 +17,17 @@ public class NodeConfig {
   /** Directory holding this node's RocksDB ({@code db/}) and Raft logs ({@code raft/}). */
   @NotEmpty @JsonProperty public String dataDir;
 
-  /** Every member of the cluster, this node included. */
+  /**
+   * Every member of the cluster, this node included. A node that joins a running cluster
+   * (see {@link #join}) lists only itself: it learns the others from the cluster.
+   */
   @NotEmpty @Valid @JsonProperty public List<PeerConfig> peers = new ArrayList<>();
+
+  /**
+   * Base URL of any member of a running cluster this node joins on its first start, instead of
+   * creating a cluster of its own. Ignored once the node has joined (it remembers the members).
+   */
+  @JsonProperty public String join;
 
   /** Keys at which a new cluster's key space is cut into its first ranges. */
   @NotNull @JsonProperty public List<String> initialSplits = new ArrayList<>(List.of("g", "n", "t"));

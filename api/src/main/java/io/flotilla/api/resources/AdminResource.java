@@ -151,13 +151,18 @@ public class AdminResource {
     if (key != null) {
       byte[] k = codec.validate(codec.fromString(key, "key"));
       RangeDescriptor r = host.routing().lookup(k);
-      return async.respond("admin_ranges", false, rangeView(r, false, false), view -> Response.ok(view).build());
+      return async.respond("admin_ranges", false, rangeView(r, false, false), view -> {
+        if (view == null) {
+          throw new FlotillaException(ErrorCode.UNAVAILABLE, "the range owning this key just changed; retry");
+        }
+        return Response.ok(view).build();
+      });
     }
     List<CompletableFuture<Map<String, Object>>> views = host.routing().all().stream()
         .map(r -> rangeView(r, false, false)).toList();
     return async.respond("admin_ranges", false,
         CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
-            .thenApply(x -> views.stream().map(CompletableFuture::join).toList()),
+            .thenApply(x -> views.stream().map(CompletableFuture::join).filter(java.util.Objects::nonNull).toList()),
         list -> Response.ok(Map.of("ranges", list)).build());
   }
 
@@ -168,17 +173,30 @@ public class AdminResource {
     RangeDescriptor r = host.routing().byId(rangeId).orElseThrow(() ->
         new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId));
     boolean withChecksum = Params.flag("checksum", checksum);
-    return async.respond("admin_range", false, rangeView(r, true, withChecksum), view -> Response.ok(view).build());
+    return async.respond("admin_range", false, rangeView(r, true, withChecksum), view -> {
+      if (view == null) {
+        throw new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId
+            + " (it was merged into its left neighbour)");
+      }
+      return Response.ok(view).build();
+    });
   }
 
-  /** A range as API.md describes it; size and key count come from its leader. */
+  /**
+   * A range as API.md describes it; size and key count come from its leader. Null when the
+   * range turns out not to exist any more (this node's routing still knew it).
+   */
   private CompletableFuture<Map<String, Object>> rangeView(RangeDescriptor r, boolean withReplicas, boolean checksum) {
     Query status = Query.newBuilder().setRangeId(r.getId()).setStatus(StatusQuery.getDefaultInstance()).build();
     Query replicaStatus = Query.newBuilder().setRangeId(r.getId())
         .setStatus(StatusQuery.newBuilder().setWithChecksum(checksum)).build();
-    CompletableFuture<QueryResult> leaderStatus = host.client(r).read(status)
-        .exceptionally(e -> null);
-    return leaderStatus.thenCompose(ls -> {
+    CompletableFuture<java.util.Optional<QueryResult>> leaderStatus = operations.readOrGone(r, status)
+        .exceptionally(e -> java.util.Optional.of(QueryResult.getDefaultInstance()));
+    return leaderStatus.thenCompose(found -> {
+      if (found.isEmpty()) {
+        return CompletableFuture.completedFuture(null);
+      }
+      QueryResult ls = found.get();
       Map<String, Object> v = new LinkedHashMap<>();
       RangeDescriptor current = ls != null && ls.hasStatus() ? ls.getStatus().getRange() : r;
       if (ls != null && ls.hasStatus()) {

@@ -20,11 +20,16 @@ public class InternalResource {
   private final NodeHost host;
   private final NodeStats stats;
   private final io.flotilla.api.service.PlacementController placement;
+  private final io.flotilla.api.service.PdClient pd;
+  private final int replication;
 
-  public InternalResource(NodeHost host, NodeStats stats, io.flotilla.api.service.PlacementController placement) {
+  public InternalResource(NodeHost host, NodeStats stats, io.flotilla.api.service.PlacementController placement,
+      io.flotilla.api.service.PdClient pd, int replication) {
     this.host = host;
     this.stats = stats;
     this.placement = placement;
+    this.pd = pd;
+    this.replication = replication;
   }
 
   /** A node's heartbeat to this placement driver member; the reply lists replicas to drop. */
@@ -34,6 +39,40 @@ public class InternalResource {
   @Produces("application/x-protobuf")
   public Response heartbeat(byte[] body) throws java.io.IOException {
     return Response.ok(placement.receive(io.flotilla.proto.NodeHeartbeat.parseFrom(body)).toByteArray()).build();
+  }
+
+  /**
+   * A new node asks to join: recorded in the placement driver's log (refused when its id or an
+   * address is taken by another member), then answered with every member.
+   */
+  @jakarta.ws.rs.POST
+  @Path("join")
+  @jakarta.ws.rs.Consumes("application/x-protobuf")
+  @Produces("application/x-protobuf")
+  public java.util.concurrent.CompletionStage<Response> join(byte[] body) throws java.io.IOException {
+    io.flotilla.proto.NodeAddress node = io.flotilla.proto.NodeAddress.parseFrom(body);
+    if (!node.getId().matches("[A-Za-z0-9_.-]{1,64}") || !node.getHttp().matches("https?://[^/]+")
+        || !node.getRaft().matches("[^:/]+:[0-9]{1,5}")) {
+      throw new FlotillaException(ErrorCode.INVALID_ARGUMENT, "a joining node needs an id of letters, digits, "
+          + "'_', '.' or '-', an http URL and a raft host:port; got " + node.toString().replace('\n', ' '));
+    }
+    return pd.join(node).handle((refusal, error) -> {
+      if (error != null) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+            ? error.getCause() : error;
+        return ErrorBodies.of(cause instanceof FlotillaException f ? f
+            : FlotillaException.outcomeUnknown("the join", cause));
+      }
+      if (refusal != null) {
+        return ErrorBodies.of(new FlotillaException(ErrorCode.UNPROCESSABLE, refusal));
+      }
+      io.flotilla.proto.JoinReply.Builder reply = io.flotilla.proto.JoinReply.newBuilder().setReplication(replication);
+      host.nodes().values().forEach(n -> reply.addMembers(io.flotilla.api.service.ClusterJoin.address(n)));
+      if (!host.nodes().containsKey(node.getId())) {
+        reply.addMembers(node); // this node has not applied the join yet
+      }
+      return Response.ok(reply.build().toByteArray()).build();
+    });
   }
 
   @GET

@@ -529,18 +529,34 @@ public final class KeyService {
     } catch (FlotillaException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return route(routeKey).thenCompose(range -> call.apply(range)).thenCompose(result -> {
-      Rejection rejection = rejectionOf.apply(result);
-      if (rejection == null || !isRouting(rejection) || attempt + 1 >= ROUTING_ATTEMPTS) {
-        return CompletableFuture.completedFuture(result);
+    return route(routeKey).thenCompose(range -> call.apply(range)).handle((result, error) -> {
+      Throwable cause = error;
+      while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+        cause = cause.getCause();
       }
-      if (rejection.hasCurrent() && rejection.getCurrent().getId() != 0) {
-        routing().update(rejection.getCurrent());
+      if (cause instanceof io.flotilla.client.RangeNotHostedException && attempt + 1 < ROUTING_ATTEMPTS) {
+        // This node's routing still names a range that was merged away or moved off the nodes
+        // it knew: learn the current layout from the peers and go again (nothing was applied).
+        return resolver.refresh().thenCompose(x -> withRouting(routeKey, call, rejectionOf, attempt + 1));
       }
-      return CompletableFuture.supplyAsync(() -> null,
-              CompletableFuture.delayedExecutor(20L << Math.min(attempt, 5), TimeUnit.MILLISECONDS))
-          .thenCompose(x -> withRouting(routeKey, call, rejectionOf, attempt + 1));
-    });
+      return error != null ? CompletableFuture.<T>failedFuture(cause) : afterCall(routeKey, call, rejectionOf, attempt,
+          result);
+    }).thenCompose(f -> f);
+  }
+
+  /** A replica answered: done, unless it refused for stale routing (then learn and go again). */
+  private <T> CompletableFuture<T> afterCall(byte[] routeKey, Function<RangeDescriptor, CompletableFuture<T>> call,
+      Function<T, Rejection> rejectionOf, int attempt, T result) {
+    Rejection rejection = rejectionOf.apply(result);
+    if (rejection == null || !isRouting(rejection) || attempt + 1 >= ROUTING_ATTEMPTS) {
+      return CompletableFuture.completedFuture(result);
+    }
+    if (rejection.hasCurrent() && rejection.getCurrent().getId() != 0) {
+      routing().update(rejection.getCurrent());
+    }
+    return CompletableFuture.supplyAsync(() -> null,
+            CompletableFuture.delayedExecutor(20L << Math.min(attempt, 5), TimeUnit.MILLISECONDS))
+        .thenCompose(x -> withRouting(routeKey, call, rejectionOf, attempt + 1));
   }
 
   /** The range owning the key; when this node knows none, asks its peers once first. */

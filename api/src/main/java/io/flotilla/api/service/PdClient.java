@@ -45,13 +45,27 @@ public final class PdClient implements AutoCloseable {
   }
 
   public CompletableFuture<Void> propose(PdCommand command) {
+    return send(command).thenApply(refusal -> null);
+  }
+
+  /**
+   * Records a node joining the cluster in the PD log. Completes with null when it is a member
+   * (now or already), or with the reason the PD refused it (its id or addresses are taken).
+   */
+  public CompletableFuture<String> join(io.flotilla.proto.NodeAddress node) {
+    return send(PdCommand.newBuilder().setJoin(node).build());
+  }
+
+  /** Proposes a command; completes with the state machine's refusal text, or null. */
+  private CompletableFuture<String> send(PdCommand command) {
     return client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(command.toByteArray())))
         .handleAsync((reply, error) -> {
           Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
           if (failure != null) {
             throw FlotillaException.outcomeUnknown("the placement driver update", failure);
           }
-          return null;
+          String refusal = reply.getMessage() == null ? "" : reply.getMessage().getContent().toStringUtf8();
+          return refusal.isEmpty() ? null : refusal;
         });
   }
 

@@ -18,10 +18,11 @@ import java.util.concurrent.CompletableFuture;
 public final class Peers {
   private static final String PROTOBUF = "application/x-protobuf";
 
-  private final Map<String, ClusterNode> nodes;
+  private final java.util.function.Supplier<Map<String, ClusterNode>> nodes;
   private final HttpClient http;
 
-  public Peers(Map<String, ClusterNode> nodes, HttpClient http) {
+  /** {@code nodes}: the cluster's members as currently known (they grow when nodes join). */
+  public Peers(java.util.function.Supplier<Map<String, ClusterNode>> nodes, HttpClient http) {
     this.nodes = nodes;
     this.http = http;
   }
@@ -80,7 +81,7 @@ public final class Peers {
   }
 
   private CompletableFuture<byte[]> send(String nodeId, String path, byte[] body, Duration timeout) {
-    ClusterNode node = nodes.get(nodeId);
+    ClusterNode node = nodes.get().get(nodeId);
     if (node == null) {
       return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.NOT_FOUND, "there is no node " + nodeId));
     }

@@ -83,6 +83,8 @@ public final class PlacementController implements Managed {
   });
   private volatile long leaderSince;
   private final Set<Long> seeding = ConcurrentHashMap.newKeySet();
+  /** Hosted replicas the range does not list at the same epoch ("node/range"), since when. */
+  private final Map<String, Long> strays = new ConcurrentHashMap<>();
   private final java.util.concurrent.ExecutorService seeder = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "replica-seeder");
     t.setDaemon(true);
@@ -147,17 +149,21 @@ public final class PlacementController implements Managed {
         long revision = replica.revision();
         Long before = lastRevision.put(id, revision);
         double writes = before == null ? 0 : Math.max(0, revision - before) / seconds;
-        hb.addRanges(RangeHeartbeat.newBuilder().setRange(range).setWritesPerSecond(writes)
+        RangeHeartbeat.Builder rb = RangeHeartbeat.newBuilder().setRange(range).setWritesPerSecond(writes)
             .setApproximateBytes(host.engine().approximateSize(range.getStart().toByteArray(),
-                range.getEnd().toByteArray())));
+                range.getEnd().toByteArray()));
+        if (writes > planner.config().splitWritesPerSecond()) {
+          replica.loadSplitKey().ifPresent(k -> rb.setLoadSplitKey(com.google.protobuf.ByteString.copyFrom(k)));
+        }
+        hb.addRanges(rb);
       }
     }
-    NodeHeartbeat beat = hb.build();
+    NodeHeartbeat beat = hb.setMembersKnown(host.nodes().size()).build();
     for (var member : pd.members()) {
       CompletableFuture<HeartbeatReply> reply = member.id().equals(host.self().id())
           ? CompletableFuture.completedFuture(receive(beat))
           : peers.heartbeat(member.id(), beat);
-      reply.thenAccept(this::dropRemoved).exceptionally(e -> null);
+      reply.thenAccept(this::onReply).exceptionally(e -> null);
     }
   }
 
@@ -169,16 +175,27 @@ public final class PlacementController implements Managed {
       learn(r, beat.getNode(), now);
     }
     HeartbeatReply.Builder reply = HeartbeatReply.newBuilder();
+    if (beat.getMembersKnown() < host.nodes().size()) {
+      host.nodes().values().forEach(n -> reply.addMembers(ClusterJoin.address(n)));
+    }
     if (pd.leadsLocally()) {
       Set<Long> hostedIds = new java.util.HashSet<>();
       for (HostedReplica hosted : beat.getHostedList()) {
         hostedIds.add(hosted.getRangeId());
         RangeReport known = reports.get(hosted.getRangeId());
-        if (known != null && !known.heartbeat().getRange().getReplicasList().contains(beat.getNode())
-            && newer(known.heartbeat().getRange(), hosted)) {
+        String stray = beat.getNode() + "/" + hosted.getRangeId();
+        if (known == null || known.heartbeat().getRange().getReplicasList().contains(beat.getNode())) {
+          strays.remove(stray);
+        } else if (newer(known.heartbeat().getRange(), hosted)) {
+          reply.addRemoved(known.heartbeat().getRange());
+        } else if (now - strays.computeIfAbsent(stray, k -> now) > operatorTimeout.toMillis()) {
+          // A copy seeded for a replica addition that never completed (its operator would have
+          // timed out by now): the range never listed it, and nothing will.
           reply.addRemoved(known.heartbeat().getRange());
         }
       }
+      strays.keySet().removeIf(k -> k.startsWith(beat.getNode() + "/")
+          && !hostedIds.contains(Long.parseLong(k.substring(k.indexOf('/') + 1))));
       for (RangeReport known : reports.values()) {
         RangeDescriptor range = known.heartbeat().getRange();
         if (range.getReplicasList().contains(beat.getNode()) && !hostedIds.contains(range.getId())
@@ -221,7 +238,14 @@ public final class PlacementController implements Managed {
     return Ranges.overlaps(a, b.getStart().toByteArray(), b.getEnd().toByteArray());
   }
 
-  private void dropRemoved(HeartbeatReply reply) {
+  private void onReply(HeartbeatReply reply) {
+    for (io.flotilla.proto.NodeAddress member : reply.getMembersList()) {
+      try {
+        host.addMember(ClusterJoin.node(member));
+      } catch (java.io.IOException e) {
+        LOG.warn("node {}: could not remember member {}: {}", host.self().id(), member.getId(), e.toString());
+      }
+    }
     for (io.flotilla.proto.MissingReplica missing : reply.getMissingList()) {
       RangeDescriptor range = missing.getRange();
       if (host.replica(range.getId()).isPresent() || !seeding.add(range.getId())) {
@@ -319,7 +343,7 @@ public final class PlacementController implements Managed {
       boolean leaderUp = !liveness.isDown(r.leader());
       ranges.add(new RangeView(d.getId(), d.getStart().toByteArray(), d.getEnd().toByteArray(), d.getReplicasList(),
           leaderUp ? r.leader() : null, r.heartbeat().getApproximateBytes(), r.heartbeat().getKeys(),
-          r.heartbeat().getWritesPerSecond()));
+          r.heartbeat().getWritesPerSecond(), r.heartbeat().getLoadSplitKey().toByteArray()));
     }
     return ClusterView.of(nodes, ranges);
   }
@@ -370,7 +394,7 @@ public final class PlacementController implements Managed {
       case SPLIT -> ops.leaderStatus(id, false).thenCompose(s ->
           s.getRange().getEpoch().getVersion() > op.getStartEpoch().getVersion()
               ? CompletableFuture.completedFuture(null) // split (or merged) already: a resumed step
-              : ops.split(id, null));
+              : ops.split(id, step.getSplitAt().isEmpty() ? null : step.getSplitAt().toByteArray()));
       case MERGE_WITH -> ops.merge(id, step.getMergeWith());
       case KIND_NOT_SET -> CompletableFuture.failedFuture(new IllegalStateException("empty step"));
     };

@@ -59,9 +59,12 @@ public final class RangeOperations {
   private final int replication;
   private final SecureRandom random = new SecureRandom();
 
-  public RangeOperations(NodeHost host, ReplicaReader replicas, Peers peers, Clock clock, Executor blocking,
-      long waitMillis, int replication) {
+  private final RouteResolver resolver;
+
+  public RangeOperations(NodeHost host, ReplicaReader replicas, Peers peers, RouteResolver resolver, Clock clock,
+      Executor blocking, long waitMillis, int replication) {
     this.replication = replication;
+    this.resolver = resolver;
     this.host = host;
     this.replicas = replicas;
     this.peers = peers;
@@ -128,6 +131,14 @@ public final class RangeOperations {
     }).thenCompose(pair -> {
       RangeDescriptor left = pair[0].getRange();
       RangeDescriptor right = pair[1].getRange();
+      if (!new HashSet<>(left.getReplicasList()).equals(new HashSet<>(right.getReplicasList()))) {
+        if (right.getFrozenInto() != 0) {
+          throw new FlotillaException(ErrorCode.UNPROCESSABLE, "range " + right.getId() + " is frozen for the merge but "
+              + "its replicas " + right.getReplicasList() + " differ from " + left.getReplicasList());
+        }
+        // Merging needs both ranges' replicas on the same nodes: move the right range's first.
+        return colocate(right, left.getReplicasList()).thenCompose(x -> merge(leftId, rightId, attempt + 1));
+      }
       CompletableFuture<RangeStatus> frozen = right.getFrozenInto() == leftId
           ? CompletableFuture.completedFuture(pair[1])
           : freeze(right, leftId);
@@ -151,11 +162,25 @@ public final class RangeOperations {
       throw new FlotillaException(ErrorCode.UNPROCESSABLE, "range " + left.getId()
           + " is itself being merged into range " + left.getFrozenInto());
     }
-    if (!new HashSet<>(left.getReplicasList()).equals(new HashSet<>(right.getReplicasList()))) {
-      throw new FlotillaException(ErrorCode.UNPROCESSABLE, "ranges " + left.getId() + " and " + right.getId()
-          + " have replicas on different nodes (" + left.getReplicasList() + " vs " + right.getReplicasList()
-          + "): move replicas so they match first");
+  }
+
+  /**
+   * Moves the range's replicas onto {@code nodes}, one move at a time (each keeps the range
+   * available): a replica on a node outside the set goes to a node of the set that lacks one.
+   */
+  private CompletableFuture<RangeDescriptor> colocate(RangeDescriptor range, List<String> nodes) {
+    List<String> extra = range.getReplicasList().stream().filter(n -> !nodes.contains(n)).toList();
+    List<String> missing = nodes.stream().filter(n -> !range.getReplicasList().contains(n)).toList();
+    LOG.info("colocating {} with the replicas {} before merging: moving {} to {}", Ranges.describe(range), nodes,
+        extra, missing);
+    CompletableFuture<RangeDescriptor> done = CompletableFuture.completedFuture(range);
+    for (int i = 0; i < Math.max(extra.size(), missing.size()); i++) {
+      String from = i < extra.size() ? extra.get(i) : null;
+      String to = i < missing.size() ? missing.get(i) : null;
+      done = done.thenCompose(r -> from == null ? addReplicaTo(r.getId(), to)
+          : to == null ? removeReplicaFrom(r.getId(), from) : move(r.getId(), from, to));
     }
+    return done;
   }
 
   /** Freezes the right range; completes with its frozen status, or null if the epoch moved on. */
@@ -267,7 +292,7 @@ public final class RangeOperations {
               + Ranges.describe(range));
         }
         return blocking(() -> host.client(range).transferLeader(to, waitMillis)).thenCompose(x -> poll(() ->
-            leaderStatus(rangeId, false).thenApply(s -> to.equals(host.leaderOf(s.getRange()).orElse(null)) ? to : null)
+            leaderOn(rangeId, to).thenApply(leader -> to.equals(leader) ? to : null)
                 .exceptionally(e -> null), clock.millis() + waitMillis))
             .thenApply(leader -> {
               if (leader == null) {
@@ -427,7 +452,9 @@ public final class RangeOperations {
     }
     Query q = Query.newBuilder().setRangeId(rangeId).setStatus(StatusQuery.newBuilder().setWithMiddleKey(withMiddleKey))
         .build();
-    return host.client(known).read(q).thenApply(r -> {
+    return readOrGone(known, q).thenApply(found -> {
+      QueryResult r = found.orElseThrow(() -> new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId
+          + " (it was merged into its left neighbour)"));
       if (!r.hasStatus()) {
         throw new FlotillaException(ErrorCode.UNAVAILABLE, "range " + rangeId + " did not report its status: "
             + (r.hasRejected() ? r.getRejected().getMessage() : "no answer") + "; retry");
@@ -435,6 +462,41 @@ public final class RangeOperations {
       host.routing().update(r.getStatus().getRange());
       return r.getStatus();
     });
+  }
+
+  /**
+   * A linearizable read of the range; empty when the range no longer exists. When no replica
+   * this node knows hosts it any more, routing is refreshed from the peers: a newer layout
+   * without the range means it was merged away; a newer descriptor of it is read again.
+   */
+  public CompletableFuture<java.util.Optional<QueryResult>> readOrGone(RangeDescriptor range, Query query) {
+    return host.client(range).read(query).handle((result, error) -> {
+      if (error == null) {
+        return CompletableFuture.completedFuture(java.util.Optional.of(result));
+      }
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (!(cause instanceof io.flotilla.client.RangeNotHostedException)) {
+        return CompletableFuture.<java.util.Optional<QueryResult>>failedFuture(cause);
+      }
+      return resolver.refresh().thenCompose(x -> {
+        RangeDescriptor now = host.routing().byId(range.getId()).orElse(null);
+        if (now == null) {
+          return CompletableFuture.completedFuture(java.util.Optional.<QueryResult>empty());
+        }
+        if (now.equals(range)) {
+          return CompletableFuture.<java.util.Optional<QueryResult>>failedFuture(cause);
+        }
+        return host.client(now).read(query).thenApply(java.util.Optional::of);
+      });
+    }).thenCompose(f -> f);
+  }
+
+  /** The range's leader as {@code node}'s own replica knows it (a read that replica serves). */
+  private CompletableFuture<String> leaderOn(long rangeId, String node) {
+    RangeDescriptor known = host.routing().byId(rangeId).orElseThrow(() ->
+        new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId));
+    Query q = Query.newBuilder().setRangeId(rangeId).setStatus(StatusQuery.getDefaultInstance()).build();
+    return host.client(known).readOn(q, node).thenApply(r -> r.hasStatus() ? r.getStatus().getLeader() : null);
   }
 
   private Command.Builder command(RangeDescriptor range) {

@@ -14,13 +14,14 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class RouteResolver {
   private final RoutingTable routing;
   private final Peers peers;
-  private final List<String> others;
+  private final java.util.function.Supplier<List<String>> others;
   private final AtomicReference<CompletableFuture<Void>> inFlight = new AtomicReference<>();
 
-  public RouteResolver(RoutingTable routing, Peers peers, List<String> otherNodes) {
+  /** {@code otherNodes}: every other member as currently known (they grow when nodes join). */
+  public RouteResolver(RoutingTable routing, Peers peers, java.util.function.Supplier<List<String>> otherNodes) {
     this.routing = routing;
     this.peers = peers;
-    this.others = List.copyOf(otherNodes);
+    this.others = otherNodes;
   }
 
   /** Asks every other node for its descriptors and keeps the newest of each; never fails. */
@@ -30,7 +31,7 @@ public final class RouteResolver {
     if (running != null) {
       return running;
     }
-    List<CompletableFuture<Void>> asks = others.stream().map(node -> peers.ranges(node)
+    List<CompletableFuture<Void>> asks = others.get().stream().map(node -> peers.ranges(node)
         .thenAccept(list -> list.forEach(this::learn)).exceptionally(e -> null)).toList();
     CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).whenComplete((x, e) -> {
       inFlight.set(null);

@@ -1,0 +1,84 @@
+package io.flotilla.api.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes the configuration of a node about to join a running local cluster: by default the next
+ * id (n<k>) on the next loopback address, with the ports the members use, its data beside theirs.
+ */
+final class JoinerSetup {
+  private JoinerSetup() {}
+
+  static Path write(String joinUrl, String id, String ip, Path data, Map<String, Object> overrides)
+      throws IOException, InterruptedException {
+    JsonNode members = members(joinUrl);
+    int k = members.size() + 1;
+    int maxLast = 0;
+    URI first = null;
+    String firstRaft = null;
+    for (JsonNode m : members) {
+      URI http = URI.create(m.path("http").asText());
+      if (first == null) {
+        first = http;
+        firstRaft = m.path("raft").asText();
+      }
+      String[] octets = http.getHost().split("\\.");
+      maxLast = Math.max(maxLast, Integer.parseInt(octets[octets.length - 1]));
+      String mid = m.path("id").asText();
+      if (mid.matches("n[0-9]+")) {
+        k = Math.max(k, Integer.parseInt(mid.substring(1)) + 1);
+      }
+    }
+    if (first == null) {
+      throw new IOException(joinUrl + " lists no members");
+    }
+    String[] o = first.getHost().split("\\.");
+    String address = ip != null ? ip : o[0] + "." + o[1] + "." + o[2] + "." + (maxLast + 1);
+    int raftPort = Integer.parseInt(firstRaft.substring(firstRaft.lastIndexOf(':') + 1));
+    // A one-node spec whose node k sits on the chosen address: firstIp = address - (k - 1).
+    String[] a = address.split("\\.");
+    int firstLast = Integer.parseInt(a[3]) - (k - 1);
+    if (firstLast < 1) {
+      throw new IllegalArgumentException("pick --ip with a last octet of at least " + k + " for node n" + k);
+    }
+    ClusterSpec spec = new ClusterSpec(1, data, a[0] + "." + a[1] + "." + a[2] + "." + firstLast, first.getPort(),
+        raftPort, List.of(), overrides);
+    Map<String, Object> config = spec.joinerConfig(k, joinUrl);
+    if (id != null) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> flotilla = (Map<String, Object>) config.get("flotilla");
+      flotilla.put("id", id);
+      flotilla.put("peers", List.of(Map.of("id", id, "http", spec.httpUrl(k), "raft", spec.raftAddress(k))));
+    }
+    Path dir = spec.nodeDir(k);
+    Files.createDirectories(dir);
+    Path file = dir.resolve("node.yml");
+    Files.writeString(file, new YAMLMapper().writeValueAsString(config));
+    System.out.println("joining the cluster at " + joinUrl + " as " + (id != null ? id : spec.nodeId(k)) + " on "
+        + spec.httpUrl(k) + " (config " + file + ")");
+    return file;
+  }
+
+  private static JsonNode members(String joinUrl) throws IOException, InterruptedException {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpRequest req = HttpRequest.newBuilder(URI.create(joinUrl.replaceAll("/+$", "") + "/v1/admin/cluster"))
+        .timeout(Duration.ofSeconds(20)).GET().build();
+    HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());
+    if (resp.statusCode() != 200) {
+      throw new IOException(joinUrl + " answered " + resp.statusCode() + ": " + resp.body());
+    }
+    return new ObjectMapper().readTree(resp.body()).path("nodes");
+  }
+}
