@@ -24,8 +24,10 @@ import picocli.CommandLine.Option;
 
 /**
  * What range operations cost the clients: loads one range with data, keeps a closed-loop
- * put/get load running on the cluster, and measures the client p99 before and while a split
- * and a move of that range's replica run (the move needs a node without a replica: 4+ nodes).
+ * put/get load running on the cluster, and measures the client p99 before and while a move of
+ * one of that range's replicas runs (it needs a node without a replica: 4+ nodes), then a
+ * split of it. Start the cluster with {@code --set placement.splitSize=1GiB} so the placement
+ * driver does not split the loaded range first.
  */
 @Command(name = "ops-impact", mixinStandardHelpOptions = true,
     description = "Duration of a split and a replica move of a loaded range, and client p99 before and during each.")
@@ -44,6 +46,15 @@ public final class OpsImpactMain implements Callable<Integer> {
 
   @Option(names = "--baseline-seconds", defaultValue = "10")
   int baselineSeconds;
+
+  @Option(names = "--kill-from", paramLabel = "CLUSTER_JSON",
+      description = "last, kill -9 a follower replica of the loaded range (its pid from this cluster.json of "
+          + "bin/flotilla cluster) and time the repair; start the cluster with a short "
+          + "--set placement.nodeDownAfter=5s")
+  java.nio.file.Path killFrom;
+
+  /** Nodes the load goes to; a node about to be killed is taken out first. */
+  private volatile List<String> targets;
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final ObjectMapper json = new ObjectMapper();
@@ -76,38 +87,36 @@ public final class OpsImpactMain implements Callable<Integer> {
       System.out.printf("%-34s %10s %12s %12s %8s%n", "phase", "took s", "client p99", "client max", "errors");
       row("baseline", baselineSeconds, before, errors.getAndSet(0));
 
-      long t0 = System.nanoTime();
-      JsonNode split = post("/v1/admin/ranges/" + id + "/split", "{}");
-      double splitSecs = (System.nanoTime() - t0) / 1e9;
-      Histogram during = recorder.getIntervalHistogram();
-      row("split (at the middle key)", splitSecs, during, errors.getAndSet(0));
-      JsonNode halves = split.get("ranges");
-      long keep = halves.get(0).get("id").asLong();
-
-      // Move the left half's replica (half of the data) to a node without one.
-      JsonNode left = get("/v1/admin/ranges/" + keep);
+      // Move one replica of the whole loaded range to a node without one, then split it.
       List<String> replicas = new ArrayList<>();
-      left.get("replicas").forEach(n -> replicas.add(n.asText()));
-      JsonNode cluster = get("/v1/admin/cluster");
+      get("/v1/admin/ranges/" + id).get("replicas").forEach(n -> replicas.add(n.asText()));
       String to = null;
-      for (JsonNode n : cluster.get("nodes")) {
+      for (JsonNode n : get("/v1/admin/cluster").get("nodes")) {
         if (!replicas.contains(n.get("id").asText()) && "up".equals(n.get("state").asText())) {
           to = n.get("id").asText();
         }
       }
       if (to == null) {
         System.out.println("move: skipped (every node holds a replica; start 4 or more nodes)");
-        return 0;
+      } else {
+        String from = replicas.get(replicas.size() - 1);
+        long t0 = System.nanoTime();
+        post("/v1/admin/ranges/" + id + "/move", "{\"from\": \"" + from + "\", \"to\": \"" + to + "\"}");
+        double moveSecs = (System.nanoTime() - t0) / 1e9;
+        row(String.format("move %s -> %s (%s B)", from, to, range.get("approximate_size")), moveSecs,
+            recorder.getIntervalHistogram(), errors.getAndSet(0));
+        Thread.sleep(3000);
+        recorder.getIntervalHistogram();
+        errors.set(0);
       }
-      Thread.sleep(3000);
-      recorder.getIntervalHistogram();
-      errors.set(0);
-      String from = replicas.get(replicas.size() - 1);
-      t0 = System.nanoTime();
-      post("/v1/admin/ranges/" + keep + "/move", "{\"from\": \"" + from + "\", \"to\": \"" + to + "\"}");
-      double moveSecs = (System.nanoTime() - t0) / 1e9;
-      row(String.format("move %s -> %s (%s B)", from, to, left.get("approximate_size")), moveSecs,
-          recorder.getIntervalHistogram(), errors.getAndSet(0));
+
+      long t0 = System.nanoTime();
+      post("/v1/admin/ranges/" + id + "/split", "{}");
+      double splitSecs = (System.nanoTime() - t0) / 1e9;
+      row("split (at the middle key)", splitSecs, recorder.getIntervalHistogram(), errors.getAndSet(0));
+      if (killFrom != null) {
+        repair(id, recorder, errors);
+      }
     } finally {
       stop.set(true);
       for (Thread t : load) {
@@ -115,6 +124,58 @@ public final class OpsImpactMain implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /**
+   * Kills a follower of the loaded range (not the node admin calls go to) and waits until the
+   * placement driver re-created every replica it held elsewhere.
+   */
+  private void repair(long rangeId, Recorder recorder, AtomicLong errors) throws Exception {
+    JsonNode range = get("/v1/admin/ranges/" + rangeId);
+    JsonNode cluster = json.readTree(killFrom.toFile());
+    String victim = null;
+    long pid = 0;
+    String victimUrl = null;
+    for (JsonNode n : cluster.get("nodes")) {
+      String nodeId = n.get("id").asText();
+      boolean replica = false;
+      for (JsonNode r : range.get("replicas")) {
+        replica |= r.asText().equals(nodeId);
+      }
+      if (replica && !nodeId.equals(range.path("leader").asText()) && !n.get("http").asText().equals(nodes.get(0))) {
+        victim = nodeId;
+        pid = n.get("pid").asLong();
+        victimUrl = n.get("http").asText();
+      }
+    }
+    if (victim == null) {
+      System.out.println("repair: skipped (no follower of range " + rangeId + " to kill)");
+      return;
+    }
+    String gone = victimUrl;
+    targets = nodes.stream().filter(u -> !u.equals(gone)).toList();
+    Thread.sleep(3000);
+    recorder.getIntervalHistogram();
+    errors.set(0);
+    long t0 = System.nanoTime();
+    ProcessHandle.of(pid).ifPresent(p -> {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    });
+    while (true) {
+      Thread.sleep(500);
+      boolean whole = true;
+      for (JsonNode r : get("/v1/admin/ranges").get("ranges")) {
+        List<String> replicas = new ArrayList<>();
+        r.get("replicas").forEach(n -> replicas.add(n.asText()));
+        whole &= replicas.size() >= 3 && !replicas.contains(victim);
+      }
+      if (whole) {
+        break;
+      }
+    }
+    row("repair after kill -9 of " + victim, (System.nanoTime() - t0) / 1e9, recorder.getIntervalHistogram(),
+        errors.getAndSet(0));
   }
 
   private static void row(String phase, double secs, Histogram h, long errors) {
@@ -157,6 +218,7 @@ public final class OpsImpactMain implements Callable<Integer> {
   }
 
   private List<Thread> startLoad(int keys, Recorder recorder, AtomicBoolean stop, AtomicLong errors) {
+    targets = List.copyOf(nodes);
     List<Thread> threads = new ArrayList<>();
     for (int c = 0; c < clients; c++) {
       int client = c;
@@ -164,7 +226,8 @@ public final class OpsImpactMain implements Callable<Integer> {
         int i = client;
         while (!stop.get()) {
           String key = prefix + ThreadLocalRandom.current().nextInt(keys);
-          String node = nodes.get(i++ % nodes.size());
+          List<String> live = targets;
+          String node = live.get(i++ % live.size());
           boolean write = (i & 1) == 0;
           HttpRequest.Builder b = HttpRequest.newBuilder().timeout(Duration.ofSeconds(15));
           HttpRequest req = write

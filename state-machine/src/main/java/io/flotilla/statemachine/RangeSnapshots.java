@@ -33,7 +33,9 @@ public final class RangeSnapshots {
   private RangeSnapshots() {}
 
   /** Streams the range as of one engine snapshot; returns the header that was sent. */
-  public static SnapshotHeader write(KvEngine engine, long rangeId, OutputStream out) throws IOException {
+  public static SnapshotHeader write(KvEngine engine, long rangeId, OutputStream target) throws IOException {
+    // Entries are small: buffer them, or every one becomes a write down the HTTP stack.
+    OutputStream out = new java.io.BufferedOutputStream(target, 256 * 1024);
     try (KvEngine.Snapshot snap = engine.snapshot()) {
       byte[] desc = snap.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
       byte[] state = snap.get(ColumnFamily.META, MetaKeys.state(rangeId));
@@ -66,7 +68,9 @@ public final class RangeSnapshots {
    * Reads a whole snapshot stream and installs it for {@code rangeId}, replacing both the span
    * the replica held before and the span of the snapshot. Returns the installed header.
    */
-  public static SnapshotHeader install(KvEngine engine, long rangeId, InputStream in) throws IOException {
+  public static SnapshotHeader install(KvEngine engine, long rangeId, InputStream source) throws IOException {
+    // Parsing reads a few bytes at a time: buffer, or each read goes down to the HTTP client.
+    InputStream in = new java.io.BufferedInputStream(source, 256 * 1024);
     SnapshotHeader header = SnapshotHeader.parseDelimitedFrom(in);
     if (header == null || header.getRange().getId() != rangeId) {
       throw new IOException("snapshot stream is not for range " + rangeId);

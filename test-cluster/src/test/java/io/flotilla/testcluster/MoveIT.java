@@ -262,8 +262,63 @@ class MoveIT {
     }
   }
 
+  /**
+   * A split and a membership change of the same range at the same time: each is decided in the
+   * range's log, so one goes first and the other either follows on the new epoch or is refused
+   * cleanly (then retried here). Afterwards both halves have three converged replicas and every
+   * key is where it belongs.
+   */
   @Test
   @Order(5)
+  void aSplitConcurrentWithAMoveLeavesBothHalvesWhole() throws Exception {
+    Map.Entry<JsonNode, String> pick = rangeAndAbsentNode();
+    JsonNode target = pick.getKey();
+    String to = pick.getValue();
+    long id = target.get("id").asLong();
+    String from = replicas(target).get(replicas(target).size() - 1);
+    String prefix = prefixOf(target) + "race/";
+    for (int i = 0; i < 30; i++) {
+      assertEquals(200, api.put(urls.get("n1"), prefix + String.format("%02d", i), "v" + i).status());
+    }
+    String moveBody = "{\"from\": \"" + from + "\", \"to\": \"" + to + "\"}";
+    String splitBody = "{\"at\": \"" + prefix + "15\"}";
+    java.util.concurrent.CompletableFuture<Resp> move = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+        admin("n2", "POST", "ranges/" + id + "/move", moveBody));
+    java.util.concurrent.CompletableFuture<Resp> split = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+        admin("n3", "POST", "ranges/" + id + "/split", splitBody));
+    Resp moved = move.get();
+    Resp halves = split.get();
+    System.out.printf("MoveIT: concurrent move %d and split %d%n", moved.status(), halves.status());
+    for (Resp r : List.of(moved, halves)) {
+      assertTrue(r.status() == 200 || r.status() == 422 || r.status() == 503, r::toString);
+    }
+    if (moved.status() != 200) {
+      moved = admin("n2", "POST", "ranges/" + id + "/move", moveBody);
+      assertEquals(200, moved.status(), moved::toString);
+    }
+    if (halves.status() != 200) {
+      halves = admin("n3", "POST", "ranges/" + id + "/split", splitBody);
+      assertEquals(200, halves.status(), halves::toString);
+    }
+    long child = halves.json().get("ranges").get(1).get("id").asLong();
+    for (long r : List.of(id, child)) {
+      JsonNode converged = Convergence.awaitReplicasConverge(cluster, "n1", r, Duration.ofSeconds(60));
+      assertEquals(3, replicas(converged).size(), converged::toString);
+    }
+    assertTrue(replicas(range(id)).contains(to), "the moved half is on " + to + ": " + range(id));
+    for (String node : urls.keySet()) {
+      for (int i = 0; i < 30; i++) {
+        Resp get = api.get(urls.get(node), prefix + String.format("%02d", i));
+        assertEquals(200, get.status(), get::toString);
+        assertEquals("v" + i, value(get));
+      }
+    }
+    assertEquals(child, api.raw("GET", urls.get("n4") + "/v1/admin/ranges?key=" + prefix + "20", null).json()
+        .get("id").asLong(), "keys past the split key belong to the new range");
+  }
+
+  @Test
+  @Order(6)
   void badMovesAreRefusedAndChangeNothing() throws Exception {
     Map.Entry<JsonNode, String> pick = rangeAndAbsentNode();
     JsonNode target = pick.getKey();

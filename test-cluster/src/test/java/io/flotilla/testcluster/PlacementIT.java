@@ -194,9 +194,16 @@ class PlacementIT {
   @Test
   @Order(3)
   void aNodeThatJoinsReceivesReplicasAndLeadersWithNoManualStep() throws Exception {
+    String via = cluster.url("n2");
+    // A range created by a split before the new node exists.
+    long parent = api.raw("GET", via + "/v1/admin/ranges?key=c", null).json().get("id").asLong();
+    Resp split = api.admin("POST", via + "/v1/admin/ranges/" + parent + "/split",
+        "{\"at\": \"c/pl/5\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals(200, split.status(), split::toString);
+    long child = split.json().get("ranges").get(1).get("id").asLong();
+
     long joinedAt = System.nanoTime();
     String joiner = cluster.join("n1").id;
-    String via = cluster.url("n2");
     Resp members = api.raw("GET", via + "/v1/admin/cluster", null);
     assertTrue(members.json().get("nodes").toString().contains("\"" + joiner + "\""),
         "every member learns of the new node: " + members);
@@ -224,6 +231,22 @@ class PlacementIT {
       Convergence.awaitReplicasConverge(cluster, "n1", r.get("id").asLong(), Duration.ofSeconds(30));
     }
     assertAllKeysReadable(cluster.url(joiner));
+
+    // The range split off before the join moves to the new node like any other.
+    JsonNode childNow = api.raw("GET", via + "/v1/admin/ranges/" + child, null).json();
+    List<String> childReplicas = new ArrayList<>();
+    childNow.get("replicas").forEach(n -> childReplicas.add(n.asText()));
+    if (!childReplicas.contains(joiner)) {
+      Resp move = api.admin("POST", via + "/v1/admin/ranges/" + child + "/move", ("{\"from\": \""
+          + childReplicas.get(0) + "\", \"to\": \"" + joiner + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      assertEquals(200, move.status(), move::toString);
+    }
+    JsonNode converged = Convergence.awaitReplicasConverge(cluster, joiner, child, Duration.ofSeconds(60));
+    assertTrue(converged.get("replicas").toString().contains("\"" + joiner + "\""), converged::toString);
+    Resp local = api.get(cluster.url(joiner), "c/pl/80", "consistency=stale");
+    assertEquals(200, local.status(), local::toString);
+    assertEquals(joiner, local.header("X-Flotilla-Served-By"), "served by the new node's own copy");
+
     Resp write = api.put(cluster.url(joiner), "z/through-the-new-node", "ok");
     assertEquals(200, write.status(), write::toString);
     assertEquals("ok", api.get(via, "z/through-the-new-node", "raw").text());

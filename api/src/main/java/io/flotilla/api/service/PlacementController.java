@@ -61,6 +61,9 @@ public final class PlacementController implements Managed {
   /** How long a range must keep its epoch before a replica it lists but nobody hosts is re-seeded. */
   private static final long MISSING_GRACE_MILLIS = 10_000;
 
+  /** How long a range must keep its epoch before the planner starts an operator on it. */
+  private static final long SETTLE_MILLIS = 5_000;
+
   private final NodeHost host;
   private final PdClient pd;
   private final PdStateMachine localPd;
@@ -306,6 +309,11 @@ public final class PlacementController implements Managed {
       RangeReport report = reports.get(op.rangeId());
       if (report == null) {
         continue; // replaced by a newer report meanwhile: plan it next tick
+      }
+      if (now - report.sinceMillis() < SETTLE_MILLIS) {
+        // Its membership or span just changed: an admin move between its add and remove steps
+        // looks like "one replica too many" for a moment. Let it finish first.
+        continue;
       }
       RangeDescriptor descriptor = report.heartbeat().getRange();
       PdOperator record = PdOperators.toProto(host.self().id() + "-" + now + "-" + sequence.incrementAndGet(), op,
