@@ -1,0 +1,25 @@
+package io.flotilla.testcluster.chaos;
+
+import io.flotilla.testcluster.ApiClient;
+import java.util.List;
+import java.util.Random;
+
+/** What clients do during a run, and how the history is judged afterwards. */
+public interface Workload {
+  /**
+   * Performs one operation as {@code process} against {@code node}, recording its invocation and
+   * completion in the history; returns the completion's type (after {@code info} the runner
+   * gives the client a new process id, as Jepsen does: the old one may still be in flight).
+   */
+  Op.Type step(int process, Random random, ApiClient api, String node, History history);
+
+  /** Judges the history once the cluster is healed (a workload may read final state through {@code nodes}). */
+  Verdict check(List<Op> history, ApiClient api, List<String> nodes);
+
+  /** A checker's answer: valid or not, what it counted, and the anomalies it found. */
+  record Verdict(boolean valid, boolean unknown, String summary, List<String> anomalies) {
+    public static Verdict of(List<String> anomalies, String summary) {
+      return new Verdict(anomalies.isEmpty(), false, summary, List.copyOf(anomalies));
+    }
+  }
+}
