@@ -117,13 +117,13 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       }
     });
 
-    Clock clock = Clock.systemUTC();
+    io.flotilla.api.service.SkewableClock clock = new io.flotilla.api.service.SkewableClock(Clock.systemUTC());
     io.flotilla.api.service.Peers peers = new io.flotilla.api.service.Peers(host::nodes, http);
     io.flotilla.api.service.ReplicaReader replicaReader = new io.flotilla.api.service.ReplicaReader(host, peers);
     io.flotilla.api.service.RouteResolver resolver = new io.flotilla.api.service.RouteResolver(host.routing(), peers,
         () -> host.nodes().keySet().stream().filter(id -> !id.equals(self.id())).toList());
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds() / 2,
-        node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes());
+        node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(), java.util.Set.copyOf(node.failpoints));
     env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
         node.txnAbandonAfter.toMilliseconds()));
     NodeStats stats = new NodeStats(host);
@@ -145,6 +145,9 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         Duration.ofMillis(node.placement.operatorTimeout.toMilliseconds()), node.placement.enabled);
     env.lifecycle().manage(placement);
     env.jersey().register(new InternalResource(host, stats, placement, pd, replicas));
+    if (node.clockSkewForTests) {
+      env.jersey().register(new io.flotilla.api.resources.ClockResource(clock));
+    }
     ErrorMappers.all().forEach(env.jersey()::register);
     env.jersey().register(new io.flotilla.api.resources.BodyDrain(
         4L * Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes)));

@@ -139,11 +139,7 @@ public final class NodeHost implements AutoCloseable {
     StateMachine.Registry registry = groupId -> {
       OptionalLong rangeId = RangeGroups.rangeId(groupId);
       if (rangeId.isEmpty()) {
-        StateMachine other = otherMachines.get(groupId);
-        if (other == null) {
-          throw new IllegalArgumentException("group " + groupId + " is not a Flotilla group");
-        }
-        return other;
+        return awaitOtherMachine(groupId);
       }
       return replicas.computeIfAbsent(rangeId.getAsLong(), id ->
           new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events));
@@ -162,8 +158,36 @@ public final class NodeHost implements AutoCloseable {
    * the first time.
    */
   public void hostGroup(RaftGroup group, StateMachine machine) {
-    otherMachines.put(group.getGroupId(), machine);
-    otherGroups.add(group);
+    synchronized (otherMachines) {
+      otherMachines.put(group.getGroupId(), machine);
+      otherGroups.add(group);
+      otherMachines.notifyAll();
+    }
+  }
+
+  /**
+   * The state machine of a non-range group (the placement driver's). Ratis opens the groups it
+   * finds on disk on its own threads as soon as the server is built, which can be before the
+   * application registered that machine with {@link #hostGroup} right after: wait a little.
+   */
+  private StateMachine awaitOtherMachine(RaftGroupId groupId) {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    synchronized (otherMachines) {
+      StateMachine other;
+      while ((other = otherMachines.get(groupId)) == null) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new IllegalArgumentException("group " + groupId + " is not a Flotilla group");
+        }
+        try {
+          otherMachines.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while opening group " + groupId, e);
+        }
+      }
+      return other;
+    }
   }
 
   /** Starts the server and makes sure every range this node should host has its group. */

@@ -29,6 +29,19 @@ public class NodeConfig {
    */
   @JsonProperty public String join;
 
+  /**
+   * Deliberate bugs, for tests that prove the chaos harness's checkers catch them
+   * ({@code strong-reads-from-local-replica}, {@code ack-writes-before-commit}). Never set in
+   * production: they break linearizability and durability on purpose.
+   */
+  @NotNull @JsonProperty public List<String> failpoints = new ArrayList<>();
+
+  /**
+   * Serves {@code PUT /internal/v1/clock} so the chaos harness can skew this node's wall clock.
+   * Test-only: off unless a chaos run turns it on.
+   */
+  @JsonProperty public boolean clockSkewForTests;
+
   /** Keys at which a new cluster's key space is cut into its first ranges. */
   @NotNull @JsonProperty public List<String> initialSplits = new ArrayList<>(List.of("g", "n", "t"));
 

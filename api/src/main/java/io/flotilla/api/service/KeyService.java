@@ -63,8 +63,15 @@ public final class KeyService {
    *     answers 503 (it applied nothing)
    * @param txnAbandonAfterMillis see {@link Transactions}
    */
+  /** Deliberate bugs for proving the chaos checkers can fail; never set outside such tests. */
+  public static final String FAIL_STRONG_READS_LOCAL = "strong-reads-from-local-replica";
+  public static final String FAIL_ACK_BEFORE_COMMIT = "ack-writes-before-commit";
+
+  private final java.util.Set<String> failpoints;
+
   public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock, long lockWaitMillis,
-      long txnAbandonAfterMillis, int maxEntryBytes) {
+      long txnAbandonAfterMillis, int maxEntryBytes, java.util.Set<String> failpoints) {
+    this.failpoints = java.util.Set.copyOf(failpoints);
     this.host = host;
     this.resolver = resolver;
     this.replicas = replicas;
@@ -114,6 +121,14 @@ public final class KeyService {
         .setExpiresAtMillis(ttlSeconds > 0 ? now + ttlSeconds * 1000 : 0);
     if (ifVersion != null) {
       op.setIfVersion(ifVersion);
+    }
+    if (failpoints.contains(FAIL_ACK_BEFORE_COMMIT)) {
+      // Failpoint: answer at once and propose a second later; a node killed meanwhile loses
+      // writes it acknowledged.
+      CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS).execute(() ->
+          propose(key, Command.newBuilder().setProposedAtMillis(now).setPut(op)));
+      return CompletableFuture.completedFuture(CommandResult.newBuilder()
+          .setPut(io.flotilla.proto.PutResult.getDefaultInstance()).build());
     }
     return propose(key, Command.newBuilder().setProposedAtMillis(now).setPut(op)).thenApply(KeyService::accepted);
   }
@@ -269,6 +284,11 @@ public final class KeyService {
   private CompletableFuture<Served<QueryResult>> readFrom(RangeDescriptor range, Query query, ReadMode mode, long minRevision) {
     String self = host.self().id();
     boolean local = range.getReplicasList().contains(self) && host.replica(range.getId()).isPresent();
+    if (local && mode == ReadMode.STRONG && failpoints.contains(FAIL_STRONG_READS_LOCAL)) {
+      // Failpoint: a "strong" read answered by whatever this node's replica has applied.
+      QueryResult r = host.replica(range.getId()).orElseThrow().queryLocal(query);
+      return CompletableFuture.completedFuture(new Served<>(r, self, r.getRevision()));
+    }
     return switch (mode) {
       case STRONG -> strongRead(range, query);
       case FOLLOWER -> {

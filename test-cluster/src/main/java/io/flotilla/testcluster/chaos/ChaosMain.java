@@ -20,12 +20,14 @@ import picocli.CommandLine.Option;
 @Command(name = "chaos", mixinStandardHelpOptions = true,
     description = "Run a Jepsen-style test: a workload under faults, then check every history.")
 public final class ChaosMain implements Callable<Integer> {
-  @Option(names = "--workload", defaultValue = "register", description = "register or set (default: ${DEFAULT-VALUE})")
+  @Option(names = "--workload", defaultValue = "register",
+      description = "register, set, counter, bank or stale (default: ${DEFAULT-VALUE})")
   String workload;
 
   @Option(names = "--nemesis", split = ",", defaultValue = "kill-leader",
       description = "faults, comma separated: kill-leader, kill-random, kill-majority, kill-all, pause, "
-          + "partition-leader, partition-halves (default: ${DEFAULT-VALUE})")
+          + "partition-leader, partition-halves, admin (split/merge/move/transfer-leader), clock "
+          + "(default: ${DEFAULT-VALUE})")
   List<String> nemesis;
 
   @Option(names = "--time", defaultValue = "60", description = "seconds of workload (default: ${DEFAULT-VALUE})")
@@ -60,7 +62,7 @@ public final class ChaosMain implements Callable<Integer> {
     ChaosRun.Options options = new ChaosRun.Options(workload, nemesis, Duration.ofSeconds(seconds), seed, clients,
         Duration.ofSeconds(faultEvery), dir.toAbsolutePath());
     boolean partitions = nemesis.stream().anyMatch(n -> n.startsWith("partition"));
-    Map<String, Object> settings = Map.of("placement", Map.of("enabled", true));
+    Map<String, Object> settings = Map.of("placement", Map.of("enabled", true), "clockSkewForTests", true);
     try (ProcessCluster cluster = partitions
         ? ProcessCluster.startIsolatable("chaos", subnet, nodes, settings)
         : ProcessCluster.start("chaos", subnet, nodes, settings)) {

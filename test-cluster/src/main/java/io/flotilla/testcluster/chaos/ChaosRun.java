@@ -37,7 +37,11 @@ public final class ChaosRun {
     return switch (name) {
       case "register" -> new RegisterWorkload(namespace, checkBudget.toSeconds());
       case "set" -> new SetWorkload(namespace);
-      default -> throw new IllegalArgumentException("unknown workload " + name + "; one of register, set");
+      case "counter" -> new CounterWorkload(namespace);
+      case "bank" -> new BankWorkload(namespace);
+      case "stale" -> new StaleWorkload(namespace);
+      default -> throw new IllegalArgumentException("unknown workload " + name
+          + "; one of register, set, counter, bank, stale");
     };
   }
 
@@ -52,6 +56,7 @@ public final class ChaosRun {
     History history = new History();
     ApiClient api = new ApiClient(Duration.ofSeconds(10));
     List<String> urls = cluster.nodes().stream().map(m -> m.http).toList();
+    workload.setup(api, urls);
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> clients = new ArrayList<>();
     for (int c = 0; c < o.clients(); c++) {
@@ -61,7 +66,7 @@ public final class ChaosRun {
         int process = client;
         while (!stop.get()) {
           String node = urls.get(random.nextInt(urls.size()));
-          Op.Type outcome = workload.step(process, random, api, node, history);
+          Op.Type outcome = workload.step(client, process, random, api, node, history);
           if (outcome == Op.Type.INFO) {
             process += o.clients(); // the old process may still be in flight: never reuse it
           }

@@ -154,8 +154,9 @@ public final class Linearizability {
   }
 
   /**
-   * The calls that no order could place after the longest explainable prefix: the first call
-   * left out (by completion) and every call overlapping it.
+   * The calls around the point no order could get past: the first call left out of the longest
+   * explainable prefix (by completion), every call overlapping it, and the three calls that
+   * completed last before it began (what it should have seen).
    */
   private static List<Call> window(List<Call> byStart, BitSet linearized) {
     Call stuck = null;
@@ -165,9 +166,16 @@ public final class Linearizability {
         stuck = c;
       }
     }
-    List<Call> out = new ArrayList<>();
+    if (stuck == null) {
+      return List.of();
+    }
+    Call s = stuck;
+    List<Call> before = byStart.stream().filter(c -> c.end() < s.start())
+        .sorted((a, b) -> Long.compare(b.end(), a.end())).limit(3).toList();
+    List<Call> out = new ArrayList<>(before);
+    java.util.Collections.reverse(out);
     for (Call c : byStart) {
-      if (stuck != null && c.start() <= stuck.end() && c.end() >= stuck.start()) {
+      if (c.start() <= s.end() && c.end() >= s.start()) {
         out.add(c);
       }
     }

@@ -23,7 +23,7 @@ public interface Nemesis {
 
   /** The fault kinds {@code bin/flotilla chaos --nemesis} accepts. */
   List<String> KINDS = List.of("kill-leader", "kill-random", "kill-majority", "kill-all", "pause", "partition-leader",
-      "partition-halves");
+      "partition-halves", "admin", "clock");
 
   static Nemesis of(String kind, ProcessCluster cluster, Network network) {
     return switch (kind) {
@@ -32,6 +32,8 @@ public interface Nemesis {
       case "kill-majority" -> new Kill(cluster, c -> c.shuffled(nodes(c)).subList(0, nodes(c).size() / 2 + 1));
       case "kill-all" -> new Kill(cluster, c -> nodes(c));
       case "pause" -> new Pause(cluster);
+      case "admin" -> new Admin(cluster);
+      case "clock" -> new ClockSkew(cluster);
       case "partition-leader", "partition-halves" -> {
         if (network == null) {
           throw new IllegalArgumentException("partitions need iptables and cgroup v2: " + Network.unavailableReason());
@@ -145,6 +147,126 @@ public interface Nemesis {
       cluster.resume(paused);
       String done = "resumed " + paused;
       paused = null;
+      return done;
+    }
+  }
+
+  /**
+   * Range operations fired at random while clients run: split a range (at its middle key),
+   * merge two neighbours (colocating them first), hand a range's leadership to another replica,
+   * or move a replica when some node holds none. Heal has nothing to undo.
+   */
+  final class Admin implements Nemesis {
+    private final ProcessCluster cluster;
+    private final ApiClient api = new ApiClient(Duration.ofSeconds(60));
+
+    Admin(ProcessCluster cluster) {
+      this.cluster = cluster;
+    }
+
+    @Override
+    public String start(Random random) throws Exception {
+      Choice c = new Choice(cluster, random);
+      String via = cluster.url(c.pick(nodes(c)));
+      JsonNode ranges = api.raw("GET", via + "/v1/admin/ranges", null).json().get("ranges");
+      if (ranges == null || ranges.isEmpty()) {
+        return "admin: no ranges listed by " + via;
+      }
+      JsonNode r = ranges.get(random.nextInt(ranges.size()));
+      long id = r.get("id").asLong();
+      List<String> replicas = new ArrayList<>();
+      r.get("replicas").forEach(n -> replicas.add(n.asText()));
+      String action;
+      ApiClient.Resp resp;
+      switch (random.nextInt(4)) {
+        case 0 -> {
+          action = "split range " + id;
+          resp = post(via + "/v1/admin/ranges/" + id + "/split", "{}");
+        }
+        case 1 -> {
+          int i = random.nextInt(Math.max(1, ranges.size() - 1));
+          if (ranges.size() < 2) {
+            return "admin: one range, nothing to merge";
+          }
+          long left = ranges.get(i).get("id").asLong();
+          long right = ranges.get(i + 1).get("id").asLong();
+          action = "merge ranges " + left + " and " + right;
+          resp = post(via + "/v1/admin/ranges/merge", "{\"left\": " + left + ", \"right\": " + right + "}");
+        }
+        case 2 -> {
+          String to = c.pick(replicas);
+          action = "transfer leadership of range " + id + " to " + to;
+          resp = post(via + "/v1/admin/ranges/" + id + "/transfer-leader", "{\"to\": \"" + to + "\"}");
+        }
+        default -> {
+          List<String> others = nodes(c).stream().filter(n -> !replicas.contains(n)).toList();
+          if (others.isEmpty()) {
+            action = "transfer leadership of range " + id + " to " + replicas.get(0);
+            resp = post(via + "/v1/admin/ranges/" + id + "/transfer-leader", "{\"to\": \"" + replicas.get(0) + "\"}");
+          } else {
+            String to = c.pick(others);
+            action = "move range " + id + " from " + replicas.get(0) + " to " + to;
+            resp = post(via + "/v1/admin/ranges/" + id + "/move", "{\"from\": \"" + replicas.get(0)
+                + "\", \"to\": \"" + to + "\"}");
+          }
+        }
+      }
+      return action + ": " + resp.status();
+    }
+
+    private ApiClient.Resp post(String url, String body) {
+      try {
+        return api.admin("POST", url, body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      } catch (RuntimeException e) {
+        return new ApiClient.Resp(599, java.util.Map.of(), String.valueOf(e.getMessage()).getBytes(
+            java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+
+    @Override
+    public String heal() {
+      return "admin: nothing to undo";
+    }
+  }
+
+  /**
+   * Skews one node's wall clock by up to a minute either way, or makes it jump, through the
+   * node's test-only clock endpoint (the cluster must run with clockSkewForTests); heal resets it.
+   */
+  final class ClockSkew implements Nemesis {
+    private final ProcessCluster cluster;
+    private final ApiClient api = new ApiClient(Duration.ofSeconds(5));
+    private String skewed;
+
+    ClockSkew(ProcessCluster cluster) {
+      this.cluster = cluster;
+    }
+
+    @Override
+    public String start(Random random) {
+      Choice c = new Choice(cluster, random);
+      skewed = c.pick(nodes(c));
+      long offset = (random.nextBoolean() ? 1 : -1) * (1_000L + random.nextInt(60_000));
+      ApiClient.Resp r = api.raw("PUT", cluster.url(skewed) + "/internal/v1/clock?offset_ms=" + offset, null);
+      if (r.status() != 200) {
+        throw new IllegalStateException("node " + skewed + " refused the clock change (run it with "
+            + "clockSkewForTests): " + r);
+      }
+      return "skewed the clock of " + skewed + " by " + offset + " ms";
+    }
+
+    @Override
+    public String heal() {
+      if (skewed == null) {
+        return "no clock skewed";
+      }
+      try {
+        api.raw("PUT", cluster.url(skewed) + "/internal/v1/clock?offset_ms=0", null);
+      } catch (RuntimeException e) {
+        // the node is down: it restarts with no offset anyway
+      }
+      String done = "reset the clock of " + skewed;
+      skewed = null;
       return done;
     }
   }

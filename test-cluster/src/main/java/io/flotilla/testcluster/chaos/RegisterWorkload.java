@@ -30,7 +30,7 @@ public final class RegisterWorkload implements Workload {
   }
 
   @Override
-  public Op.Type step(int process, Random random, ApiClient api, String node, History history) {
+  public Op.Type step(int client, int process, Random random, ApiClient api, String node, History history) {
     String key = keys.get(random.nextInt(keys.size()));
     String[] seen = lastRead.get(process + "/" + key);
     int dice = random.nextInt(10);

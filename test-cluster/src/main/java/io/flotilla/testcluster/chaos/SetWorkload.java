@@ -28,7 +28,7 @@ public final class SetWorkload implements Workload {
   }
 
   @Override
-  public Op.Type step(int process, Random random, ApiClient api, String node, History history) {
+  public Op.Type step(int client, int process, Random random, ApiClient api, String node, History history) {
     long element = next.incrementAndGet();
     Op inv = history.invoke(process, "add", keyOf(element), String.valueOf(element));
     Outcomes.Outcome o = Outcomes.write(() -> api.put(node, keyOf(element), String.valueOf(element)));
