@@ -15,7 +15,7 @@ import java.util.Map;
  * heap. Each test class picks its own {@code subnet} (the third octet of 127.0.X.11...), so
  * clusters never collide with each other or with a developer's {@code bin/flotilla cluster}.
  */
-public final class ProcessCluster implements AutoCloseable {
+public final class ProcessCluster implements ClusterBackend {
   public static final int HTTP_PORT = 17001;
   public static final int RAFT_PORT = 17101;
 
@@ -106,6 +106,17 @@ public final class ProcessCluster implements AutoCloseable {
       throw e;
     }
     return pc;
+  }
+
+  @Override
+  public List<String> nodeIds() {
+    return cluster.members().stream().map(m -> m.id).toList();
+  }
+
+  /** Partitions work on a cluster from {@link #startIsolatable} where iptables and cgroup v2 are available. */
+  @Override
+  public Network network() {
+    return cgroupPrefix != null && Network.available() ? new Network(this) : null;
   }
 
   public ApiClient api() {

@@ -1,5 +1,7 @@
 package io.flotilla.testcluster.chaos;
 
+import io.flotilla.testcluster.ClusterBackend;
+import io.flotilla.testcluster.DockerCluster;
 import io.flotilla.testcluster.ProcessCluster;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,6 +53,10 @@ public final class ChaosMain implements Callable<Integer> {
   @Option(names = "--out", description = "run directory (default: ./chaos-runs/<workload>-<seed>-<time>)")
   Path out;
 
+  @Option(names = "--backend", defaultValue = "process",
+      description = "process (node processes on loopback) or docker (containers on the host network)")
+  String backend;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new ChaosMain()).execute(args));
   }
@@ -63,9 +69,12 @@ public final class ChaosMain implements Callable<Integer> {
         Duration.ofSeconds(faultEvery), dir.toAbsolutePath());
     boolean partitions = nemesis.stream().anyMatch(n -> n.startsWith("partition"));
     Map<String, Object> settings = Map.of("placement", Map.of("enabled", true), "clockSkewForTests", true);
-    try (ProcessCluster cluster = partitions
-        ? ProcessCluster.startIsolatable("chaos", subnet, nodes, settings)
-        : ProcessCluster.start("chaos", subnet, nodes, settings)) {
+    Path home = Path.of(System.getProperty("flotilla.home", ".")).toAbsolutePath().normalize();
+    try (ClusterBackend cluster = "docker".equals(backend)
+        ? DockerCluster.start(home, "chaos", subnet, nodes, settings)
+        : partitions
+            ? ProcessCluster.startIsolatable("chaos", subnet, nodes, settings)
+            : ProcessCluster.start("chaos", subnet, nodes, settings)) {
       ChaosRun.Result result = ChaosRun.run(options, cluster);
       System.out.print(ChaosRun.describe(options, result));
       return result.valid() ? 0 : result.verdict().unknown() ? 2 : 1;

@@ -2,7 +2,7 @@ package io.flotilla.testcluster.chaos;
 
 import io.flotilla.testcluster.ApiClient;
 import io.flotilla.testcluster.Network;
-import io.flotilla.testcluster.ProcessCluster;
+import io.flotilla.testcluster.ClusterBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,17 +45,17 @@ public final class ChaosRun {
     };
   }
 
-  /** Runs against a started cluster (partitions need one from ProcessCluster.startIsolatable). */
-  public static Result run(Options o, ProcessCluster cluster) throws Exception {
+  /** Runs against a started cluster (partitions need a backend whose {@code network()} is not null). */
+  public static Result run(Options o, ClusterBackend cluster) throws Exception {
     Workload workload = workload(o.workload(), o.seed() + "-" + System.currentTimeMillis(), Duration.ofSeconds(60));
-    Network network = Network.available() ? new Network(cluster) : null;
+    Network network = cluster.network();
     List<Nemesis> nemeses = new ArrayList<>();
     for (String kind : o.nemeses()) {
       nemeses.add(Nemesis.of(kind, cluster, kind.startsWith("partition") ? network : null));
     }
     History history = new History();
     ApiClient api = new ApiClient(Duration.ofSeconds(10));
-    List<String> urls = cluster.nodes().stream().map(m -> m.http).toList();
+    List<String> urls = cluster.nodeIds().stream().map(cluster::url).toList();
     workload.setup(api, urls);
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> clients = new ArrayList<>();

@@ -3,7 +3,7 @@ package io.flotilla.testcluster.chaos;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.testcluster.ApiClient;
 import io.flotilla.testcluster.Network;
-import io.flotilla.testcluster.ProcessCluster;
+import io.flotilla.testcluster.ClusterBackend;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +25,7 @@ public interface Nemesis {
   List<String> KINDS = List.of("kill-leader", "kill-random", "kill-majority", "kill-all", "pause", "partition-leader",
       "partition-halves", "admin", "clock");
 
-  static Nemesis of(String kind, ProcessCluster cluster, Network network) {
+  static Nemesis of(String kind, ClusterBackend cluster, Network network) {
     return switch (kind) {
       case "kill-leader" -> new Kill(cluster, c -> List.of(leaderOfSomeRange(c)));
       case "kill-random" -> new Kill(cluster, c -> List.of(c.pick(nodes(c))));
@@ -46,10 +46,10 @@ public interface Nemesis {
 
   /** Chooses from the runner's seeded random source. */
   final class Choice {
-    final ProcessCluster cluster;
+    final ClusterBackend cluster;
     final Random random;
 
-    Choice(ProcessCluster cluster, Random random) {
+    Choice(ClusterBackend cluster, Random random) {
       this.cluster = cluster;
       this.random = random;
     }
@@ -66,7 +66,7 @@ public interface Nemesis {
   }
 
   private static List<String> nodes(Choice c) {
-    return c.cluster.nodes().stream().map(m -> m.id).toList();
+    return c.cluster.nodeIds();
   }
 
   /** The leader of a random range, as some live node reports it (a random node if none answers). */
@@ -93,11 +93,11 @@ public interface Nemesis {
 
   /** kill -9 of the chosen nodes; heal restarts them and waits until they are ready. */
   final class Kill implements Nemesis {
-    private final ProcessCluster cluster;
+    private final ClusterBackend cluster;
     private final java.util.function.Function<Choice, List<String>> victims;
     private List<String> killed = List.of();
 
-    Kill(ProcessCluster cluster, java.util.function.Function<Choice, List<String>> victims) {
+    Kill(ClusterBackend cluster, java.util.function.Function<Choice, List<String>> victims) {
       this.cluster = cluster;
       this.victims = victims;
     }
@@ -125,10 +125,10 @@ public interface Nemesis {
 
   /** SIGSTOP of one node; heal sends SIGCONT. */
   final class Pause implements Nemesis {
-    private final ProcessCluster cluster;
+    private final ClusterBackend cluster;
     private String paused;
 
-    Pause(ProcessCluster cluster) {
+    Pause(ClusterBackend cluster) {
       this.cluster = cluster;
     }
 
@@ -157,10 +157,10 @@ public interface Nemesis {
    * or move a replica when some node holds none. Heal has nothing to undo.
    */
   final class Admin implements Nemesis {
-    private final ProcessCluster cluster;
+    private final ClusterBackend cluster;
     private final ApiClient api = new ApiClient(Duration.ofSeconds(60));
 
-    Admin(ProcessCluster cluster) {
+    Admin(ClusterBackend cluster) {
       this.cluster = cluster;
     }
 
@@ -234,11 +234,11 @@ public interface Nemesis {
    * node's test-only clock endpoint (the cluster must run with clockSkewForTests); heal resets it.
    */
   final class ClockSkew implements Nemesis {
-    private final ProcessCluster cluster;
+    private final ClusterBackend cluster;
     private final ApiClient api = new ApiClient(Duration.ofSeconds(5));
     private String skewed;
 
-    ClockSkew(ProcessCluster cluster) {
+    ClockSkew(ClusterBackend cluster) {
       this.cluster = cluster;
     }
 
@@ -273,11 +273,11 @@ public interface Nemesis {
 
   /** Cuts a range leader off from every other node, or the cluster into two halves. */
   final class Partition implements Nemesis {
-    private final ProcessCluster cluster;
+    private final ClusterBackend cluster;
     private final Network network;
     private final boolean isolateLeader;
 
-    Partition(ProcessCluster cluster, Network network, boolean isolateLeader) {
+    Partition(ClusterBackend cluster, Network network, boolean isolateLeader) {
       this.cluster = cluster;
       this.network = network;
       this.isolateLeader = isolateLeader;
@@ -295,7 +295,7 @@ public interface Nemesis {
       List<String> side = all.subList(0, all.size() / 2);
       List<String> other = all.subList(all.size() / 2, all.size());
       network.partition(side, other);
-      return "partitioned " + side + " | " + other;
+      return "partitioned " + side + " from " + other;
     }
 
     @Override
