@@ -84,4 +84,24 @@ public final class RoutingTable {
   public List<RangeDescriptor> all() {
     return new ArrayList<>(byStart.values());
   }
+
+  /**
+   * Whether the known ranges cover the whole key space with no gap. A gap is transient: a split
+   * whose shrunk parent arrived before its new right half, for instance.
+   */
+  public boolean isComplete() {
+    byte[] expected = new byte[0];
+    boolean first = true;
+    for (RangeDescriptor r : byStart.values()) {
+      if (!first && expected.length == 0) {
+        return false; // a range after one that reached the end of the key space
+      }
+      if (Keys.compare(r.getStart().toByteArray(), expected) != 0) {
+        return false;
+      }
+      expected = r.getEnd().toByteArray();
+      first = false;
+    }
+    return !first && expected.length == 0;
+  }
 }

@@ -1,7 +1,9 @@
 package io.flotilla.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.flotilla.common.FlotillaException;
@@ -52,6 +54,19 @@ class RoutingTableTest {
     assertEquals(List.of(2L, 3L), t.overlapping(k("h"), k("p"), false).stream().map(RangeDescriptor::getId).toList());
     assertEquals(List.of(3L, 2L, 1L), t.overlapping(k(""), k(""), true).stream().map(RangeDescriptor::getId).toList());
     assertEquals(List.of(1L), t.overlapping(k("a"), k("g"), false).stream().map(RangeDescriptor::getId).toList());
+  }
+
+  @Test
+  void aSplitWhoseRightHalfIsNotKnownYetLeavesTheTableIncomplete() {
+    RoutingTable t = new RoutingTable();
+    t.update(range(1, "", "g", 1));
+    t.update(range(2, "g", "", 1));
+    assertTrue(t.isComplete());
+    t.update(range(2, "g", "p", 2)); // range 2 split at p; its right half not heard of yet
+    assertFalse(t.isComplete());
+    t.update(range(3, "p", "", 2));
+    assertTrue(t.isComplete());
+    assertFalse(new RoutingTable().isComplete());
   }
 
   @Test

@@ -19,10 +19,14 @@ final class Convergence {
     long deadline = System.nanoTime() + timeout.toNanos();
     String url = cluster.url(via) + "/v1/admin/ranges/" + rangeId + "?checksum=true";
     String last = null;
+    JsonNode lastStatus = null;
     while (System.nanoTime() < deadline) {
       try {
         ApiClient.Resp r = cluster.api().raw("GET", url, null);
         last = r.toString();
+        if (r.status() == 200) {
+          lastStatus = r.json();
+        }
         if (r.status() == 200 && r.json().hasNonNull("leader")) {
           JsonNode replicas = r.json().get("replica_status");
           Set<String> states = new HashSet<>();
@@ -41,6 +45,38 @@ final class Convergence {
       }
       Thread.sleep(250);
     }
-    throw new AssertionError("replicas of range " + rangeId + " did not converge within " + timeout + ": " + last);
+    throw new AssertionError("replicas of range " + rangeId + " did not converge within " + timeout + ": " + last
+        + (lastStatus == null ? "" : "; keys per replica: " + keysPerReplica(cluster, lastStatus)));
+  }
+
+  /**
+   * Where replicas disagree, which keys each one holds that another lacks: a stale scan of the
+   * range's span through each replica's node is served by that node's own copy.
+   */
+  private static String keysPerReplica(ProcessCluster cluster, JsonNode range) {
+    String span = "start=" + ApiClient.query(range.path("start").asText())
+        + (range.path("end").isNull() || range.path("end").asText().isEmpty() ? ""
+            : "&end=" + ApiClient.query(range.path("end").asText()));
+    java.util.Map<String, Set<String>> keys = new java.util.TreeMap<>();
+    for (JsonNode replica : range.path("replicas")) {
+      String node = replica.asText();
+      try {
+        ApiClient.Resp scan = cluster.api().scan(cluster.url(node), span + "&consistency=stale&keys_only=true&limit=1000");
+        Set<String> held = new java.util.TreeSet<>();
+        scan.json().path("items").forEach(item -> held.add(item.path("key").asText()));
+        keys.put(node + " (served by " + scan.header("X-Flotilla-Served-By") + ")", held);
+      } catch (RuntimeException e) {
+        keys.put(node, Set.of("unreadable: " + e));
+      }
+    }
+    Set<String> all = new java.util.TreeSet<>();
+    keys.values().forEach(all::addAll);
+    StringBuilder out = new StringBuilder();
+    keys.forEach((node, held) -> {
+      Set<String> missing = new java.util.TreeSet<>(all);
+      missing.removeAll(held);
+      out.append(node).append(": ").append(held.size()).append(" keys, lacks ").append(missing).append("; ");
+    });
+    return out.toString();
   }
 }

@@ -158,12 +158,12 @@ public class AdminResource {
         return Response.ok(view).build();
       });
     }
-    List<CompletableFuture<Map<String, Object>>> views = host.routing().all().stream()
-        .map(r -> rangeView(r, false, false)).toList();
-    return async.respond("admin_ranges", false,
-        CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
-            .thenApply(x -> views.stream().map(CompletableFuture::join).filter(java.util.Objects::nonNull).toList()),
-        list -> Response.ok(Map.of("ranges", list)).build());
+    CompletableFuture<List<Map<String, Object>>> listed = operations.allRanges().thenCompose(ranges -> {
+      List<CompletableFuture<Map<String, Object>>> views = ranges.stream().map(r -> rangeView(r, false, false)).toList();
+      return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
+          .thenApply(x -> views.stream().map(CompletableFuture::join).filter(java.util.Objects::nonNull).toList());
+    });
+    return async.respond("admin_ranges", false, listed, list -> Response.ok(Map.of("ranges", list)).build());
   }
 
   @GET

@@ -465,6 +465,26 @@ public final class RangeOperations {
   }
 
   /**
+   * Every range this node knows, in key order. When they leave a gap (a split whose new right
+   * half this node has not heard of yet), routing is refreshed from the peers a few times first,
+   * so a listing does not show a key space with a hole in it when waiting briefly avoids that.
+   */
+  public CompletableFuture<List<RangeDescriptor>> allRanges() {
+    return allRanges(0);
+  }
+
+  private CompletableFuture<List<RangeDescriptor>> allRanges(int attempt) {
+    if (host.routing().isComplete() || attempt >= 5) {
+      return CompletableFuture.completedFuture(host.routing().all());
+    }
+    return resolver.refresh().thenCompose(x -> host.routing().isComplete()
+        ? CompletableFuture.completedFuture(host.routing().all())
+        : CompletableFuture.supplyAsync(() -> null,
+            CompletableFuture.delayedExecutor(100L << attempt, TimeUnit.MILLISECONDS))
+            .thenCompose(y -> allRanges(attempt + 1)));
+  }
+
+  /**
    * A linearizable read of the range; empty when the range no longer exists. When no replica
    * this node knows hosts it any more, routing is refreshed from the peers: a newer layout
    * without the range means it was merged away; a newer descriptor of it is read again.
