@@ -77,7 +77,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     if (node.join != null && NodeHost.persistedMembers(engine).isEmpty()) {
       JoinReply joined = ClusterJoin.join(http, node.join, self, Duration.ofMinutes(2));
       cluster = joined.getMembersList().stream().map(ClusterJoin::node).toList();
-      NodeHost.markJoined(engine, cluster, joined.getReplication());
+      NodeHost.markJoined(engine, cluster, joined.getReplication(), joined.getFounders());
     }
     int replicas = NodeHost.persistedReplication(engine).orElse(node.replication);
     AtomicReference<NodeHost> hostRef = new AtomicReference<>();
@@ -91,8 +91,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       pdMachine.onJoin(joiner -> {
         try {
           host.addMember(ClusterJoin.node(joiner));
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
+        } catch (java.io.IOException | RuntimeException e) {
+          // Never fail the PD's apply: the member is learned again from the next heartbeat reply.
+          org.slf4j.LoggerFactory.getLogger(FlotillaApplication.class).warn("could not record member {}: {}",
+              joiner.getId(), e.toString());
         }
       });
       host.hostGroup(pd.group(), pdMachine);

@@ -148,8 +148,9 @@ public final class RangeClient implements AutoCloseable {
    */
   private CompletableFuture<QueryResult> readWithRetry(Query query, RaftPeerId server, int attempt, int mismatches) {
     CompletableFuture<QueryResult> result = new CompletableFuture<>();
+    RaftClient sentOn = client;
     // Completed on the common pool, never on a Ratis thread (see write()).
-    client.async().sendReadOnlyUnordered(message(query.toByteArray()), server).whenCompleteAsync((reply, error) -> {
+    sentOn.async().sendReadOnlyUnordered(message(query.toByteArray()), server).whenCompleteAsync((reply, error) -> {
       Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
       if (failure == null) {
         leaderFound = true;
@@ -164,9 +165,10 @@ public final class RangeClient implements AutoCloseable {
       Throwable cause = unwrap(failure);
       boolean mismatch = cause instanceof GroupMismatchException;
       if (mismatch) {
-        replaceAfterFailure(client, cause); // that peer does not host the group: try the next one
-        if (server == null && mismatches + 1 >= group.getPeers().size()) {
-          // Every peer in turn said so: the range is gone from them, no retry will find it.
+        replaceAfterFailure(sentOn, cause); // that peer does not host the group: try the next one
+        if (server == null && mismatches + 1 >= 2 * group.getPeers().size()) {
+          // Every peer in turn said so, twice over about a second of backoff (a group just
+          // being created by a split gets that long): the range is gone from them.
           result.completeExceptionally(new RangeNotHostedException(rangeId,
               group.getPeers().stream().map(p -> p.getId().toString()).toList()));
           return;

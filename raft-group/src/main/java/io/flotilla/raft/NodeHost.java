@@ -66,6 +66,7 @@ public final class NodeHost implements AutoCloseable {
   private final ClusterNode self;
   /** The nodes of the configuration, in its order: a new cluster's layout is derived from them. */
   private final List<ClusterNode> configured;
+  private final int founders;
   /** Every known member, in order (configured ones, then joined ones); replaced, never mutated. */
   private volatile Map<String, ClusterNode> nodes;
   private final KvEngine engine;
@@ -103,6 +104,9 @@ public final class NodeHost implements AutoCloseable {
     }
     cluster.forEach(n -> byId.putIfAbsent(n.id(), n));
     this.nodes = java.util.Collections.unmodifiableMap(byId);
+    byte[] remembered = engine.get(ColumnFamily.META, MEMBERS);
+    int persistedFounders = remembered == null ? 0 : io.flotilla.proto.JoinReply.parseFrom(remembered).getFounders();
+    this.founders = persistedFounders > 0 ? persistedFounders : cluster.size();
     this.engine = engine;
     this.settings = settings;
     this.snapshots = snapshots;
@@ -418,7 +422,7 @@ public final class NodeHost implements AutoCloseable {
     }
     Map<String, ClusterNode> next = new LinkedHashMap<>(nodes);
     next.put(member.id(), member);
-    writeMembers(engine, next.values(), persistedReplication(engine).orElse(0));
+    engine.write(membersWrite(next.values(), persistedReplication(engine).orElse(0), founders));
     nodes = java.util.Collections.unmodifiableMap(next);
     LOG.info("node {}: {} joined the cluster ({} members)", self.id(), member, next.size());
     return true;
@@ -428,9 +432,12 @@ public final class NodeHost implements AutoCloseable {
    * Prepares the storage of a node that joins an existing cluster: remembers its members and
    * marks it bootstrapped, so it never lays out a new cluster of its own.
    */
-  public static void markJoined(KvEngine engine, List<ClusterNode> members, int replication) throws IOException {
-    writeMembers(engine, members, replication);
-    engine.write(new Mutations().put(ColumnFamily.META, BOOTSTRAPPED, "1".getBytes(StandardCharsets.US_ASCII)));
+  public static void markJoined(KvEngine engine, List<ClusterNode> members, int replication, int founders)
+      throws IOException {
+    // One write: a crash in between must not leave members without the bootstrapped mark (the
+    // node would then lay out a cluster of its own over its one-node configuration).
+    engine.write(membersWrite(members, replication, founders)
+        .put(ColumnFamily.META, BOOTSTRAPPED, "1".getBytes(StandardCharsets.US_ASCII)));
     engine.sync();
   }
 
@@ -451,13 +458,21 @@ public final class NodeHost implements AutoCloseable {
     return replication == 0 ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(replication);
   }
 
-  private static void writeMembers(KvEngine engine, java.util.Collection<ClusterNode> members, int replication)
-      throws IOException {
-    io.flotilla.proto.JoinReply.Builder b = io.flotilla.proto.JoinReply.newBuilder().setReplication(replication);
+  /**
+   * How many members founded the cluster (they come first in {@link #nodes}): the placement
+   * driver's group is the first three of them, whatever joined later.
+   */
+  public int founders() {
+    return founders;
+  }
+
+  private static Mutations membersWrite(java.util.Collection<ClusterNode> members, int replication, int founders) {
+    io.flotilla.proto.JoinReply.Builder b = io.flotilla.proto.JoinReply.newBuilder().setReplication(replication)
+        .setFounders(founders);
     for (ClusterNode n : members) {
       b.addMembers(io.flotilla.proto.NodeAddress.newBuilder().setId(n.id()).setHttp(n.httpUrl()).setRaft(n.raftAddress()));
     }
-    engine.write(new Mutations().put(ColumnFamily.META, MEMBERS, b.build().toByteArray()));
+    return new Mutations().put(ColumnFamily.META, MEMBERS, b.build().toByteArray());
   }
 
   public KvEngine engine() {

@@ -31,16 +31,19 @@ public final class WriteSample {
       case PUT -> add(command.getPut().getKey().toByteArray());
       case DELETE -> add(command.getDelete().getKey().toByteArray());
       case INCR -> add(command.getIncr().getKey().toByteArray());
-      case BATCH -> {
-        for (BatchEntry e : command.getBatch().getEntriesList()) {
-          if (e.hasPut()) {
-            add(e.getPut().getKey().toByteArray());
-          } else if (e.hasDelete()) {
-            add(e.getDelete().getKey().toByteArray());
-          }
-        }
-      }
+      case TXN_PREPARE -> addWrites(command.getTxnPrepare().getEntriesList());
+      case BATCH -> addWrites(command.getBatch().getEntriesList());
       default -> { }
+    }
+  }
+
+  private void addWrites(List<BatchEntry> entries) {
+    for (BatchEntry e : entries) {
+      if (e.hasPut()) {
+        add(e.getPut().getKey().toByteArray());
+      } else if (e.hasDelete()) {
+        add(e.getDelete().getKey().toByteArray());
+      }
     }
   }
 
@@ -52,7 +55,8 @@ public final class WriteSample {
 
   /**
    * The key that halves the recent writes inside the range's span: the median of the sample,
-   * if it lies strictly after the range's start. Empty with fewer than two sampled writes.
+   * if it lies strictly after the range's start and at least a quarter of the sampled writes
+   * fall on each side of it. Empty otherwise (too few writes, or most on one key).
    */
   public Optional<byte[]> median(RangeDescriptor range) {
     List<byte[]> keys = new ArrayList<>();
@@ -68,6 +72,13 @@ public final class WriteSample {
       return Optional.empty();
     }
     keys.sort(Keys::compare);
-    return Optional.of(keys.get(keys.size() / 2));
+    byte[] median = keys.get(keys.size() / 2);
+    // Splitting there must leave a real share of the writes on each side: with most writes on
+    // one key (the median itself), no split spreads them.
+    long below = keys.stream().filter(k -> Keys.compare(k, median) < 0).count();
+    if (below < keys.size() / 4 || keys.size() - below < keys.size() / 4) {
+      return Optional.empty();
+    }
+    return Optional.of(median);
   }
 }

@@ -35,6 +35,18 @@ class WriteSampleTest {
   }
 
   @Test
+  void writesMostlyOnOneKeyGiveNoSplitPoint() {
+    WriteSample s = new WriteSample();
+    for (int i = 0; i < 200; i++) {
+      s.record(put("k/hot"));
+    }
+    for (int i = 0; i < 20; i++) {
+      s.record(put("k/cold/" + i));
+    }
+    assertEquals(null, median(s, "", ""), "splitting at the hot key would move all of its load to one side");
+  }
+
+  @Test
   void keysOutsideTheSpanOrOnItsStartDoNotCountAndLongKeysAreCut() {
     WriteSample s = new WriteSample();
     s.record(Command.newBuilder().setBatch(BatchOp.newBuilder()

@@ -66,7 +66,8 @@ public class InternalResource {
       if (refusal != null) {
         return ErrorBodies.of(new FlotillaException(ErrorCode.UNPROCESSABLE, refusal));
       }
-      io.flotilla.proto.JoinReply.Builder reply = io.flotilla.proto.JoinReply.newBuilder().setReplication(replication);
+      io.flotilla.proto.JoinReply.Builder reply = io.flotilla.proto.JoinReply.newBuilder().setReplication(replication)
+          .setFounders(host.founders());
       host.nodes().values().forEach(n -> reply.addMembers(io.flotilla.api.service.ClusterJoin.address(n)));
       if (!host.nodes().containsKey(node.getId())) {
         reply.addMembers(node); // this node has not applied the join yet

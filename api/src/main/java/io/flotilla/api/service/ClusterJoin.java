@@ -55,8 +55,11 @@ public final class ClusterJoin {
         if (resp.statusCode() == 400 || resp.statusCode() == 422) {
           throw new IOException("the cluster at " + via + " refused node " + self.id() + ": " + last);
         }
-      } catch (java.net.ConnectException | java.net.http.HttpTimeoutException e) {
-        last = e.toString();
+      } catch (IOException e) {
+        if (e.getMessage() != null && e.getMessage().startsWith("the cluster at ")) {
+          throw e; // refused
+        }
+        last = e.toString(); // not answering (yet, or restarting): try again
       }
       LOG.info("node {}: joining through {} not done yet ({}); retrying", self.id(), via, last);
       Thread.sleep(1000);

@@ -28,7 +28,9 @@ public final class PdClient implements AutoCloseable {
 
   public PdClient(NodeHost host) {
     this.host = host;
-    List<String> members = PdGroups.members(List.copyOf(host.nodes().keySet()));
+    // Among the founding members only: a node that joined later never changes the PD group.
+    List<String> members = PdGroups.members(List.copyOf(host.nodes().keySet()).subList(0,
+        Math.min(host.founders(), host.nodes().size())));
     this.group = RaftGroup.valueOf(PdGroups.groupId(),
         members.stream().map(id -> RangeGroups.peer(host.nodes().get(id))).toList());
     this.client = RaftClient.newBuilder().setRaftGroup(group).setProperties(RaftTuning.client(host.settings()))

@@ -86,8 +86,6 @@ public final class PlacementController implements Managed {
   });
   private volatile long leaderSince;
   private final Set<Long> seeding = ConcurrentHashMap.newKeySet();
-  /** Hosted replicas the range does not list at the same epoch ("node/range"), since when. */
-  private final Map<String, Long> strays = new ConcurrentHashMap<>();
   private final java.util.concurrent.ExecutorService seeder = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "replica-seeder");
     t.setDaemon(true);
@@ -186,19 +184,11 @@ public final class PlacementController implements Managed {
       for (HostedReplica hosted : beat.getHostedList()) {
         hostedIds.add(hosted.getRangeId());
         RangeReport known = reports.get(hosted.getRangeId());
-        String stray = beat.getNode() + "/" + hosted.getRangeId();
-        if (known == null || known.heartbeat().getRange().getReplicasList().contains(beat.getNode())) {
-          strays.remove(stray);
-        } else if (newer(known.heartbeat().getRange(), hosted)) {
-          reply.addRemoved(known.heartbeat().getRange());
-        } else if (now - strays.computeIfAbsent(stray, k -> now) > operatorTimeout.toMillis()) {
-          // A copy seeded for a replica addition that never completed (its operator would have
-          // timed out by now): the range never listed it, and nothing will.
+        if (known != null && !known.heartbeat().getRange().getReplicasList().contains(beat.getNode())
+            && newer(known.heartbeat().getRange(), hosted)) {
           reply.addRemoved(known.heartbeat().getRange());
         }
       }
-      strays.keySet().removeIf(k -> k.startsWith(beat.getNode() + "/")
-          && !hostedIds.contains(Long.parseLong(k.substring(k.indexOf('/') + 1))));
       for (RangeReport known : reports.values()) {
         RangeDescriptor range = known.heartbeat().getRange();
         if (range.getReplicasList().contains(beat.getNode()) && !hostedIds.contains(range.getId())

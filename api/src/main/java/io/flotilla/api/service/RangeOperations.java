@@ -132,12 +132,13 @@ public final class RangeOperations {
       RangeDescriptor left = pair[0].getRange();
       RangeDescriptor right = pair[1].getRange();
       if (!new HashSet<>(left.getReplicasList()).equals(new HashSet<>(right.getReplicasList()))) {
-        if (right.getFrozenInto() != 0) {
-          throw new FlotillaException(ErrorCode.UNPROCESSABLE, "range " + right.getId() + " is frozen for the merge but "
-              + "its replicas " + right.getReplicasList() + " differ from " + left.getReplicasList());
-        }
-        // Merging needs both ranges' replicas on the same nodes: move the right range's first.
-        return colocate(right, left.getReplicasList()).thenCompose(x -> merge(leftId, rightId, attempt + 1));
+        // Merging needs both ranges' replicas on the same nodes: move the right range's first
+        // (thawing it if an earlier attempt froze it: a frozen range refuses the moves).
+        CompletableFuture<Void> thawed = right.getFrozenInto() != 0 ? unfreeze(right)
+            : CompletableFuture.completedFuture(null);
+        return thawed.thenCompose(x -> leaderStatus(rightId, false))
+            .thenCompose(s -> colocate(s.getRange(), left.getReplicasList()))
+            .thenCompose(x -> merge(leftId, rightId, attempt + 1));
       }
       CompletableFuture<RangeStatus> frozen = right.getFrozenInto() == leftId
           ? CompletableFuture.completedFuture(pair[1])

@@ -32,6 +32,9 @@ public final class Linearizability {
 
   public enum Verdict { VALID, INVALID, UNKNOWN }
 
+  /** Memory the memoized states may take (about; the search answers UNKNOWN past it). */
+  private static final long MAX_MEMO_BYTES = 128L << 20;
+
   /** The empty register (null means "cannot happen" inside the search). */
   private static final String NIL = "\u0000nil";
 
@@ -80,7 +83,9 @@ public final class Linearizability {
     BitSet bestDone = new BitSet(n);
     long explored = 0;
     while (!stack.isEmpty()) {
-      if (System.nanoTime() > deadlineNanos || seen.size() > maxStates) {
+      // Each memoized state holds a copy of the n-bit set: bound the memory, not only the count.
+      if (System.nanoTime() > deadlineNanos || seen.size() > maxStates
+          || (long) seen.size() * (n / 8 + 64) > MAX_MEMO_BYTES) {
         return new Result(Verdict.UNKNOWN, List.of(), explored);
       }
       Frame top = stack.get(stack.size() - 1);

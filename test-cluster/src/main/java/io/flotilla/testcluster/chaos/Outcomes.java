@@ -30,12 +30,17 @@ final class Outcomes {
     }
   }
 
-  /** Reads change nothing: anything but a 2xx or 404 answer is a failed read. */
+  /**
+   * Reads change nothing: anything but a 2xx answer, or a 404 saying the key does not exist,
+   * is a failed read (other 404s, such as an unknown node, say nothing about the key).
+   */
   static Outcome read(Supplier<ApiClient.Resp> call) {
     try {
       ApiClient.Resp r = call.get();
-      return new Outcome(r.status() == 200 || r.status() == 404 ? Op.Type.OK : Op.Type.FAIL, r,
-          r.status() == 200 || r.status() == 404 ? null : String.valueOf(r.status()));
+      boolean absent = r.status() == 404 && new String(r.body(), java.nio.charset.StandardCharsets.UTF_8)
+          .contains("does not exist");
+      return new Outcome(r.status() == 200 || absent ? Op.Type.OK : Op.Type.FAIL, r,
+          r.status() == 200 || absent ? null : String.valueOf(r.status()));
     } catch (UncheckedIOException e) {
       return new Outcome(Op.Type.FAIL, null, e.getCause().getClass().getSimpleName());
     }
