@@ -14,6 +14,7 @@ runs=(
   "counter kill-all" "counter partition-leader" "counter pause"
   "bank kill-random" "bank clock" "bank partition-halves" "bank admin"
   "stale admin" "stale kill-leader" "register kill-leader,pause,partition-leader,admin,clock"
+  "register kill-pd-leader" "set partition-bridge" "bank kill-pd-leader,partition-bridge"
 )
 printf '| workload | nemesis | s | ops | ok | fail | info | verdict | faults |\n|---|---|---|---|---|---|---|---|---|\n'
 seed=100

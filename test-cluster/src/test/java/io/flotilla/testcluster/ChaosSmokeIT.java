@@ -54,8 +54,8 @@ class ChaosSmokeIT {
   }
 
   @Test
-  void registerUnderLeaderKillsIsLinearizable() throws Exception {
-    run("register", "kill-leader", 30, 1);
+  void registerUnderRangeAndPlacementDriverLeaderKillsIsLinearizable() throws Exception {
+    run("register", "kill-leader,kill-pd-leader", 30, 1);
   }
 
   @Test
@@ -79,8 +79,8 @@ class ChaosSmokeIT {
   }
 
   @Test
-  void registerUnderAnIsolatedLeaderIsLinearizable() throws Exception {
+  void registerUnderAnIsolatedLeaderAndBridgedHalvesIsLinearizable() throws Exception {
     Assumptions.assumeTrue(Network.available(), () -> "skipped: " + Network.unavailableReason());
-    run("register", "partition-leader", 25, 3);
+    run("register", "partition-leader,partition-bridge", 25, 3);
   }
 }

@@ -27,9 +27,9 @@ public final class ChaosMain implements Callable<Integer> {
   String workload;
 
   @Option(names = "--nemesis", split = ",", defaultValue = "kill-leader",
-      description = "faults, comma separated: kill-leader, kill-random, kill-majority, kill-all, pause, "
-          + "partition-leader, partition-halves, admin (split/merge/move/transfer-leader), clock "
-          + "(default: ${DEFAULT-VALUE})")
+      description = "faults, comma separated: kill-leader, kill-pd-leader, kill-random, kill-majority, kill-all, "
+          + "pause, partition-leader, partition-halves, partition-bridge, admin (split/merge/move/transfer-leader), "
+          + "clock (default: ${DEFAULT-VALUE})")
   List<String> nemesis;
 
   @Option(names = "--time", defaultValue = "60", description = "seconds of workload (default: ${DEFAULT-VALUE})")

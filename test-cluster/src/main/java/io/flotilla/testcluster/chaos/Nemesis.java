@@ -22,23 +22,25 @@ public interface Nemesis {
   String heal() throws Exception;
 
   /** The fault kinds {@code bin/flotilla chaos --nemesis} accepts. */
-  List<String> KINDS = List.of("kill-leader", "kill-random", "kill-majority", "kill-all", "pause", "partition-leader",
-      "partition-halves", "admin", "clock");
+  List<String> KINDS = List.of("kill-leader", "kill-pd-leader", "kill-random", "kill-majority", "kill-all", "pause",
+      "partition-leader", "partition-halves", "partition-bridge", "admin", "clock");
 
   static Nemesis of(String kind, ClusterBackend cluster, Network network) {
     return switch (kind) {
       case "kill-leader" -> new Kill(cluster, c -> List.of(leaderOfSomeRange(c)));
+      case "kill-pd-leader" -> new Kill(cluster, c -> List.of(placementDriverLeader(c)));
       case "kill-random" -> new Kill(cluster, c -> List.of(c.pick(nodes(c))));
       case "kill-majority" -> new Kill(cluster, c -> c.shuffled(nodes(c)).subList(0, nodes(c).size() / 2 + 1));
       case "kill-all" -> new Kill(cluster, c -> nodes(c));
       case "pause" -> new Pause(cluster);
       case "admin" -> new Admin(cluster);
       case "clock" -> new ClockSkew(cluster);
-      case "partition-leader", "partition-halves" -> {
+      case "partition-leader", "partition-halves", "partition-bridge" -> {
         if (network == null) {
-          throw new IllegalArgumentException("partitions need iptables and cgroup v2: " + Network.unavailableReason());
+          throw new IllegalArgumentException("this cluster cannot be partitioned (process backend started isolatable, "
+              + "with iptables and cgroup v2): " + Network.unavailableReason());
         }
-        yield new Partition(cluster, network, kind.equals("partition-leader"));
+        yield new Partition(cluster, network, kind.substring("partition-".length()));
       }
       default -> throw new IllegalArgumentException("unknown nemesis " + kind + "; one of " + KINDS);
     };
@@ -85,6 +87,23 @@ public interface Nemesis {
           return c.pick(leaders);
         }
       } catch (RuntimeException e) {
+        // that node is down or slow: ask another
+      }
+    }
+    return c.pick(nodes(c));
+  }
+
+  /** The placement driver's leader as some live node reports it (a random node if none answers). */
+  private static String placementDriverLeader(Choice c) {
+    ApiClient api = new ApiClient(Duration.ofSeconds(3));
+    for (String via : c.shuffled(nodes(c))) {
+      try {
+        JsonNode leader = api.raw("GET", c.cluster.url(via) + "/v1/admin/cluster", null).json()
+            .path("summary").path("placement_driver_leader");
+        if (leader.isTextual()) {
+          return leader.asText();
+        }
+      } catch (RuntimeException | AssertionError e) {
         // that node is down or slow: ask another
       }
     }
@@ -277,27 +296,39 @@ public interface Nemesis {
     }
   }
 
-  /** Cuts a range leader off from every other node, or the cluster into two halves. */
+  /**
+   * Cuts the network: {@code leader} isolates a range leader from every other node; {@code
+   * halves} cuts the cluster in two (minority | majority); {@code bridge} cuts it in two halves
+   * that one node still talks to both of (so every node but the bridge sees a different
+   * majority, the "majority ring" of Jepsen).
+   */
   final class Partition implements Nemesis {
     private final ClusterBackend cluster;
     private final Network network;
-    private final boolean isolateLeader;
+    private final String shape;
 
-    Partition(ClusterBackend cluster, Network network, boolean isolateLeader) {
+    Partition(ClusterBackend cluster, Network network, String shape) {
       this.cluster = cluster;
       this.network = network;
-      this.isolateLeader = isolateLeader;
+      this.shape = shape;
     }
 
     @Override
     public String start(Random random) throws Exception {
       Choice c = new Choice(cluster, random);
-      if (isolateLeader) {
+      if (shape.equals("leader")) {
         String leader = leaderOfSomeRange(c);
         network.isolate(leader);
         return "isolated " + leader;
       }
       List<String> all = c.shuffled(nodes(c));
+      if (shape.equals("bridge")) {
+        int mid = all.size() / 2;
+        List<String> left = all.subList(0, mid);
+        List<String> right = all.subList(mid + 1, all.size());
+        network.partition(left, right);
+        return "cut " + left + " from " + right + ", bridged by " + all.get(mid);
+      }
       List<String> side = all.subList(0, all.size() / 2);
       List<String> other = all.subList(all.size() / 2, all.size());
       network.partition(side, other);
