@@ -170,15 +170,16 @@ public class AdminResource {
   @Path("ranges/{id}")
   public CompletionStage<Response> range(@PathParam("id") String id, @QueryParam("checksum") String checksum) {
     long rangeId = rangeId(id);
-    RangeDescriptor r = host.routing().byId(rangeId).orElseThrow(() ->
-        new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId));
     boolean withChecksum = Params.flag("checksum", checksum);
-    return async.respond("admin_range", false, rangeView(r, true, withChecksum), view -> {
-      if (view == null) {
+    CompletableFuture<Map<String, Object>> view = operations.findRange(rangeId).thenCompose(found -> rangeView(
+        found.orElseThrow(() -> new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId)), true,
+        withChecksum));
+    return async.respond("admin_range", false, view, v -> {
+      if (v == null) {
         throw new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId
             + " (it was merged into its left neighbour)");
       }
-      return Response.ok(view).build();
+      return Response.ok(v).build();
     });
   }
 

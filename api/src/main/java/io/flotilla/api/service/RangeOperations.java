@@ -447,10 +447,12 @@ public final class RangeOperations {
 
   /** The range as its leader knows it now (a linearizable status read). */
   public CompletableFuture<RangeStatus> leaderStatus(long rangeId, boolean withMiddleKey) {
-    RangeDescriptor known = host.routing().byId(rangeId).orElse(null);
-    if (known == null) {
-      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId));
-    }
+    return findRange(rangeId).thenCompose(found -> leaderStatus(found.orElseThrow(() ->
+        new FlotillaException(ErrorCode.NOT_FOUND, "there is no range " + rangeId)), withMiddleKey));
+  }
+
+  private CompletableFuture<RangeStatus> leaderStatus(RangeDescriptor known, boolean withMiddleKey) {
+    long rangeId = known.getId();
     Query q = Query.newBuilder().setRangeId(rangeId).setStatus(StatusQuery.newBuilder().setWithMiddleKey(withMiddleKey))
         .build();
     return readOrGone(known, q).thenApply(found -> {
@@ -510,6 +512,18 @@ public final class RangeOperations {
         return host.client(now).read(query).thenApply(java.util.Optional::of);
       });
     }).thenCompose(f -> f);
+  }
+
+  /**
+   * The range with this id as this node knows it; when it knows none (a range split off where
+   * this node holds no replica), after asking its peers.
+   */
+  public CompletableFuture<java.util.Optional<RangeDescriptor>> findRange(long rangeId) {
+    java.util.Optional<RangeDescriptor> known = host.routing().byId(rangeId);
+    if (known.isPresent()) {
+      return CompletableFuture.completedFuture(known);
+    }
+    return resolver.refresh().thenApply(x -> host.routing().byId(rangeId));
   }
 
   /** The range's leader as {@code node}'s own replica knows it (a read that replica serves). */
