@@ -388,8 +388,15 @@ public final class RangeOperations {
       return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNPROCESSABLE,
           "cannot remove the last replica of " + Ranges.describe(range)));
     }
+    // Under load leadership may move on its own meanwhile (the handover then answers "different
+    // leader"): what matters is only that the replica going away no longer leads.
     CompletableFuture<Void> handedOver = from.equals(host.leaderOf(range).orElse(null))
         ? blocking(() -> host.client(range).transferLeader(members.get(0), waitMillis))
+            .exceptionallyCompose(e -> leaderStatus(range.getId(), false).thenAccept(now -> {
+              if (from.equals(now.getLeader())) {
+                throw e instanceof CompletionException ce ? ce : new CompletionException(e);
+              }
+            }))
         : CompletableFuture.completedFuture(null);
     return handedOver.thenCompose(x -> blocking(() -> host.client(range).setMembers(raftPeers(members))))
         .thenCompose(x -> recordReplicas(range.getId(), members, 0))
