@@ -77,6 +77,14 @@ public final class NodeHost implements AutoCloseable {
   private final RoutingTable routing = new RoutingTable();
   private final Map<Long, RangeStateMachine> replicas = new ConcurrentHashMap<>();
   private final Map<Long, RangeClient> clients = new ConcurrentHashMap<>();
+  /** Raft divisions of replicas this node dropped, still running until their removal is due. */
+  private final Map<Long, java.util.concurrent.ScheduledFuture<?>> retiring = new ConcurrentHashMap<>();
+  private final java.util.concurrent.ScheduledExecutorService retirer =
+      Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "replica-retirer");
+        t.setDaemon(true);
+        return t;
+      });
   /** Groups other than ranges hosted on this server (the placement driver's), by group id. */
   private final Map<RaftGroupId, StateMachine> otherMachines = new ConcurrentHashMap<>();
   private final List<RaftGroup> otherGroups = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -247,6 +255,9 @@ public final class NodeHost implements AutoCloseable {
 
   private void ensureGroupLocked(RangeDescriptor r) {
     try {
+      if (retiring.containsKey(r.getId())) {
+        removeDivision(r.getId());
+      }
       if (r.getReplicasList().contains(self.id()) && !hosts(r.getId())) {
         server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newAdd(
             localClient, server.getId(), localCallIds.incrementAndGet(), groupWithPriorities(r)));
@@ -269,6 +280,10 @@ public final class NodeHost implements AutoCloseable {
 
   private void dropGroupLocked(long rangeId) {
     try {
+      java.util.concurrent.ScheduledFuture<?> due = retiring.remove(rangeId);
+      if (due != null) {
+        due.cancel(false);
+      }
       if (hosts(rangeId)) {
         server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newRemove(
             localClient, server.getId(), localCallIds.incrementAndGet(), RangeGroups.groupId(rangeId), true, false));
@@ -304,6 +319,9 @@ public final class NodeHost implements AutoCloseable {
   private void seedReplicaLocked(RangeDescriptor range, List<String> members, String source) throws IOException {
     checkRunning();
     long rangeId = range.getId();
+    if (retiring.containsKey(rangeId)) {
+      removeDivision(rangeId); // dropped a moment ago and wanted back: start afresh
+    }
     if (hosts(rangeId)) {
       return;
     }
@@ -349,12 +367,11 @@ public final class NodeHost implements AutoCloseable {
 
   private void removeReplicaLocked(long rangeId, RangeDescriptor current) throws IOException {
     byte[] raw = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
-    if (hosts(rangeId)) {
-      server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newRemove(
-          localClient, server.getId(), localCallIds.incrementAndGet(), RangeGroups.groupId(rangeId), true, false));
-    }
     // The client stays: this node still routes requests to the range's new replicas.
-    replicas.remove(rangeId);
+    RangeStateMachine replica = replicas.remove(rangeId);
+    if (replica != null) {
+      replica.retire(); // never writes again: its data can go now
+    }
     Mutations m = new Mutations().delete(ColumnFamily.META, MetaKeys.descriptor(rangeId))
         .delete(ColumnFamily.META, MetaKeys.state(rangeId));
     if (raw != null) {
@@ -362,7 +379,39 @@ public final class NodeHost implements AutoCloseable {
     }
     engine.write(m);
     routing.update(current);
+    // The Raft division goes a little later. A client whose write reached this replica while it
+    // led resends it here, with the same call id; a running division answers "not the leader"
+    // and names the new one, where the retry cache recognises the write. A removed division
+    // answers "no such group", which ends the write with an unknown outcome.
+    if (hosts(rangeId) && !retiring.containsKey(rangeId)) {
+      retiring.put(rangeId, retirer.schedule(() -> {
+        synchronized (groupChanges) {
+          if (retiring.remove(rangeId) != null) {
+            removeDivision(rangeId);
+          }
+        }
+      }, RETIRE_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS));
+    }
     LOG.info("node {}: removed its replica of range {} and its data", self.id(), rangeId);
+  }
+
+  /** How long a dropped replica's Raft division keeps running: longer than a client's retries. */
+  private static final long RETIRE_GRACE_MILLIS = 5_000;
+
+  /** Removes the range's Raft division (and its directory) now, whether or not it was retiring. */
+  private void removeDivision(long rangeId) {
+    java.util.concurrent.ScheduledFuture<?> due = retiring.remove(rangeId);
+    if (due != null) {
+      due.cancel(false);
+    }
+    try {
+      if (hosts(rangeId)) {
+        server.groupManagement(org.apache.ratis.protocol.GroupManagementRequest.newRemove(
+            localClient, server.getId(), localCallIds.incrementAndGet(), RangeGroups.groupId(rangeId), true, false));
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("node {}: could not remove the Raft division of range {}: {}", self.id(), rangeId, e.toString());
+    }
   }
 
   /** The first replica gets a higher priority, so leadership spreads over nodes as replicas do. */
@@ -610,6 +659,7 @@ public final class NodeHost implements AutoCloseable {
   @Override
   public void close() throws IOException {
     groupExecutor.shutdownNow();
+    retirer.shutdownNow(); // divisions still retiring close with the server; a restart drops them
     clients.values().forEach(RangeClient::close);
     server.close();
     installExecutor.shutdownNow();

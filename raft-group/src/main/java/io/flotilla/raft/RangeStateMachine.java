@@ -73,6 +73,8 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile long revision;
   private volatile long persistedIndex;
   private volatile TermIndex snapshot;
+  /** Set once this node's replica left the group: the division lingers but never writes again. */
+  private volatile boolean retired;
 
   RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
       Executor installExecutor, RangeEvents events) {
@@ -153,7 +155,7 @@ public final class RangeStateMachine extends BaseStateMachine {
   private CompletableFuture<Message> applyLocked(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
     long index = entry.getIndex();
-    if (index <= persistedIndex) {
+    if (index <= persistedIndex || retired) {
       // Replayed after a restart: the engine already holds this entry's effects.
       updateLastAppliedTermIndex(entry.getTerm(), index);
       return CompletableFuture.completedFuture(Message.EMPTY);
@@ -221,7 +223,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     // reloads the state machine from it next, and must not see an older index recorded here.
     synchronized (applyLock) {
       TermIndex last = getLastAppliedTermIndex();
-      if (last == null || last.getIndex() <= 0 || last.getIndex() < persistedIndex) {
+      if (last == null || last.getIndex() <= 0 || last.getIndex() < persistedIndex || retired) {
         return -1;
       }
       if (last.getIndex() > persistedIndex) {
@@ -243,7 +245,7 @@ public final class RangeStateMachine extends BaseStateMachine {
   public void recordApplied() throws IOException {
     synchronized (applyLock) {
       TermIndex last = getLastAppliedTermIndex();
-      if (last == null || last.getTerm() <= 0 || last.getIndex() < persistedIndex) {
+      if (last == null || last.getTerm() <= 0 || last.getIndex() < persistedIndex || retired) {
         return;
       }
       byte[] raw = engine.get(ColumnFamily.META, MetaKeys.state(rangeId));
@@ -334,6 +336,9 @@ public final class RangeStateMachine extends BaseStateMachine {
       SnapshotHeader header;
       TermIndex installed;
       synchronized (applyLock) {
+        if (retired) {
+          throw new IllegalStateException("range " + rangeId + " left node " + nodeId + "; not installing a snapshot");
+        }
         header = RangeSnapshots.install(engine, rangeId, in);
         engine.sync();
         if (header.getState().getAppliedTerm() == 0) {
@@ -358,6 +363,17 @@ public final class RangeStateMachine extends BaseStateMachine {
       return installed;
     } catch (IOException e) {
       throw new IllegalStateException("range " + rangeId + ": snapshot fetch from " + leader + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Marks this replica as gone from its group (its node dropped it): from now on it never writes
+   * to the engine, so the node may delete the range's data while the Raft division still runs
+   * for a moment to point late requests at the new leader.
+   */
+  void retire() {
+    synchronized (applyLock) {
+      retired = true;
     }
   }
 
