@@ -145,6 +145,11 @@ public final class NodeHost implements AutoCloseable {
       public void absorbed(RangeDescriptor range) {
         groupExecutor.execute(() -> dropGroup(range.getId()));
       }
+
+      @Override
+      public List<RangeDescriptor> otherReplicas(long rangeId) {
+        return NodeHost.this.otherReplicas(rangeId);
+      }
     };
     String[] hostPort = self.raftAddress().split(":");
     RaftProperties props = RaftTuning.server(settings, raftDir, hostPort[0], Integer.parseInt(hostPort[1]));
@@ -339,7 +344,7 @@ public final class NodeHost implements AutoCloseable {
       throw new IllegalArgumentException("node " + self.id() + " is not among the new members " + members);
     }
     try (java.io.InputStream in = snapshots.open(source, rangeId)) {
-      RangeSnapshots.install(engine, rangeId, in);
+      RangeSnapshots.install(engine, rangeId, in, otherReplicas(rangeId));
     }
     engine.sync();
     RangeDescriptor seeded = RangeDescriptor.parseFrom(engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId)));
@@ -393,6 +398,18 @@ public final class NodeHost implements AutoCloseable {
       }, RETIRE_GRACE_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS));
     }
     LOG.info("node {}: removed its replica of range {} and its data", self.id(), rangeId);
+  }
+
+  /** The descriptors of this node's replicas other than {@code rangeId}'s. */
+  private List<RangeDescriptor> otherReplicas(long rangeId) {
+    List<RangeDescriptor> out = new ArrayList<>();
+    replicas.forEach((id, replica) -> {
+      RangeDescriptor d = replica.descriptor();
+      if (id != rangeId && d != null) {
+        out.add(d);
+      }
+    });
+    return out;
   }
 
   /** How long a dropped replica's Raft division keeps running: longer than a client's retries. */

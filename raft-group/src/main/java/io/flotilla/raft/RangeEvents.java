@@ -15,4 +15,10 @@ interface RangeEvents {
 
   /** The replica's range absorbed this (frozen) right neighbour. */
   void absorbed(RangeDescriptor range);
+
+  /**
+   * The ranges of the node's other replicas: installing a snapshot never clears their data,
+   * whatever stale descriptor of its own range the node stored before.
+   */
+  java.util.List<RangeDescriptor> otherReplicas(long rangeId);
 }

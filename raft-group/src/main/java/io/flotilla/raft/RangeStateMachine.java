@@ -339,7 +339,7 @@ public final class RangeStateMachine extends BaseStateMachine {
         if (retired) {
           throw new IllegalStateException("range " + rangeId + " left node " + nodeId + "; not installing a snapshot");
         }
-        header = RangeSnapshots.install(engine, rangeId, in);
+        header = RangeSnapshots.install(engine, rangeId, in, events.otherReplicas(rangeId));
         engine.sync();
         if (header.getState().getAppliedTerm() == 0) {
           throw new IllegalStateException("the snapshot of range " + rangeId + " from " + leader

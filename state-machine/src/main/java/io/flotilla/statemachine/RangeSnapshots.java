@@ -3,6 +3,7 @@ package io.flotilla.statemachine;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.common.Keys;
+import io.flotilla.common.Ranges;
 import io.flotilla.proto.RangeDescriptor;
 import io.flotilla.proto.RangeState;
 import io.flotilla.proto.SnapshotEntry;
@@ -11,6 +12,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /**
  * Range snapshots: a consistent copy of one range's key span, descriptor and applied state,
@@ -69,6 +71,17 @@ public final class RangeSnapshots {
    * the replica held before and the span of the snapshot. Returns the installed header.
    */
   public static SnapshotHeader install(KvEngine engine, long rangeId, InputStream source) throws IOException {
+    return install(engine, rangeId, source, List.of());
+  }
+
+  /**
+   * Installs a snapshot as {@link #install(KvEngine, long, InputStream)} does, but never clears
+   * data inside {@code keep}: the spans of the node's other replicas. The descriptor stored for
+   * the range before may be stale (a node keeps the first layout of ranges it never hosted, and
+   * a replica may have missed a split), so its span can cover ranges this node now holds.
+   */
+  public static SnapshotHeader install(KvEngine engine, long rangeId, InputStream source, List<RangeDescriptor> keep)
+      throws IOException {
     // Parsing reads a few bytes at a time: buffer, or each read goes down to the HTTP client.
     InputStream in = new java.io.BufferedInputStream(source, 256 * 1024);
     SnapshotHeader header = SnapshotHeader.parseDelimitedFrom(in);
@@ -77,7 +90,7 @@ public final class RangeSnapshots {
     }
     RangeDescriptor range = header.getRange();
     try (KvEngine.Batch batch = engine.newBatch()) {
-      installInto(batch, engine, rangeId, range, in);
+      installInto(batch, engine, rangeId, range, in, keep);
       Mutations meta = new Mutations();
       meta.put(ColumnFamily.META, MetaKeys.descriptor(rangeId), range.toByteArray());
       meta.put(ColumnFamily.META, MetaKeys.state(rangeId), header.getState().toByteArray());
@@ -92,11 +105,11 @@ public final class RangeSnapshots {
    * of about {@link #PART_BYTES}: the heap holds one part at a time, never the whole range.
    */
   private static void installInto(KvEngine.Batch batch, KvEngine engine, long rangeId, RangeDescriptor range,
-      InputStream in) throws IOException {
+      InputStream in, List<RangeDescriptor> keep) throws IOException {
     Mutations m = new Mutations();
     byte[] old = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
     if (old != null) {
-      clearSpan(m, parseDescriptor(old));
+      clearSpanExcept(m, parseDescriptor(old), keep);
     }
     clearSpan(m, range);
     long count = 0;
@@ -134,10 +147,39 @@ public final class RangeSnapshots {
 
   /** Adds deletes of everything the range's span holds (data and intents) to {@code m}. */
   public static void clearSpan(Mutations m, RangeDescriptor range) {
-    byte[] end = range.getEnd().isEmpty() ? Keys.END_OF_KEYSPACE : range.getEnd().toByteArray();
-    for (ColumnFamily cf : SPAN_FAMILIES) {
-      m.deleteSpan(cf, range.getStart().toByteArray(), end);
+    clearSpan(m, range.getStart().toByteArray(), endOf(range));
+  }
+
+  private static void clearSpan(Mutations m, byte[] start, byte[] end) {
+    if (Keys.compare(start, end) >= 0) {
+      return;
     }
+    for (ColumnFamily cf : SPAN_FAMILIES) {
+      m.deleteSpan(cf, start, end);
+    }
+  }
+
+  /** {@link #clearSpan} of the parts of the range's span that no range of {@code keep} covers. */
+  static void clearSpanExcept(Mutations m, RangeDescriptor range, List<RangeDescriptor> keep) {
+    byte[] start = range.getStart().toByteArray();
+    byte[] end = endOf(range);
+    List<RangeDescriptor> inside = keep.stream()
+        .filter(k -> k.getId() != range.getId() && Ranges.overlaps(k, start, range.getEnd().toByteArray()))
+        .sorted((a, b) -> Keys.compare(a.getStart().toByteArray(), b.getStart().toByteArray())).toList();
+    byte[] from = start;
+    for (RangeDescriptor k : inside) {
+      byte[] kStart = k.getStart().toByteArray();
+      clearSpan(m, from, Keys.compare(kStart, end) < 0 ? kStart : end);
+      byte[] kEnd = endOf(k);
+      if (Keys.compare(kEnd, from) > 0) {
+        from = kEnd;
+      }
+    }
+    clearSpan(m, from, end);
+  }
+
+  private static byte[] endOf(RangeDescriptor range) {
+    return range.getEnd().isEmpty() ? Keys.END_OF_KEYSPACE : range.getEnd().toByteArray();
   }
 
   private static RangeDescriptor parseDescriptor(byte[] bytes) {

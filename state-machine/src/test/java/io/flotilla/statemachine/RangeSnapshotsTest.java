@@ -123,6 +123,29 @@ class RangeSnapshotsTest {
     assertNull(data(follower, "p"));
   }
 
+  /**
+   * Every node stores the first layout of all ranges, also of those it never hosted. A node
+   * that received another range inside that old span since (here [p, z), moved to it) must keep
+   * that range's data when the first range is then copied to it: only the rest of the old span
+   * is cleared.
+   */
+  @Test
+  void aStaleDescriptorNeverClearsTheDataOfAnotherRangeTheNodeHosts() throws IOException {
+    KvEngine leader = leader(new InMemoryKvEngine());
+    KvEngine node = new InMemoryKvEngine();
+    RangeDescriptor hostedHere = Replica.range(9, "p", "z", 2, 1);
+    node.write(new Mutations()
+        .put(ColumnFamily.META, MetaKeys.descriptor(ID), Replica.range(ID, "a", "z", 1, 1).toByteArray())
+        .put(ColumnFamily.DATA, k("a1"), k("left over from the first layout"))
+        .put(ColumnFamily.DATA, k("q"), k("range 9's")));
+
+    RangeSnapshots.install(node, ID, new ByteArrayInputStream(stream(leader)), List.of(hostedHere));
+
+    assertInstalled(leader, node);
+    assertEquals("range 9's", data(node, "q"), "the other range's key survives");
+    assertNull(data(node, "a1"), "the rest of the old span is cleared");
+  }
+
   @Test
   void aSnapshotReplacesAStaleReplicaBetweenInMemoryEngines() throws IOException {
     installsBetween(InMemoryKvEngine::new, InMemoryKvEngine::new);
