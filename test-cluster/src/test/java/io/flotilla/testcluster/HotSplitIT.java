@@ -44,14 +44,15 @@ class HotSplitIT {
 
   /** The range holding {@code key}, as node n1 routes it. */
   private JsonNode rangeOf(String key) {
-    for (JsonNode r : api.raw("GET", cluster.url("n1") + "/v1/admin/ranges", null).json().get("ranges")) {
+    JsonNode ranges = api.raw("GET", cluster.url("n1") + "/v1/admin/ranges", null).json().get("ranges");
+    for (JsonNode r : ranges) {
       String start = r.get("start").asText();
       String end = r.path("end").isNull() ? "" : r.get("end").asText();
       if (start.compareTo(key) <= 0 && (end.isEmpty() || key.compareTo(end) < 0)) {
         return r;
       }
     }
-    throw new AssertionError("no range holds " + key);
+    throw new AssertionError("no range holds " + key + ": " + ranges);
   }
 
   @Test
