@@ -380,7 +380,7 @@ public final class NodeHost implements AutoCloseable {
     Mutations m = new Mutations().delete(ColumnFamily.META, MetaKeys.descriptor(rangeId))
         .delete(ColumnFamily.META, MetaKeys.state(rangeId));
     if (raw != null) {
-      RangeSnapshots.clearSpan(m, RangeDescriptor.parseFrom(raw));
+      RangeSnapshots.clearSpanExcept(m, RangeDescriptor.parseFrom(raw), otherReplicas(rangeId));
     }
     engine.write(m);
     routing.update(current);

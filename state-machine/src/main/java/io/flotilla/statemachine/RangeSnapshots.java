@@ -160,7 +160,7 @@ public final class RangeSnapshots {
   }
 
   /** {@link #clearSpan} of the parts of the range's span that no range of {@code keep} covers. */
-  static void clearSpanExcept(Mutations m, RangeDescriptor range, List<RangeDescriptor> keep) {
+  public static void clearSpanExcept(Mutations m, RangeDescriptor range, List<RangeDescriptor> keep) {
     byte[] start = range.getStart().toByteArray();
     byte[] end = endOf(range);
     List<RangeDescriptor> inside = keep.stream()
