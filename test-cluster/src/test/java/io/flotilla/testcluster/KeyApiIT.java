@@ -365,6 +365,40 @@ class KeyApiIT {
   }
 
   /**
+   * Batch gets and scans take {@code consistency} like single reads; follower and stale scans
+   * name the applied revision that served them, and a scan with {@code min_revision} sees the
+   * write. A bad consistency refuses the whole batch, writes included.
+   */
+  @Test
+  void batchGetsAndScansReadInTheRequestedConsistency() throws InterruptedException {
+    long revision = api.put(n1, "c/rm/a", "1").json().get("revision").asLong();
+    String getIt = "{\"atomic\": false, \"ops\": [{\"op\":\"get\",\"key\":\"c/rm/a\"}]}";
+    for (String mode : List.of("strong", "follower", "stale")) {
+      JsonNode result = null;
+      for (int attempt = 0; attempt < 50 && (result == null || !result.path("found").asBoolean()); attempt++) {
+        Resp b = api.raw("POST", n2 + "/v1/batch?consistency=" + mode, getIt.getBytes(StandardCharsets.UTF_8));
+        assertEquals(200, b.status(), b::toString);
+        result = b.json().get("results").get(0);
+        Thread.sleep(mode.equals("stale") ? 100 : 0); // a stale replica catches up soon
+      }
+      assertEquals("1", unb64(result.get("value")), mode);
+
+      Resp scan = api.scan(n3, "prefix=c/rm/&consistency=" + mode + "&min_revision=" + revision);
+      assertEquals(200, scan.status(), scan::toString);
+      assertEquals("1", unb64(scan.json().get("items").get(0).get("value")), mode);
+      assertNotNull(scan.header("X-Flotilla-Served-By"), mode);
+      if (!mode.equals("strong")) {
+        assertTrue(Long.parseLong(scan.header("X-Flotilla-Applied-Revision")) >= revision, scan::toString);
+      }
+    }
+    String putIt = "{\"atomic\": false, \"ops\": [{\"op\":\"put\",\"key\":\"c/rm/b\",\"value\":\"" + b64("x")
+        + "\"}]}";
+    assertError(api.raw("POST", n2 + "/v1/batch?consistency=sometimes", putIt.getBytes(StandardCharsets.UTF_8)),
+        400, "invalid_argument");
+    assertEquals(404, api.get(n1, "c/rm/b").status());
+  }
+
+  /**
    * A request refused before its body is read (here: a bad ttl), whose body arrives after the
    * headers, leaves its connection usable: the next request on it is answered.
    */

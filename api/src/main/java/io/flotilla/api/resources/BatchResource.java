@@ -48,7 +48,8 @@ public class BatchResource {
 
   @POST
   @Consumes(MediaType.WILDCARD)
-  public CompletionStage<Response> batch(InputStream body) {
+  public CompletionStage<Response> batch(@jakarta.ws.rs.QueryParam("consistency") String consistency, InputStream body) {
+    io.flotilla.api.service.ReadMode mode = io.flotilla.api.service.ReadMode.parse(consistency);
     JsonNode root = parse(body);
     JsonNode atomicNode = root.get("atomic");
     if (atomicNode != null && !atomicNode.isBoolean() && !atomicNode.isNull()) {
@@ -75,7 +76,7 @@ public class BatchResource {
           "the batch holds " + bytes + " bytes of keys and values; the limit is " + limits.maxBatchBytes);
     }
     return async.respond("batch", ops.stream().anyMatch(o -> o.kind() != BatchOpSpec.Kind.GET),
-        keys.batch(atomic, ops), outcomes -> render(ops, outcomes));
+        keys.batch(atomic, ops, mode), outcomes -> render(ops, outcomes));
   }
 
   private JsonNode parse(InputStream body) {

@@ -210,11 +210,7 @@ public class KvResource {
           Map<String, Object> out = new LinkedHashMap<>();
           out.put("items", items);
           out.put("cursor", page.cursor());
-          Response.ResponseBuilder r = Response.ok(out);
-          if (page.servedBy() != null) {
-            r.header("X-Flotilla-Served-By", page.servedBy());
-          }
-          return r.build();
+          return withReadHeaders(Response.ok(out), page.servedBy(), page.appliedRevision(), mode);
         });
   }
 
@@ -252,11 +248,16 @@ public class KvResource {
   }
 
   private Response withReadHeaders(Response.ResponseBuilder r, Served<QueryResult> served, ReadMode mode) {
-    if (served.servedBy() != null) {
-      r.header("X-Flotilla-Served-By", served.servedBy());
+    return withReadHeaders(r, served.servedBy(), served.appliedRevision(), mode);
+  }
+
+  /** API.md's read headers: who served the read and, for follower and stale reads, its applied revision. */
+  static Response withReadHeaders(Response.ResponseBuilder r, String servedBy, long appliedRevision, ReadMode mode) {
+    if (servedBy != null) {
+      r.header("X-Flotilla-Served-By", servedBy);
     }
-    if (mode != ReadMode.STRONG) {
-      r.header("X-Flotilla-Applied-Revision", served.appliedRevision());
+    if (mode != ReadMode.STRONG && appliedRevision >= 0) {
+      r.header("X-Flotilla-Applied-Revision", appliedRevision);
     }
     return r.build();
   }

@@ -344,9 +344,9 @@ public final class KeyService {
   }
 
   private record ScanState(byte[] start, byte[] end, int limit, boolean reverse, boolean keysOnly, ReadMode mode,
-      long minRevision, List<KeyValue> items, String[] servedBy) {
+      long minRevision, List<KeyValue> items, Served<?>[] lastServed) {
     ScanState(byte[] start, byte[] end, int limit, boolean reverse, boolean keysOnly, ReadMode mode, long minRevision) {
-      this(start, end, limit, reverse, keysOnly, mode, minRevision, new ArrayList<>(), new String[1]);
+      this(start, end, limit, reverse, keysOnly, mode, minRevision, new ArrayList<>(), new Served<?>[1]);
     }
 
     boolean full() {
@@ -381,7 +381,7 @@ public final class KeyService {
         return CompletableFuture.completedFuture(page(s, got.isEmpty() ? null : cursorAfterLast(s)));
       }
       s.items().addAll(got);
-      s.servedBy()[0] = served.servedBy();
+      s.lastServed()[0] = served;
       if (s.full() && served.result().getScan().getMore()) {
         return CompletableFuture.completedFuture(page(s, cursorAfterLast(s)));
       }
@@ -412,16 +412,19 @@ public final class KeyService {
   }
 
   private static ScanPage page(ScanState s, String cursor) {
-    return new ScanPage(List.copyOf(s.items()), cursor, s.servedBy()[0]);
+    Served<?> last = s.lastServed()[0];
+    return new ScanPage(List.copyOf(s.items()), cursor, last == null ? null : last.servedBy(),
+        last == null ? -1 : last.appliedRevision());
   }
 
   // ---- batches --------------------------------------------------------------------------
 
   /**
    * Runs a batch. An atomic batch within one range is one log entry; across ranges it is a
-   * transaction ({@link Transactions}).
+   * transaction ({@link Transactions}). Gets are read in {@code mode}, one read per range;
+   * a transaction reads strongly whatever the mode (stronger than asked is never wrong).
    */
-  public CompletableFuture<List<OpOutcome>> batch(boolean atomic, List<BatchOpSpec> ops) {
+  public CompletableFuture<List<OpOutcome>> batch(boolean atomic, List<BatchOpSpec> ops, ReadMode mode) {
     if (ops.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
@@ -434,19 +437,19 @@ public final class KeyService {
       return CompletableFuture.failedFuture(e);
     }
     if (atomic) {
-      return byRange.size() > 1 ? transactions.run(ops, clock.millis() + lockWaitMillis) : atomicBatch(ops);
+      return byRange.size() > 1 ? transactions.run(ops, clock.millis() + lockWaitMillis) : atomicBatch(ops, mode);
     }
     List<CompletableFuture<Void>> groups = new ArrayList<>();
     OpOutcome[] outcomes = new OpOutcome[ops.size()];
     for (List<Integer> indexes : byRange.values()) {
-      groups.add(independentGroup(ops, indexes, outcomes));
+      groups.add(independentGroup(ops, indexes, outcomes, mode));
     }
     return CompletableFuture.allOf(groups.toArray(CompletableFuture[]::new)).thenApply(x -> List.of(outcomes));
   }
 
-  private CompletableFuture<List<OpOutcome>> atomicBatch(List<BatchOpSpec> ops) {
+  private CompletableFuture<List<OpOutcome>> atomicBatch(List<BatchOpSpec> ops, ReadMode mode) {
     if (ops.stream().allMatch(op -> op.kind() == BatchOpSpec.Kind.GET)) {
-      return multiGet(ops).thenApply(served -> {
+      return multiGet(ops, mode).thenApply(served -> {
         List<OpOutcome> out = new ArrayList<>();
         served.result().getMultiGet().getResultsList().forEach(g ->
             out.add(OpOutcome.ok(EntryResult.newBuilder().setGet(g).build(), served.appliedRevision())));
@@ -469,14 +472,15 @@ public final class KeyService {
         });
   }
 
-  private CompletableFuture<Served<QueryResult>> multiGet(List<BatchOpSpec> gets) {
+  private CompletableFuture<Served<QueryResult>> multiGet(List<BatchOpSpec> gets, ReadMode mode) {
     MultiGetQuery.Builder mg = MultiGetQuery.newBuilder();
     gets.forEach(op -> mg.addKeys(ByteString.copyFrom(op.key())));
-    return query(gets.get(0).key(), Query.newBuilder().setMultiGet(mg), ReadMode.STRONG, 0);
+    return query(gets.get(0).key(), Query.newBuilder().setMultiGet(mg), mode, 0);
   }
 
   /** Applies the ops of one range independently: writes in one command, gets in one read. */
-  private CompletableFuture<Void> independentGroup(List<BatchOpSpec> ops, List<Integer> indexes, OpOutcome[] out) {
+  private CompletableFuture<Void> independentGroup(List<BatchOpSpec> ops, List<Integer> indexes, OpOutcome[] out,
+      ReadMode mode) {
     List<Integer> writes = indexes.stream().filter(i -> ops.get(i).kind() != BatchOpSpec.Kind.GET).toList();
     List<Integer> reads = indexes.stream().filter(i -> ops.get(i).kind() == BatchOpSpec.Kind.GET).toList();
     CompletableFuture<Void> w = CompletableFuture.completedFuture(null);
@@ -495,7 +499,7 @@ public final class KeyService {
     }
     CompletableFuture<Void> r = CompletableFuture.completedFuture(null);
     if (!reads.isEmpty()) {
-      r = multiGet(reads.stream().map(ops::get).toList()).handle((served, error) -> {
+      r = multiGet(reads.stream().map(ops::get).toList(), mode).handle((served, error) -> {
         for (int j = 0; j < reads.size(); j++) {
           out[reads.get(j)] = error != null ? OpOutcome.failed(unwrap(error)) : OpOutcome.ok(
               EntryResult.newBuilder().setGet(served.result().getMultiGet().getResults(j)).build(), served.appliedRevision());
