@@ -71,7 +71,7 @@ public final class RangeClient implements AutoCloseable {
   /**
    * Proposes a command; completes with the leader's apply result.
    *
-   * <p>Completes on the common pool, never on the Ratis thread that received the reply: Ratis
+   * <p>Completes on {@link Completions}, never on the Ratis thread that received the reply: Ratis
    * completes ordered replies while holding its sliding window's lock, so a caller that chains
    * another write (to a different range) onto the result would otherwise hold one client's lock
    * while taking another's, and two such chains in opposite directions deadlock.
@@ -109,7 +109,7 @@ public final class RangeClient implements AutoCloseable {
         // The leader refused it before appending it (it is handing leadership over): resending
         // cannot apply it twice.
         long backoff = Math.min(500, 20L << Math.min(attempt, 5));
-        CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS).execute(() ->
+        CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS, Completions.EXECUTOR).execute(() ->
             write(command, attempt + 1).whenComplete((r, e) -> {
               if (e != null) {
                 result.completeExceptionally(e);
@@ -121,7 +121,7 @@ public final class RangeClient implements AutoCloseable {
       }
       replaceAfterFailure(c, failure);
       result.completeExceptionally(translate(failure, true));
-    });
+    }, Completions.EXECUTOR);
     return result;
   }
 
@@ -149,7 +149,7 @@ public final class RangeClient implements AutoCloseable {
   private CompletableFuture<QueryResult> readWithRetry(Query query, RaftPeerId server, int attempt, int mismatches) {
     CompletableFuture<QueryResult> result = new CompletableFuture<>();
     RaftClient sentOn = client;
-    // Completed on the common pool, never on a Ratis thread (see write()).
+    // Completed on the completion threads, never on a Ratis thread (see write()).
     sentOn.async().sendReadOnlyUnordered(message(query.toByteArray()), server).whenCompleteAsync((reply, error) -> {
       Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
       if (failure == null) {
@@ -179,7 +179,7 @@ public final class RangeClient implements AutoCloseable {
         return;
       }
       long backoff = Math.min(1000, 25L << Math.min(attempt, 6));
-      CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS).execute(() ->
+      CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS, Completions.EXECUTOR).execute(() ->
           readWithRetry(query, server, attempt + 1, mismatch ? mismatches + 1 : 0).whenComplete((r, e) -> {
             if (e != null) {
               result.completeExceptionally(unwrap(e));
@@ -187,7 +187,7 @@ public final class RangeClient implements AutoCloseable {
               result.complete(r);
             }
           }));
-    });
+    }, Completions.EXECUTOR);
     return result;
   }
 

@@ -1,5 +1,6 @@
 package io.flotilla.raft;
 
+import io.flotilla.client.Completions;
 import io.flotilla.client.RangeClient;
 import io.flotilla.client.RangeGroups;
 import io.flotilla.client.RoutingTable;
@@ -597,8 +598,8 @@ public final class NodeHost implements AutoCloseable {
         .setGroupId(RangeGroups.groupId(range.getId())).setCallId(localCallIds.incrementAndGet())
         .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(query.toByteArray())))
         .setType(RaftClientRequest.readRequestType()).build();
-    // Submitted and completed on the common pool, never on a Ratis thread: Ratis blocks the
-    // submitting thread until its client executor takes the request, and completes read-index
+    // Submitted and completed on the completion threads, never on a Ratis thread: Ratis blocks
+    // the submitting thread until its client executor takes the request, and completes read-index
     // futures while holding its read queue's lock, which a chained read would need again.
     return Optional.of(CompletableFuture.supplyAsync(() -> {
       try {
@@ -606,7 +607,7 @@ public final class NodeHost implements AutoCloseable {
       } catch (IOException e) {
         throw new CompletionException(e);
       }
-    }).thenCompose(f -> f).thenApplyAsync(reply -> {
+    }, Completions.EXECUTOR).thenCompose(f -> f).thenApplyAsync(reply -> {
       if (!reply.isSuccess()) {
         throw new CompletionException(reply.getException());
       }
@@ -615,7 +616,7 @@ public final class NodeHost implements AutoCloseable {
       } catch (InvalidProtocolBufferException e) {
         throw new CompletionException(e);
       }
-    }));
+    }, Completions.EXECUTOR));
   }
 
   /** The leader as this node knows it: its own replica's view, else its client's last hint. */

@@ -407,8 +407,7 @@ public class AdminResource {
   private <T> CompletionStage<Response> respondOrAccept(String name, OperationLog.Tracked<T> op) {
     Object accepted = new Object();
     CompletableFuture<Object> first = op.outcome().<Object>thenApply(v -> v).applyToEither(
-        CompletableFuture.supplyAsync(() -> accepted, CompletableFuture.delayedExecutor(acceptAfterMillis,
-            java.util.concurrent.TimeUnit.MILLISECONDS)), v -> v);
+        CompletableFuture.supplyAsync(() -> accepted, CompletableFuture.delayedExecutor(acceptAfterMillis, java.util.concurrent.TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR)), v -> v);
     return async.respond(name, true, first, v -> {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("operation", op.operation().id());

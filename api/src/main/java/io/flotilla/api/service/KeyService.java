@@ -125,7 +125,7 @@ public final class KeyService {
     if (failpoints.contains(FAIL_ACK_BEFORE_COMMIT)) {
       // Failpoint: answer at once and propose a second later; a node killed meanwhile loses
       // writes it acknowledged.
-      CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS).execute(() ->
+      CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS, io.flotilla.client.Completions.EXECUTOR).execute(() ->
           propose(key, Command.newBuilder().setProposedAtMillis(now).setPut(op)));
       return CompletableFuture.completedFuture(CommandResult.newBuilder()
           .setPut(io.flotilla.proto.PutResult.getDefaultInstance()).build());
@@ -203,7 +203,7 @@ public final class KeyService {
       long pause = Math.min(100, 2L << Math.min(attempt, 6));
       return transactions.push(res.getRejected().getLock()).handle((x, e) -> null)
           .thenCompose(x -> CompletableFuture.supplyAsync(() -> null,
-              CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)))
+              CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR)))
           .thenCompose(x -> proposeAround(routeKey, command.setProposedAtMillis(clock.millis()), deadline,
               attempt + 1));
     });
@@ -321,7 +321,7 @@ public final class KeyService {
         return CompletableFuture.completedFuture(served);
       }
       // Not caught up to min_revision yet: wait a little and look again (the request timeout bounds this).
-      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS))
+      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
           .thenCompose(x -> staleRead(range, query.toBuilder().setNowMillis(clock.millis()).build(), local, minRevision));
     });
   }
@@ -579,7 +579,7 @@ public final class KeyService {
       routing().update(rejection.getCurrent());
     }
     return CompletableFuture.supplyAsync(() -> null,
-            CompletableFuture.delayedExecutor(20L << Math.min(attempt, 5), TimeUnit.MILLISECONDS))
+            CompletableFuture.delayedExecutor(20L << Math.min(attempt, 5), TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
         .thenCompose(x -> withRouting(routeKey, call, rejectionOf, attempt + 1));
   }
 

@@ -68,7 +68,7 @@ public final class PdClient implements AutoCloseable {
           }
           String refusal = reply.getMessage() == null ? "" : reply.getMessage().getContent().toStringUtf8();
           return refusal.isEmpty() ? null : refusal;
-        });
+        }, io.flotilla.client.Completions.EXECUTOR);
   }
 
   /** The PD's state as its leader knows it (a linearizable read). */
@@ -84,7 +84,7 @@ public final class PdClient implements AutoCloseable {
       } catch (com.google.protobuf.InvalidProtocolBufferException e) {
         throw new FlotillaException(ErrorCode.INTERNAL, "the placement driver sent a malformed state", e);
       }
-    });
+    }, io.flotilla.client.Completions.EXECUTOR);
   }
 
   /** True when this node's member of the PD group leads it. */

@@ -490,7 +490,7 @@ public final class RangeOperations {
     return resolver.refresh().thenCompose(x -> host.routing().isComplete()
         ? CompletableFuture.completedFuture(host.routing().all())
         : CompletableFuture.supplyAsync(() -> null,
-            CompletableFuture.delayedExecutor(100L << attempt, TimeUnit.MILLISECONDS))
+            CompletableFuture.delayedExecutor(100L << attempt, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
             .thenCompose(y -> allRanges(attempt + 1)));
   }
 
@@ -594,7 +594,7 @@ public final class RangeOperations {
         return CompletableFuture.completedFuture(v);
       }
       return CompletableFuture.supplyAsync(() -> null,
-              CompletableFuture.delayedExecutor(POLL_MILLIS, TimeUnit.MILLISECONDS))
+              CompletableFuture.delayedExecutor(POLL_MILLIS, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
           .thenCompose(x -> poll(attempt, deadline));
     });
   }

@@ -233,7 +233,7 @@ public final class Transactions {
     long pause = ThreadLocalRandom.current().nextLong(2, 4L << Math.min(n, 4));
     return first.handle((x, e) -> null)
         .thenCompose(x -> CompletableFuture.supplyAsync(() -> null,
-            CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS)))
+            CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR)))
         .thenCompose(x -> clock.millis() >= deadline
             ? CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE,
                 "the atomic batch kept meeting other transactions on the same keys and was not applied; retry"))
@@ -400,7 +400,7 @@ public final class Transactions {
   }
 
   private void finishLater(ByteString txnId, byte[] anchor) {
-    CompletableFuture.delayedExecutor(abandonAfterMillis, TimeUnit.MILLISECONDS).execute(() ->
+    CompletableFuture.delayedExecutor(abandonAfterMillis, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR).execute(() ->
         ranges.strongGet(anchor).thenCompose(g -> g.hasLock() && g.getLock().getTxnId().equals(txnId)
                 ? push(g.getLock()) : CompletableFuture.completedFuture(null))
             .exceptionally(e -> null));
