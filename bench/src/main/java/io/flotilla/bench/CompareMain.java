@@ -14,12 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -111,27 +109,23 @@ public final class CompareMain implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--only must be flotilla or etcd");
     }
     Path etcd = only == null || only.equals("etcd") ? EtcdBinary.locate(etcdBinary) : null;
-    Path data = dataDir != null ? Files.createDirectories(dataDir) : Files.createTempDirectory("flotilla-bench-");
     Duration startTimeout = Duration.ofSeconds(120);
     List<String> stores = new ArrayList<>();
     List<RunResult> flotilla = List.of();
     List<RunResult> etcdResults = List.of();
-    boolean finished = false;
-    try {
+    try (ScratchDir data = dataDir != null ? ScratchDir.at(dataDir) : ScratchDir.create("flotilla-bench-")) {
+      data.keep(); // until the runs finished: a failed run leaves its logs to look at
+      System.err.println("data and logs in " + data.path() + (keepData ? "" : " (deleted after a successful run)"));
       if (etcd == null || only == null) {
         flotilla = measure(dir -> FlotillaCluster.start(dir, flotillaFirstIp, flotillaHttpPort, flotillaRaftPort,
-            nodeJavaOpts, nested(settings), startTimeout), data.resolve("flotilla"), stores);
+            nodeJavaOpts, nested(settings), startTimeout), data.path().resolve("flotilla"), stores);
       }
       if (etcd != null) {
         etcdResults = measure(dir -> EtcdCluster.start(etcd, dir, etcdFirstIp, etcdClientPort, etcdPeerPort,
-            startTimeout), data.resolve("etcd"), stores);
+            startTimeout), data.path().resolve("etcd"), stores);
       }
-      finished = true;
-    } finally {
-      if (finished && !keepData) {
-        deleteTree(data);
-      } else {
-        System.err.println("data and logs kept in " + data);
+      if (!keepData) {
+        data.discardOnClose();
       }
     }
     List<RunResult> all = new ArrayList<>(flotilla);
@@ -195,14 +189,6 @@ public final class CompareMain implements Callable<Integer> {
     } else {
       putPath((Map<String, Object>) at.computeIfAbsent(path[depth], k -> new LinkedHashMap<String, Object>()), path,
           depth + 1, value);
-    }
-  }
-
-  private static void deleteTree(Path root) throws IOException {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.flotilla.bench.load;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -28,19 +29,31 @@ public final class LoadRunner {
   }
 
   public RunResult run(Workload workload, LoadSettings settings) throws InterruptedException {
-    Operations operations = new Operations(api, workload, keys, value);
     long start = System.nanoTime();
     long measureFrom = start + settings.warmup().toNanos();
     long end = measureFrom + settings.measure().toNanos();
     Pacer pacer = settings.openLoop()
         ? Pacer.openLoop(settings.openLoopRate(), start, end, DRAIN_NANOS)
         : Pacer.closedLoop(end);
-    Tally[] tallies = new Tally[settings.clients()];
-    Workers.run("load-" + workload.name(), settings.clients(), client -> {
+    Tally total = drive(workload, settings.clients(), settings.requestTimeout(), pacer, measureFrom);
+    if (settings.openLoop()) {
+      long due = Pacer.openLoopSlots(settings.openLoopRate(), start, measureFrom, end);
+      total.addFailures("not sent: the offered rate was above what the clients could send", due - total.count());
+    }
+    return new RunResult(api.name(), workload.name(), settings.clients(), settings.measure().toNanos() / 1e9,
+        total.ok, total.missing, total.latencyMicros, total.failures);
+  }
+
+  /** Runs the clients until the pacer says done; counts what was due from {@code measureFrom} on. */
+  Tally drive(Workload workload, int clients, Duration requestTimeout, Pacer pacer, long measureFrom)
+      throws InterruptedException {
+    Operations operations = new Operations(api, workload, keys, value);
+    Tally[] tallies = new Tally[clients];
+    Workers.run("load-" + workload.name(), clients, client -> {
       Tally tally = new Tally();
       tallies[client] = tally;
       SplittableRandom random = new SplittableRandom(seed * 1_000_003L + client);
-      try (Connections connections = new Connections(endpoints, client, settings.requestTimeout())) {
+      try (Connections connections = new Connections(endpoints, client, requestTimeout)) {
         long due;
         while ((due = pacer.awaitNext()) != Pacer.DONE) {
           Outcome outcome = operations.execute(workload.mix().pick(random), connections, random);
@@ -54,12 +67,6 @@ public final class LoadRunner {
     for (Tally t : tallies) {
       total.add(t);
     }
-    if (settings.openLoop()) {
-      long due = Pacer.openLoopSlots(settings.openLoopRate(), start, measureFrom, end);
-      long sent = total.ok + total.missing + total.failures.values().stream().mapToLong(Long::longValue).sum();
-      total.addFailures("not sent: the offered rate was above what the clients could send", due - sent);
-    }
-    return new RunResult(api.name(), workload.name(), settings.clients(), settings.measure().toNanos() / 1e9,
-        total.ok, total.missing, total.latencyMicros, total.failures);
+    return total;
   }
 }

@@ -27,6 +27,11 @@ final class Tally {
     latencyMicros.recordValue(Math.min(MAX_MICROS, Math.max(1, latencyNanos / 1000)));
   }
 
+  /** Every operation recorded: answered or failed. */
+  long count() {
+    return ok + missing + failures.values().stream().mapToLong(Long::longValue).sum();
+  }
+
   void addFailures(String cause, long count) {
     if (count > 0) {
       failures.merge(cause, count, Long::sum);
