@@ -18,18 +18,11 @@ import io.flotilla.statemachine.RocksDbKvEngine;
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One replica's share of a put and of a strong get, without Raft: what the range state machine
@@ -37,13 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * applied index) and what a read does ({@link RangeQueries#evaluate}). The in-memory engine
  * separates the apply logic's own cost from RocksDB's.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Fork(1)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 2)
-public class ApplyBench {
+public class ApplyBench extends ShortRun {
   @Param({"rocksdb", "memory"})
   String engineKind;
 

@@ -1,5 +1,6 @@
 package io.flotilla.bench.load;
 
+import io.flotilla.client.http.Consistency;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +17,7 @@ public final class FlotillaApi implements StoreApi {
   }
 
   @Override
-  public Outcome read(HttpConnection connection, String key, ReadMode mode) throws IOException {
+  public Outcome read(HttpConnection connection, String key, Consistency mode) throws IOException {
     HttpResponse r = connection.send("GET", "/v1/kv/" + pathOf(key) + "?raw&consistency=" + mode.wire(), null, null);
     return r.status() == 200 ? Outcome.OK : r.status() == 404 ? Outcome.MISSING : Outcome.failed(r.failureCause());
   }
@@ -27,7 +28,7 @@ public final class FlotillaApi implements StoreApi {
   }
 
   @Override
-  public Outcome scan(HttpConnection connection, String startKey, int limit, ReadMode mode) throws IOException {
+  public Outcome scan(HttpConnection connection, String startKey, int limit, Consistency mode) throws IOException {
     String target = "/v1/kv?start=" + URLEncoder.encode(startKey, StandardCharsets.UTF_8) + "&limit=" + limit
         + "&consistency=" + mode.wire();
     return Outcome.of(connection.send("GET", target, null, null));

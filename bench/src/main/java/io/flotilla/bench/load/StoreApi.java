@@ -1,5 +1,6 @@
 package io.flotilla.bench.load;
 
+import io.flotilla.client.http.Consistency;
 import java.io.IOException;
 
 /**
@@ -12,11 +13,11 @@ public interface StoreApi {
   String name();
 
   /** Reads one key; {@link Outcome#MISSING} when the store answers that it is absent. */
-  Outcome read(HttpConnection connection, String key, ReadMode mode) throws IOException;
+  Outcome read(HttpConnection connection, String key, Consistency mode) throws IOException;
 
   /** Writes one key unconditionally (an update or an insert). */
   Outcome write(HttpConnection connection, String key, byte[] value) throws IOException;
 
   /** Reads up to {@code limit} keys with their values, from {@code startKey} on in key order. */
-  Outcome scan(HttpConnection connection, String startKey, int limit, ReadMode mode) throws IOException;
+  Outcome scan(HttpConnection connection, String startKey, int limit, Consistency mode) throws IOException;
 }

@@ -1,5 +1,6 @@
 package io.flotilla.bench.load;
 
+import io.flotilla.client.http.Consistency;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,11 +34,11 @@ public final class Workloads {
    */
   public static Workload parse(String name, KeyDistribution distribution) {
     return switch (name) {
-      case "put" -> simple(name, OpMix.only(OpKind.UPDATE), distribution, ReadMode.STRONG);
-      case "get", "get-strong" -> simple("get-strong", OpMix.only(OpKind.READ), distribution, ReadMode.STRONG);
-      case "get-follower" -> simple(name, OpMix.only(OpKind.READ), distribution, ReadMode.FOLLOWER);
-      case "get-stale" -> simple(name, OpMix.only(OpKind.READ), distribution, ReadMode.STALE);
-      case "scan" -> new Workload(name, OpMix.only(OpKind.SCAN), distribution, ReadMode.STRONG, 10, 100);
+      case "put" -> simple(name, OpMix.only(OpKind.UPDATE), distribution, Consistency.STRONG);
+      case "get", "get-strong" -> simple("get-strong", OpMix.only(OpKind.READ), distribution, Consistency.STRONG);
+      case "get-follower" -> simple(name, OpMix.only(OpKind.READ), distribution, Consistency.FOLLOWER);
+      case "get-stale" -> simple(name, OpMix.only(OpKind.READ), distribution, Consistency.STALE);
+      case "scan" -> new Workload(name, OpMix.only(OpKind.SCAN), distribution, Consistency.STRONG, 10, 100);
       case "ycsb-a" -> ycsb(name, OpMix.of(OpKind.READ, 0.5, OpKind.UPDATE), KeyDistribution.ZIPFIAN);
       case "ycsb-b" -> ycsb(name, OpMix.of(OpKind.READ, 0.95, OpKind.UPDATE), KeyDistribution.ZIPFIAN);
       case "ycsb-c" -> ycsb(name, OpMix.only(OpKind.READ), KeyDistribution.ZIPFIAN);
@@ -58,12 +59,12 @@ public final class Workloads {
     return workloads;
   }
 
-  private static Workload simple(String name, OpMix mix, KeyDistribution distribution, ReadMode mode) {
+  private static Workload simple(String name, OpMix mix, KeyDistribution distribution, Consistency mode) {
     return new Workload(name, mix, distribution, mode, 1, 1);
   }
 
   /** YCSB's scans are 1 to 100 keys long, uniformly ({@code maxscanlength=100}). */
   private static Workload ycsb(String name, OpMix mix, KeyDistribution distribution) {
-    return new Workload(name, mix, distribution, ReadMode.STRONG, 1, 100);
+    return new Workload(name, mix, distribution, Consistency.STRONG, 1, 100);
   }
 }

@@ -1,5 +1,6 @@
 package io.flotilla.bench.load;
 
+import io.flotilla.client.http.Consistency;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,7 +21,7 @@ class LoadRunnerTest {
     }
 
     @Override
-    public Outcome read(HttpConnection connection, String key, ReadMode mode) {
+    public Outcome read(HttpConnection connection, String key, Consistency mode) {
       calls.incrementAndGet();
       return Long.parseLong(key.substring(key.lastIndexOf('/') + 1)) % 2 == 0 ? Outcome.OK : Outcome.MISSING;
     }
@@ -32,7 +33,7 @@ class LoadRunnerTest {
     }
 
     @Override
-    public Outcome scan(HttpConnection connection, String startKey, int limit, ReadMode mode) {
+    public Outcome scan(HttpConnection connection, String startKey, int limit, Consistency mode) {
       calls.incrementAndGet();
       return Outcome.OK;
     }
@@ -41,9 +42,7 @@ class LoadRunnerTest {
   @Test
   void everyOperationIsCountedOnceByItsOutcome() throws InterruptedException {
     FakeStore store = new FakeStore();
-    LoadRunner runner = new LoadRunner(store, List.of(new Endpoint("127.0.0.1", 9)), new KeySpace(100), new byte[8], 3);
-    Tally tally = runner.drive(Workloads.parse("ycsb-a", KeyDistribution.UNIFORM), 2, Duration.ofSeconds(1),
-        operations(1000), Long.MIN_VALUE);
+    Tally tally = drive(store, "ycsb-a", 1000, Long.MIN_VALUE);
     assertEquals(1000, store.calls.get());
     assertEquals(1000, tally.count());
     assertEquals(tally.ok + tally.missing, tally.latencyMicros.getTotalCount(), "failures carry no latency");
@@ -54,17 +53,22 @@ class LoadRunnerTest {
   @Test
   void operationsDueBeforeTheMeasuredWindowAreNotCounted() throws InterruptedException {
     FakeStore store = new FakeStore();
-    LoadRunner runner = new LoadRunner(store, List.of(new Endpoint("127.0.0.1", 9)), new KeySpace(100), new byte[8], 3);
-    Tally tally = runner.drive(Workloads.parse("get-strong", KeyDistribution.UNIFORM), 2, Duration.ofSeconds(1),
-        operations(500), Long.MAX_VALUE);
+    Tally tally = drive(store, "get-strong", 500, Long.MAX_VALUE);
     assertEquals(500, store.calls.get());
     assertEquals(0, tally.count());
   }
 
-  /** A pacer that hands out {@code n} operations, due now, then stops: no clock in the outcome. */
-  private static Pacer operations(int n) {
-    AtomicLong left = new AtomicLong(n);
-    return () -> left.getAndDecrement() > 0 ? System.nanoTime() : Pacer.DONE;
+  /**
+   * Two clients run {@code operations} operations of the workload against the store (a pacer hands
+   * them out, due now, so no clock decides the outcome) and count those due from {@code measureFrom}.
+   */
+  private static Tally drive(FakeStore store, String workload, int operations, long measureFrom)
+      throws InterruptedException {
+    LoadRunner runner = new LoadRunner(store, List.of(new Endpoint("127.0.0.1", 9)), new KeySpace(100), new byte[8], 3);
+    AtomicLong left = new AtomicLong(operations);
+    Pacer pacer = () -> left.getAndDecrement() > 0 ? System.nanoTime() : Pacer.DONE;
+    return runner.drive(Workloads.parse(workload, KeyDistribution.UNIFORM), 2, Duration.ofSeconds(1), pacer,
+        measureFrom);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.flotilla.bench.load;
 
+import io.flotilla.client.http.Consistency;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,10 +39,10 @@ class WorkloadsTest {
   }
 
   @Test
-  void readWorkloadsCarryTheirReadMode() {
-    assertEquals(ReadMode.STRONG, Workloads.parse("get-strong", KeyDistribution.UNIFORM).readMode());
-    assertEquals(ReadMode.FOLLOWER, Workloads.parse("get-follower", KeyDistribution.UNIFORM).readMode());
-    assertEquals(ReadMode.STALE, Workloads.parse("get-stale", KeyDistribution.UNIFORM).readMode());
+  void readWorkloadsCarryTheirConsistency() {
+    assertEquals(Consistency.STRONG, Workloads.parse("get-strong", KeyDistribution.UNIFORM).readMode());
+    assertEquals(Consistency.FOLLOWER, Workloads.parse("get-follower", KeyDistribution.UNIFORM).readMode());
+    assertEquals(Consistency.STALE, Workloads.parse("get-stale", KeyDistribution.UNIFORM).readMode());
   }
 
   @Test
