@@ -55,6 +55,10 @@ public final class CompareMain implements Callable<Integer> {
   @Option(names = "--flotilla-raft-port", defaultValue = "7101", description = "(default: ${DEFAULT-VALUE})")
   int flotillaRaftPort;
 
+  @Option(names = "--ranges", description = "initial Flotilla ranges, cut evenly over the key space "
+      + "(default: bin/flotilla cluster's 4, cut at g, n, t); each range is its own Raft log on every node")
+  Integer ranges;
+
   @Option(names = "--node-java-opts", defaultValue = FlotillaCluster.NODE_JAVA_OPTS,
       description = "JVM options of each Flotilla node (default: bin/flotilla node's, ${DEFAULT-VALUE})")
   String nodeJavaOpts;
@@ -118,7 +122,7 @@ public final class CompareMain implements Callable<Integer> {
       System.err.println("data and logs in " + data.path() + (keepData ? "" : " (deleted after a successful run)"));
       if (etcd == null || only == null) {
         flotilla = measure(dir -> FlotillaCluster.start(dir, flotillaFirstIp, flotillaHttpPort, flotillaRaftPort,
-            nodeJavaOpts, nested(settings), startTimeout), data.path().resolve("flotilla"), stores);
+            ranges, nodeJavaOpts, nested(settings), startTimeout), data.path().resolve("flotilla"), stores);
       }
       if (etcd != null) {
         etcdResults = measure(dir -> EtcdCluster.start(etcd, dir, etcdFirstIp, etcdClientPort, etcdPeerPort,

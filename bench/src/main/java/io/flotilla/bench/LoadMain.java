@@ -29,8 +29,8 @@ public final class LoadMain implements Callable<Integer> {
   @Option(names = "--store", defaultValue = "flotilla", description = "flotilla or etcd (default: ${DEFAULT-VALUE})")
   String store;
 
-  @Option(names = "--preload", defaultValue = "true", negatable = true, description = "write every key once first")
-  boolean preload;
+  @Option(names = "--no-preload", description = "do not write every key once first (the cluster holds them already)")
+  boolean noPreload;
 
   @Mixin
   LoadOptions options;
@@ -46,7 +46,7 @@ public final class LoadMain implements Callable<Integer> {
       case "etcd" -> new EtcdGatewayApi();
       default -> throw new CommandLine.ParameterException(new CommandLine(this), "--store must be flotilla or etcd");
     };
-    List<RunResult> results = StoreRuns.run(api, nodes.stream().map(Endpoint::parse).toList(), options, preload,
+    List<RunResult> results = StoreRuns.run(api, nodes.stream().map(Endpoint::parse).toList(), options, !noPreload,
         System.err);
     System.out.println(api.name() + ": " + options.describe());
     System.out.print(ResultTable.format(results));

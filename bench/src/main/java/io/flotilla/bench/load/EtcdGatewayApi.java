@@ -2,6 +2,7 @@ package io.flotilla.bench.load;
 
 import io.flotilla.client.http.Consistency;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * The generator's operations over etcd's v3 JSON gateway, etcd's HTTP counterpart of Flotilla's
@@ -31,6 +32,11 @@ public final class EtcdGatewayApi implements StoreApi {
   @Override
   public Outcome write(HttpConnection connection, String key, byte[] value) throws IOException {
     return Outcome.of(connection.send("POST", "/v3/kv/put", EtcdJson.put(key, value), JSON));
+  }
+
+  @Override
+  public Outcome writeAll(HttpConnection connection, List<String> keys, byte[] value) throws IOException {
+    return Outcome.of(connection.send("POST", "/v3/kv/txn", EtcdJson.putAll(keys, value), JSON));
   }
 
   @Override

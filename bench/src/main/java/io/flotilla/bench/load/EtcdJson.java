@@ -2,6 +2,7 @@ package io.flotilla.bench.load;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.List;
 
 /**
  * Request bodies of etcd's v3 JSON gateway ({@code /v3/kv/put}, {@code /v3/kv/range}): the
@@ -17,6 +18,20 @@ public final class EtcdJson {
 
   public static byte[] put(String key, byte[] value) {
     return ("{\"key\":\"" + base64(key) + "\",\"value\":\"" + base64(value) + "\"}").getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /**
+   * A transaction of unconditional puts ({@code TxnRequest} with only {@code success} ops); etcd
+   * refuses more than 128 ops per transaction by default ({@code --max-txn-ops}).
+   */
+  public static byte[] putAll(List<String> keys, byte[] value) {
+    String b64 = base64(value);
+    StringBuilder body = new StringBuilder("{\"success\":[");
+    for (int i = 0; i < keys.size(); i++) {
+      body.append(i == 0 ? "" : ",").append("{\"request_put\":{\"key\":\"").append(base64(keys.get(i)))
+          .append("\",\"value\":\"").append(b64).append("\"}}");
+    }
+    return body.append("]}").toString().getBytes(StandardCharsets.US_ASCII);
   }
 
   /** A point read; {@code serializable} lets the receiving member answer from its own state. */

@@ -1,9 +1,12 @@
 package io.flotilla.bench.load;
 
 import io.flotilla.client.http.Consistency;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
 
 /**
  * The generator's operations over Flotilla's HTTP API (shared/API.md): {@code PUT /v1/kv/{key}}
@@ -11,6 +14,8 @@ import java.nio.charset.StandardCharsets;
  * cheapest read the API offers) and the range scan {@code GET /v1/kv?start=..&limit=..}.
  */
 public final class FlotillaApi implements StoreApi {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   @Override
   public String name() {
     return "Flotilla";
@@ -25,6 +30,23 @@ public final class FlotillaApi implements StoreApi {
   @Override
   public Outcome write(HttpConnection connection, String key, byte[] value) throws IOException {
     return Outcome.of(connection.send("PUT", "/v1/kv/" + pathOf(key), value, "application/octet-stream"));
+  }
+
+  @Override
+  public Outcome writeAll(HttpConnection connection, List<String> keys, byte[] value) throws IOException {
+    String b64 = Base64.getEncoder().encodeToString(value);
+    StringBuilder body = new StringBuilder("{\"atomic\":false,\"ops\":[");
+    for (int i = 0; i < keys.size(); i++) {
+      body.append(i == 0 ? "" : ",").append("{\"op\":\"put\",\"key\":")
+          .append(JSON.writeValueAsString(keys.get(i))).append(",\"value\":\"").append(b64).append("\"}");
+    }
+    HttpResponse r = connection.send("POST", "/v1/batch", body.append("]}").toString().getBytes(StandardCharsets.UTF_8),
+        "application/json");
+    if (r.status() != 200) {
+      return Outcome.failed(r.failureCause());
+    }
+    long failed = JSON.readTree(r.body()).path("failed").asLong(-1);
+    return failed == 0 ? Outcome.OK : Outcome.failed("batch: " + failed + " of " + keys.size() + " puts failed");
   }
 
   @Override

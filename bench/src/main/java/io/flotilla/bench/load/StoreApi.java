@@ -2,6 +2,7 @@ package io.flotilla.bench.load;
 
 import io.flotilla.client.http.Consistency;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * How one store's HTTP API spells each generator operation. Implementations hold no per-request
@@ -17,6 +18,14 @@ public interface StoreApi {
 
   /** Writes one key unconditionally (an update or an insert). */
   Outcome write(HttpConnection connection, String key, byte[] value) throws IOException;
+
+  /**
+   * Writes many keys in one request, through the store's own batch API (Flotilla's non-atomic
+   * {@code /v1/batch}, an etcd transaction). Only the preload uses it: it is not measured, and
+   * one request per key would make preloading the slow part of a run. Succeeds only if every
+   * key was written.
+   */
+  Outcome writeAll(HttpConnection connection, List<String> keys, byte[] value) throws IOException;
 
   /** Reads up to {@code limit} keys with their values, from {@code startKey} on in key order. */
   Outcome scan(HttpConnection connection, String startKey, int limit, Consistency mode) throws IOException;

@@ -33,6 +33,12 @@ class LoadRunnerTest {
     }
 
     @Override
+    public Outcome writeAll(HttpConnection connection, List<String> keys, byte[] value) {
+      calls.incrementAndGet();
+      return Outcome.OK;
+    }
+
+    @Override
     public Outcome scan(HttpConnection connection, String startKey, int limit, Consistency mode) {
       calls.incrementAndGet();
       return Outcome.OK;

@@ -39,6 +39,15 @@ class StoreApiEncodingTest {
   }
 
   @Test
+  void etcdPreloadBatchesAreOneTransactionOfPuts() throws IOException {
+    JsonNode txn = json.readTree(EtcdJson.putAll(java.util.List.of("a/bench/0", "b/bench/1"), new byte[] {7}));
+    assertEquals(2, txn.get("success").size());
+    assertEquals("b/bench/1", decode(txn.get("success").get(1).get("request_put").get("key")));
+    assertEquals("Bw==", txn.get("success").get(0).get("request_put").get("value").asText());
+    assertFalse(txn.has("compare"));
+  }
+
+  @Test
   void flotillaKeysKeepTheirSlashesAndEscapeTheRest() {
     assertEquals("a/bench/1", FlotillaApi.pathOf("a/bench/1"));
     assertEquals("users/ada%20lovelace/%C3%A9%3F", FlotillaApi.pathOf("users/ada lovelace/é?"));
