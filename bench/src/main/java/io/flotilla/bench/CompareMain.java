@@ -88,7 +88,8 @@ public final class CompareMain implements Callable<Integer> {
   @Option(names = "--keep-data", description = "keep the data and logs after a successful run (a failed run always keeps them)")
   boolean keepData;
 
-  @Option(names = "--doc", description = "the file the table goes into (default: docs/BENCHMARKS.md of this checkout)")
+  @Option(names = "--doc", description = "the file the table goes into (default: docs/BENCHMARKS.md of this checkout; "
+      + "a run with --only writes none unless --doc is given)")
   Path doc;
 
   @Option(names = "--no-doc", description = "print the table only")
@@ -112,6 +113,7 @@ public final class CompareMain implements Callable<Integer> {
     if (only != null && !only.equals("flotilla") && !only.equals("etcd")) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--only must be flotilla or etcd");
     }
+    boolean runFlotilla = only == null || only.equals("flotilla");
     Path etcd = only == null || only.equals("etcd") ? EtcdBinary.locate(etcdBinary) : null;
     Duration startTimeout = Duration.ofSeconds(120);
     List<String> stores = new ArrayList<>();
@@ -120,7 +122,7 @@ public final class CompareMain implements Callable<Integer> {
     try (ScratchDir data = dataDir != null ? ScratchDir.at(dataDir) : ScratchDir.create("flotilla-bench-")) {
       data.keep(); // until the runs finished: a failed run leaves its logs to look at
       System.err.println("data and logs in " + data.path() + (keepData ? "" : " (deleted after a successful run)"));
-      if (etcd == null || only == null) {
+      if (runFlotilla) {
         flotilla = measure(dir -> FlotillaCluster.start(dir, flotillaFirstIp, flotillaHttpPort, flotillaRaftPort,
             ranges, nodeJavaOpts, nested(settings), startTimeout), data.path().resolve("flotilla"), stores);
       }
@@ -138,7 +140,8 @@ public final class CompareMain implements Callable<Integer> {
         ResultTable.failures(all));
     System.out.println();
     System.out.println(section);
-    if (!noDoc) {
+    // A one-store run (--only) is no comparison: it replaces the doc's table only when asked to.
+    if (!noDoc && (only == null || doc != null)) {
       Path file = doc != null ? doc
           : Path.of(System.getProperty("flotilla.home", ".")).resolve("docs").resolve("BENCHMARKS.md");
       BenchmarksDoc.write(file, section);

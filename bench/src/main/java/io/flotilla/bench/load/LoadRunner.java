@@ -33,7 +33,7 @@ public final class LoadRunner {
     long measureFrom = start + settings.warmup().toNanos();
     long end = measureFrom + settings.measure().toNanos();
     Pacer pacer = settings.openLoop()
-        ? Pacer.openLoop(settings.openLoopRate(), start, end, DRAIN_NANOS)
+        ? Pacer.openLoop(settings.openLoopRate(), start, measureFrom, end, DRAIN_NANOS)
         : Pacer.closedLoop(end);
     Tally total = drive(workload, settings.clients(), settings.requestTimeout(), pacer, measureFrom);
     if (settings.openLoop()) {

@@ -34,29 +34,35 @@ public interface Pacer {
    * Open loop: operations are due at a fixed rate from {@code startNanos} to {@code endNanos},
    * slot k at {@code start + k / rate}, whether or not earlier ones were answered. Latency runs
    * from the slot's due time, so time spent waiting for a free client counts (no coordinated
-   * omission). Slots still unsent {@code drainNanos} after the end are given up; the caller
-   * counts them.
+   * omission). Warm-up slots still unsent when the measured window opens at {@code measureNanos}
+   * are dropped, so an overloaded warm-up does not eat the window; slots still unsent
+   * {@code drainNanos} after the end are given up. The caller counts what was not sent.
    */
-  static Pacer openLoop(double perSecond, long startNanos, long endNanos, long drainNanos) {
+  static Pacer openLoop(double perSecond, long startNanos, long measureNanos, long endNanos, long drainNanos) {
     if (!(perSecond > 0)) {
       throw new IllegalArgumentException("--open-loop-rate must be positive");
     }
     double period = 1e9 / perSecond;
+    long firstMeasured = (long) Math.ceil((measureNanos - startNanos) / period);
     AtomicLong slots = new AtomicLong();
     return () -> {
-      long due = startNanos + (long) (slots.getAndIncrement() * period);
-      if (due >= endNanos) {
-        return DONE;
+      while (true) {
+        long slot = slots.getAndIncrement();
+        long due = startNanos + (long) (slot * period);
+        long now = System.nanoTime();
+        if (due >= endNanos || now > endNanos + drainNanos) {
+          return DONE;
+        }
+        if (slot < firstMeasured && now >= measureNanos) {
+          slots.accumulateAndGet(firstMeasured, Math::max);
+          continue;
+        }
+        while (now < due) {
+          LockSupport.parkNanos(due - now);
+          now = System.nanoTime();
+        }
+        return due;
       }
-      long now = System.nanoTime();
-      if (now > endNanos + drainNanos) {
-        return DONE;
-      }
-      while (now < due) {
-        LockSupport.parkNanos(due - now);
-        now = System.nanoTime();
-      }
-      return due;
     };
   }
 
