@@ -58,20 +58,23 @@ public final class KeyService {
   private final Transactions transactions;
   private final RouteResolver resolver;
 
-  /**
-   * @param lockWaitMillis how long a write waits for a key locked by a transaction before it
-   *     answers 503 (it applied nothing)
-   * @param txnAbandonAfterMillis see {@link Transactions}
-   */
   /** Deliberate bugs for proving the chaos checkers can fail; never set outside such tests. */
   public static final String FAIL_STRONG_READS_LOCAL = "strong-reads-from-local-replica";
   public static final String FAIL_ACK_BEFORE_COMMIT = "ack-writes-before-commit";
 
   private final java.util.Set<String> failpoints;
+  private final WriteBatcher writes;
 
+  /**
+   * @param lockWaitMillis how long a write waits for a key locked by a transaction before it
+   *     answers 503 (it applied nothing)
+   * @param txnAbandonAfterMillis see {@link Transactions}
+   */
   public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock, long lockWaitMillis,
       long txnAbandonAfterMillis, int maxEntryBytes, java.util.Set<String> failpoints) {
     this.failpoints = java.util.Set.copyOf(failpoints);
+    this.writes = new WriteBatcher((range, command) -> host.client(range).write(command), clock::millis,
+        maxEntryBytes / 4);
     this.host = host;
     this.resolver = resolver;
     this.replicas = replicas;
@@ -211,7 +214,7 @@ public final class KeyService {
 
   /** Proposes once (routing retries aside); a LOCKED rejection comes back as the result. */
   private CompletableFuture<CommandResult> proposeOnce(byte[] routeKey, Command.Builder command) {
-    return withRouting(routeKey, range -> host.client(range).write(
+    return withRouting(routeKey, range -> writes.write(range,
             command.setRangeId(range.getId()).setEpoch(range.getEpoch()).build()),
         res -> res.hasRejected() ? res.getRejected() : null, 0);
   }

@@ -1,0 +1,175 @@
+package io.flotilla.api.service;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.proto.BatchEntry;
+import io.flotilla.proto.BatchOp;
+import io.flotilla.proto.Command;
+import io.flotilla.proto.CommandResult;
+import io.flotilla.proto.EntryResult;
+import io.flotilla.proto.RangeDescriptor;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
+import java.util.function.LongSupplier;
+
+/**
+ * Groups a node's concurrent single-key writes to one range into one log entry.
+ *
+ * <p>Every log entry costs the range's leader an admission under its Raft lock and, unless
+ * entries queue up behind it, an fsync on each replica; one entry per write makes a range's
+ * write rate one over that cost, however many clients write. Here a put or delete goes out on
+ * its own while fewer than {@link #IN_FLIGHT} entries of its range are under way from this node
+ * (no wait at low load); otherwise it waits for one to finish and leaves with the writes that
+ * queued meanwhile, as one non-atomic batch command whose entries are applied or refused each
+ * on its own. Each caller gets back a result shaped like its own command's.
+ *
+ * <p>A batch never holds two writes of one key (they share the command's revision, and a key's
+ * version must grow with every write), nor commands routed with different range epochs. A
+ * rejection of the whole batch (a stale epoch, a frozen range) is every member's rejection:
+ * nothing was applied, and each caller's own retry routes it again. A failure (an unknown
+ * outcome) is likewise every member's.
+ */
+final class WriteBatcher {
+  /** Entries of one range a node keeps under way before it starts batching. */
+  static final int IN_FLIGHT = 2;
+  /** The most writes one batch carries. */
+  static final int MAX_OPS = 256;
+
+  private final BiFunction<RangeDescriptor, Command, CompletableFuture<CommandResult>> send;
+  private final LongSupplier clock;
+  private final long maxBatchBytes;
+  private final Map<Long, Lane> lanes = new ConcurrentHashMap<>();
+
+  /**
+   * @param send proposes one command to the range (the range client's write)
+   * @param maxBatchBytes the most key and value bytes one batch carries (well under the
+   *     largest log entry)
+   */
+  WriteBatcher(BiFunction<RangeDescriptor, Command, CompletableFuture<CommandResult>> send, LongSupplier clock,
+      long maxBatchBytes) {
+    this.send = send;
+    this.clock = clock;
+    this.maxBatchBytes = maxBatchBytes;
+  }
+
+  /** Proposes {@code command} to {@code range}, maybe together with other writes. */
+  CompletableFuture<CommandResult> write(RangeDescriptor range, Command command) {
+    if (!command.hasPut() && !command.hasDelete()) {
+      return send.apply(range, command);
+    }
+    return lanes.computeIfAbsent(range.getId(), id -> new Lane()).submit(range, command);
+  }
+
+  private record Pending(RangeDescriptor range, Command command, CompletableFuture<CommandResult> result) {
+    ByteString key() {
+      return command.hasPut() ? command.getPut().getKey() : command.getDelete().getKey();
+    }
+
+    long bytes() {
+      return key().size() + (command.hasPut() ? command.getPut().getValue().size() : 0);
+    }
+
+    BatchEntry entry() {
+      return command.hasPut() ? BatchEntry.newBuilder().setPut(command.getPut()).build()
+          : BatchEntry.newBuilder().setDelete(command.getDelete()).build();
+    }
+  }
+
+  /** One range's writes from this node: how many entries are under way, and who waits. */
+  private final class Lane {
+    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+    private int inFlight;
+
+    CompletableFuture<CommandResult> submit(RangeDescriptor range, Command command) {
+      Pending p = new Pending(range, command, new CompletableFuture<>());
+      List<Pending> next;
+      synchronized (this) {
+        waiting.add(p);
+        next = inFlight < IN_FLIGHT ? take() : null;
+      }
+      if (next != null) {
+        dispatch(next);
+      }
+      return p.result();
+    }
+
+    /** The next batch from the head of the queue; the caller holds the lock. */
+    private List<Pending> take() {
+      List<Pending> batch = new ArrayList<>();
+      Set<ByteString> keys = new HashSet<>();
+      long bytes = 0;
+      while (!waiting.isEmpty() && batch.size() < MAX_OPS) {
+        Pending p = waiting.peek();
+        boolean fits = batch.isEmpty() || (p.range().getEpoch().equals(batch.get(0).range().getEpoch())
+            && !keys.contains(p.key()) && bytes + p.bytes() <= maxBatchBytes);
+        if (!fits) {
+          break;
+        }
+        batch.add(waiting.poll());
+        keys.add(p.key());
+        bytes += p.bytes();
+      }
+      if (!batch.isEmpty()) {
+        inFlight++;
+      }
+      return batch.isEmpty() ? null : batch;
+    }
+
+    private void dispatch(List<Pending> batch) {
+      CompletableFuture<CommandResult> sent;
+      try {
+        sent = batch.size() == 1 ? send.apply(batch.get(0).range(), batch.get(0).command())
+            : send.apply(batch.get(0).range(), batchCommand(batch));
+      } catch (RuntimeException e) {
+        sent = CompletableFuture.failedFuture(e);
+      }
+      sent.whenComplete((result, error) -> {
+        List<Pending> next;
+        synchronized (this) {
+          inFlight--;
+          next = take();
+        }
+        if (next != null) {
+          dispatch(next);
+        }
+        for (int i = 0; i < batch.size(); i++) {
+          CompletableFuture<CommandResult> mine = batch.get(i).result();
+          if (error != null) {
+            mine.completeExceptionally(error);
+          } else if (batch.size() == 1 || result.hasRejected()) {
+            mine.complete(result);
+          } else {
+            mine.complete(memberResult(result, i));
+          }
+        }
+      });
+    }
+  }
+
+  private Command batchCommand(List<Pending> batch) {
+    Command first = batch.get(0).command();
+    BatchOp.Builder op = BatchOp.newBuilder().setAtomic(false);
+    batch.forEach(p -> op.addEntries(p.entry()));
+    return Command.newBuilder().setRangeId(first.getRangeId()).setEpoch(first.getEpoch())
+        .setProposedAtMillis(clock.getAsLong()).setBatch(op).build();
+  }
+
+  /** Member {@code i}'s share of a batch's result, as its own command would have had it. */
+  static CommandResult memberResult(CommandResult batch, int i) {
+    EntryResult entry = batch.getBatch().getResults(i);
+    CommandResult.Builder mine = CommandResult.newBuilder().setRevision(batch.getRevision());
+    switch (entry.getOutcomeCase()) {
+      case PUT -> mine.setPut(entry.getPut());
+      case DELETE -> mine.setDelete(entry.getDelete());
+      case ERROR -> mine.setRejected(entry.getError());
+      default -> throw new IllegalStateException("batch entry " + i + " answered " + entry.getOutcomeCase());
+    }
+    return mine.build();
+  }
+}

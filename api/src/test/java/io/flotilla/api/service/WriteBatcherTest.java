@@ -1,0 +1,140 @@
+package io.flotilla.api.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.flotilla.proto.BatchResult;
+import io.flotilla.proto.Command;
+import io.flotilla.proto.CommandResult;
+import io.flotilla.proto.DeleteOp;
+import io.flotilla.proto.DeleteResult;
+import io.flotilla.proto.EntryResult;
+import io.flotilla.proto.IncrOp;
+import io.flotilla.proto.PutOp;
+import io.flotilla.proto.PutResult;
+import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.RangeEpoch;
+import io.flotilla.proto.Rejection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+
+class WriteBatcherTest {
+  private static final RangeDescriptor RANGE = RangeDescriptor.newBuilder().setId(7)
+      .setEpoch(RangeEpoch.newBuilder().setVersion(2).setConf(3)).build();
+
+  /** What the batcher proposed, each with the future the test completes. */
+  private final List<Command> sent = new ArrayList<>();
+  private final List<CompletableFuture<CommandResult>> replies = new ArrayList<>();
+  private final WriteBatcher batcher = new WriteBatcher((range, command) -> {
+    sent.add(command);
+    CompletableFuture<CommandResult> reply = new CompletableFuture<>();
+    replies.add(reply);
+    return reply;
+  }, () -> 1_000, 1 << 20);
+
+  private static Command put(String key) {
+    return Command.newBuilder().setRangeId(7).setEpoch(RANGE.getEpoch()).setProposedAtMillis(5)
+        .setPut(PutOp.newBuilder().setKey(ByteString.copyFromUtf8(key)).setValue(ByteString.copyFromUtf8("v"))).build();
+  }
+
+  private static Command delete(String key) {
+    return Command.newBuilder().setRangeId(7).setEpoch(RANGE.getEpoch())
+        .setDelete(DeleteOp.newBuilder().setKey(ByteString.copyFromUtf8(key))).build();
+  }
+
+  private static CommandResult putOk(long version) {
+    return CommandResult.newBuilder().setRevision(version).setPut(PutResult.newBuilder().setVersion(version)).build();
+  }
+
+  @Test
+  void aWriteWithRoomInFlightGoesOutAloneAndUnchanged() throws Exception {
+    CompletableFuture<CommandResult> a = batcher.write(RANGE, put("a"));
+    CompletableFuture<CommandResult> b = batcher.write(RANGE, put("b"));
+    assertEquals(List.of(put("a"), put("b")), sent, "two entries may be under way before batching starts");
+    replies.get(0).complete(putOk(11));
+    replies.get(1).complete(putOk(12));
+    assertEquals(11, a.get().getPut().getVersion());
+    assertEquals(12, b.get().getPut().getVersion());
+  }
+
+  @Test
+  void writesThatQueueMeanwhileLeaveAsOneBatchAndEachGetsItsOwnResult() throws Exception {
+    batcher.write(RANGE, put("a"));
+    batcher.write(RANGE, put("b"));
+    CompletableFuture<CommandResult> c = batcher.write(RANGE, put("c"));
+    CompletableFuture<CommandResult> d = batcher.write(RANGE, delete("d"));
+    CompletableFuture<CommandResult> e = batcher.write(RANGE, put("e"));
+    assertEquals(2, sent.size(), "the others wait for an entry to finish");
+
+    replies.get(0).complete(putOk(11));
+    assertEquals(3, sent.size());
+    Command batch = sent.get(2);
+    assertTrue(batch.hasBatch() && !batch.getBatch().getAtomic());
+    assertEquals(RANGE.getEpoch(), batch.getEpoch());
+    assertEquals(3, batch.getBatch().getEntriesCount());
+    assertEquals("d", batch.getBatch().getEntries(1).getDelete().getKey().toStringUtf8());
+
+    replies.get(2).complete(CommandResult.newBuilder().setRevision(13).setBatch(BatchResult.newBuilder()
+        .addResults(EntryResult.newBuilder().setPut(PutResult.newBuilder().setVersion(13)))
+        .addResults(EntryResult.newBuilder().setDelete(DeleteResult.newBuilder().setDeleted(true)))
+        .addResults(EntryResult.newBuilder().setError(Rejection.newBuilder()
+            .setReason(Rejection.Reason.VERSION_CONFLICT).setCurrentVersion(4)))).build());
+    assertEquals(13, c.get().getPut().getVersion());
+    assertEquals(13, c.get().getRevision());
+    assertTrue(d.get().getDelete().getDeleted());
+    assertEquals(Rejection.Reason.VERSION_CONFLICT, e.get().getRejected().getReason(),
+        "one member refused is that member's refusal only");
+  }
+
+  @Test
+  void aBatchNeverHoldsTwoWritesOfOneKey() {
+    batcher.write(RANGE, put("a"));
+    batcher.write(RANGE, put("b"));
+    batcher.write(RANGE, put("k"));
+    batcher.write(RANGE, put("k"));
+    batcher.write(RANGE, put("z"));
+    replies.get(0).complete(putOk(11));
+    assertEquals(put("k"), sent.get(2), "the first k leaves alone (the second k may not join it)");
+    replies.get(1).complete(putOk(12));
+    assertEquals(2, sent.get(3).getBatch().getEntriesCount(), "the second k leaves with z");
+  }
+
+  @Test
+  void aRejectionOrFailureOfTheWholeBatchIsEveryMembers() throws Exception {
+    batcher.write(RANGE, put("a"));
+    batcher.write(RANGE, put("b"));
+    CompletableFuture<CommandResult> c = batcher.write(RANGE, put("c"));
+    CompletableFuture<CommandResult> d = batcher.write(RANGE, put("d"));
+    replies.get(0).complete(putOk(11)); // c and d leave together
+    CompletableFuture<CommandResult> e = batcher.write(RANGE, put("e"));
+    CompletableFuture<CommandResult> f = batcher.write(RANGE, put("f"));
+    replies.get(1).complete(putOk(12)); // then e and f
+    assertEquals(4, sent.size());
+
+    CommandResult stale = CommandResult.newBuilder().setRevision(12).setRejected(Rejection.newBuilder()
+        .setReason(Rejection.Reason.EPOCH_MISMATCH)).build();
+    replies.get(2).complete(stale);
+    assertSame(stale, c.get());
+    assertSame(stale, d.get());
+
+    replies.get(3).completeExceptionally(new IllegalStateException("outcome unknown"));
+    assertThrows(ExecutionException.class, e::get);
+    assertThrows(ExecutionException.class, f::get);
+  }
+
+  @Test
+  void commandsOtherThanPutsAndDeletesAreNeverHeldBack() {
+    batcher.write(RANGE, put("a"));
+    batcher.write(RANGE, put("b"));
+    Command incr = Command.newBuilder().setRangeId(7).setIncr(IncrOp.newBuilder()
+        .setKey(ByteString.copyFromUtf8("n")).setDelta(1)).build();
+    batcher.write(RANGE, incr);
+    assertEquals(incr, sent.get(2));
+  }
+}
