@@ -25,7 +25,7 @@ import java.util.function.LongSupplier;
  * entries queue up behind it, an fsync on each replica; one entry per write makes a range's
  * write rate one over that cost, however many clients write. Here a put or delete goes out on
  * its own while fewer than {@link #IN_FLIGHT} entries of its range are under way from this node
- * (no wait at low load); otherwise it waits for one to finish and leaves with the writes that
+ * (no wait when writes do not overlap); otherwise it waits for one to finish and leaves with the writes that
  * queued meanwhile, as one non-atomic batch command whose entries are applied or refused each
  * on its own. Each caller gets back a result shaped like its own command's.
  *
@@ -36,8 +36,11 @@ import java.util.function.LongSupplier;
  * outcome) is likewise every member's.
  */
 final class WriteBatcher {
-  /** Entries of one range a node keeps under way before it starts batching. */
-  static final int IN_FLIGHT = 2;
+  /**
+   * Entries of one range a node keeps under way before it starts batching. One, as etcd batches
+   * proposals: with two, 16 clients over 3 nodes and 4 ranges rarely formed a batch at all.
+   */
+  static final int IN_FLIGHT = 1;
   /** The most writes one batch carries. */
   static final int MAX_OPS = 256;
 
