@@ -372,12 +372,12 @@ public final class NodeHost implements AutoCloseable {
   }
 
   private void removeReplicaLocked(long rangeId, RangeDescriptor current) throws IOException {
-    byte[] raw = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
     // The client stays: this node still routes requests to the range's new replicas.
     RangeStateMachine replica = replicas.remove(rangeId);
     if (replica != null) {
-      replica.retire(); // never writes again: its data can go now
+      replica.retire(); // never writes again (an install under way finishes first): its data can go now
     }
+    byte[] raw = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
     Mutations m = new Mutations().delete(ColumnFamily.META, MetaKeys.descriptor(rangeId))
         .delete(ColumnFamily.META, MetaKeys.state(rangeId));
     if (raw != null) {
@@ -401,7 +401,11 @@ public final class NodeHost implements AutoCloseable {
     LOG.info("node {}: removed its replica of range {} and its data", self.id(), rangeId);
   }
 
-  /** The descriptors of this node's replicas other than {@code rangeId}'s. */
+  /**
+   * The ranges of this node's replicas other than {@code rangeId}'s: those running, and those
+   * whose stored descriptor lists this node (a range a split just created here is stored before
+   * its group runs).
+   */
   private List<RangeDescriptor> otherReplicas(long rangeId) {
     List<RangeDescriptor> out = new ArrayList<>();
     replicas.forEach((id, replica) -> {
@@ -410,6 +414,15 @@ public final class NodeHost implements AutoCloseable {
         out.add(d);
       }
     });
+    try {
+      for (RangeDescriptor d : loadDescriptors()) {
+        if (d.getId() != rangeId && d.getReplicasList().contains(self.id())) {
+          out.add(d);
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("cannot read the stored range descriptors", e);
+    }
     return out;
   }
 

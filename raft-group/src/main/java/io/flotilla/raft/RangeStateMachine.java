@@ -277,10 +277,11 @@ public final class RangeStateMachine extends BaseStateMachine {
   private QueryResult evaluate(Query query) {
     long rev = revision; // read before the data: the data is at least as new as this revision
     RangeDescriptor r = range;
-    if (r == null) {
+    if (r == null || retired) { // a retired replica's data is gone already
       return QueryResult.newBuilder().setRevision(rev).setRejected(Rejection.newBuilder()
           .setReason(Rejection.Reason.EPOCH_MISMATCH)
-          .setMessage("replica of range " + rangeId + " on " + nodeId + " has not received the range yet")).build();
+          .setMessage("replica of range " + rangeId + " on " + nodeId
+              + (retired ? " has left the range" : " has not received the range yet"))).build();
     }
     if (r.getFrozenInto() != 0 && !query.hasStatus()) {
       // Once the left neighbour absorbs this span it takes writes there: a frozen replica

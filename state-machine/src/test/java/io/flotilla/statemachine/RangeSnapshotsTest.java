@@ -147,6 +147,25 @@ class RangeSnapshotsTest {
   }
 
   @Test
+  void clearingASpanSkipsOverlappingAndOpenEndedKeptRanges() {
+    KvEngine node = new InMemoryKvEngine();
+    Mutations data = new Mutations();
+    for (String key : List.of("a1", "c1", "f", "h", "y")) {
+      data.put(ColumnFamily.DATA, k(key), k(key));
+    }
+    node.write(data);
+    Mutations clear = new Mutations();
+    RangeSnapshots.clearSpanExcept(clear, Replica.range(ID, "a", "", 1, 1), List.of(
+        Replica.range(2, "c", "e", 1, 1), Replica.range(3, "d", "g", 1, 1), Replica.range(4, "x", "", 1, 1)));
+    node.write(clear);
+    assertNull(data(node, "a1"));
+    assertEquals("c1", data(node, "c1"));
+    assertEquals("f", data(node, "f"));
+    assertNull(data(node, "h"));
+    assertEquals("y", data(node, "y"), "a kept range open to the end of the key space");
+  }
+
+  @Test
   void aSnapshotReplacesAStaleReplicaBetweenInMemoryEngines() throws IOException {
     installsBetween(InMemoryKvEngine::new, InMemoryKvEngine::new);
   }

@@ -210,16 +210,15 @@ class MoveIT {
     // Then the parent follows its child there. That node still stores the parent's first layout,
     // whose span covers the child: copying the parent in must not clear the child's data.
     List<String> parentReplicas = replicas(range(id));
-    if (!parentReplicas.contains(absent)) {
-      Resp parentMoved = admin("n3", "POST", "ranges/" + id + "/move", "{\"from\": \"" + parentReplicas.get(0)
-          + "\", \"to\": \"" + absent + "\"}");
-      assertEquals(200, parentMoved.status(), parentMoved::toString);
-      for (long r : List.of(id, child)) {
-        try {
-          Convergence.awaitReplicasConverge(cluster, absent, r, Duration.ofSeconds(30));
-        } catch (InterruptedException e) {
-          throw new AssertionError(e);
-        }
+    assertFalse(parentReplicas.contains(absent), "the parent is not on " + absent + " yet: " + parentReplicas);
+    Resp parentMoved = admin("n3", "POST", "ranges/" + id + "/move", "{\"from\": \"" + parentReplicas.get(0)
+        + "\", \"to\": \"" + absent + "\"}");
+    assertEquals(200, parentMoved.status(), parentMoved::toString);
+    for (long r : List.of(id, child)) {
+      try {
+        Convergence.awaitReplicasConverge(cluster, absent, r, Duration.ofSeconds(30));
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
       }
     }
   }

@@ -7,6 +7,7 @@ import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
 import io.flotilla.proto.EntryResult;
 import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.Rejection;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -32,8 +33,10 @@ import java.util.function.LongSupplier;
  * <p>A batch never holds two writes of one key (they share the command's revision, and a key's
  * version must grow with every write), nor commands routed with different range epochs. A
  * rejection of the whole batch (a stale epoch, a frozen range) is every member's rejection:
- * nothing was applied, and each caller's own retry routes it again. A failure (an unknown
- * outcome) is likewise every member's.
+ * nothing was applied, and each caller's own retry routes it again. One exception: a batch is
+ * refused as a whole when one of its keys is locked by a transaction; only that key's writer
+ * gets the refusal, the others go again at the head of the queue. A failure (an unknown
+ * outcome) is every member's.
  */
 final class WriteBatcher {
   /**
@@ -133,26 +136,51 @@ final class WriteBatcher {
         sent = CompletableFuture.failedFuture(e);
       }
       sent.whenComplete((result, error) -> {
+        List<Pending> again = lockedOut(batch, result, error);
         List<Pending> next;
         synchronized (this) {
           inFlight--;
+          for (int i = again.size() - 1; i >= 0; i--) {
+            waiting.addFirst(again.get(i));
+          }
           next = take();
         }
         if (next != null) {
           dispatch(next);
         }
         for (int i = 0; i < batch.size(); i++) {
-          CompletableFuture<CommandResult> mine = batch.get(i).result();
-          if (error != null) {
-            mine.completeExceptionally(error);
-          } else if (batch.size() == 1 || result.hasRejected()) {
-            mine.complete(result);
-          } else {
-            mine.complete(memberResult(result, i));
+          Pending p = batch.get(i);
+          if (again.contains(p)) {
+            continue;
+          }
+          try {
+            if (error != null) {
+              p.result().completeExceptionally(error);
+            } else if (batch.size() == 1 || result.hasRejected()) {
+              p.result().complete(result);
+            } else {
+              p.result().complete(memberResult(result, i));
+            }
+          } catch (RuntimeException e) {
+            p.result().completeExceptionally(io.flotilla.common.FlotillaException.outcomeUnknown("the write", e));
           }
         }
       });
     }
+  }
+
+  /**
+   * The members of a batch refused because one key is locked by a transaction that should go
+   * again without that key: the refusal is only the locked key's writer's (nothing was applied).
+   */
+  private static List<Pending> lockedOut(List<Pending> batch, CommandResult result, Throwable error) {
+    if (error != null || batch.size() < 2 || !result.hasRejected()
+        || result.getRejected().getReason() != Rejection.Reason.LOCKED) {
+      return List.of();
+    }
+    ByteString locked = result.getRejected().getLock().getKey();
+    List<Pending> others = batch.stream().filter(p -> !p.key().equals(locked)).toList();
+    return others.size() == batch.size() ? List.of() : others;
   }
 
   private Command batchCommand(List<Pending> batch) {

@@ -13,6 +13,7 @@ import io.flotilla.proto.DeleteOp;
 import io.flotilla.proto.DeleteResult;
 import io.flotilla.proto.EntryResult;
 import io.flotilla.proto.IncrOp;
+import io.flotilla.proto.Intent;
 import io.flotilla.proto.PutOp;
 import io.flotilla.proto.PutResult;
 import io.flotilla.proto.RangeDescriptor;
@@ -122,6 +123,35 @@ class WriteBatcherTest {
     replies.get(2).completeExceptionally(new IllegalStateException("outcome unknown"));
     assertThrows(ExecutionException.class, e::get);
     assertThrows(ExecutionException.class, f::get);
+  }
+
+  /** A batch refused because one key is locked: only that key's writer is refused. */
+  @Test
+  void aLockedKeyRefusesOnlyItsOwnWriterAndTheOthersGoAgain() throws Exception {
+    batcher.write(RANGE, put("a"));
+    CompletableFuture<CommandResult> locked = batcher.write(RANGE, put("l"));
+    CompletableFuture<CommandResult> free = batcher.write(RANGE, put("f"));
+    replies.get(0).complete(putOk(11));
+    assertEquals(2, sent.get(1).getBatch().getEntriesCount());
+    CommandResult refused = CommandResult.newBuilder().setRevision(11).setRejected(Rejection.newBuilder()
+        .setReason(Rejection.Reason.LOCKED).setLock(Intent.newBuilder().setKey(ByteString.copyFromUtf8("l")))).build();
+    replies.get(1).complete(refused);
+    assertSame(refused, locked.get());
+    assertEquals(put("f"), sent.get(2), "the unlocked write goes again, alone");
+    replies.get(2).complete(putOk(12));
+    assertEquals(12, free.get().getPut().getVersion());
+  }
+
+  /** A reply that is not what a batch answers fails its members as unknown, never hangs them. */
+  @Test
+  void anUnreadableBatchReplyFailsEveryMember() {
+    batcher.write(RANGE, put("a"));
+    CompletableFuture<CommandResult> b = batcher.write(RANGE, put("b"));
+    CompletableFuture<CommandResult> c = batcher.write(RANGE, put("c"));
+    replies.get(0).complete(putOk(11));
+    replies.get(1).complete(CommandResult.getDefaultInstance());
+    assertThrows(ExecutionException.class, b::get);
+    assertThrows(ExecutionException.class, c::get);
   }
 
   @Test
