@@ -27,6 +27,12 @@ public final class LoadOptions {
       description = "seconds per run before measuring, not counted (default: ${DEFAULT-VALUE})")
   int warmupSeconds;
 
+  @Option(names = "--store-warmup-seconds", defaultValue = "120",
+      description = "before the measured runs, drive the store with every workload in turn at the largest client "
+          + "count this long in all, unmeasured: a JVM compiles its hot paths during its first minutes under load, "
+          + "and a store is measured as it runs in service, warm (default: ${DEFAULT-VALUE}; 0 for none)")
+  int storeWarmupSeconds;
+
   @Option(names = "--keys", defaultValue = "10000", description = "keys preloaded and read (default: ${DEFAULT-VALUE})")
   int keys;
 
@@ -72,6 +78,14 @@ public final class LoadOptions {
         openLoopRate == null ? 0 : openLoopRate, timeout());
   }
 
+  /** The unmeasured load before the first measured run; zero for none. */
+  public Duration storeWarmup() {
+    if (storeWarmupSeconds < 0) {
+      throw new IllegalArgumentException("--store-warmup-seconds must not be negative");
+    }
+    return Duration.ofSeconds(storeWarmupSeconds);
+  }
+
   public Duration timeout() {
     return Duration.ofSeconds(timeoutSeconds);
   }
@@ -90,6 +104,7 @@ public final class LoadOptions {
   public String describe() {
     return keys + " keys, " + valueSize + " B values, " + distribution + " keys for put/get/scan, "
         + (openLoopRate == null ? "closed loop" : "open loop at " + openLoopRate.longValue() + " ops/s") + ", "
+        + (storeWarmupSeconds > 0 ? storeWarmupSeconds + " s of every workload first, unmeasured; " : "")
         + warmupSeconds + " s warm-up + " + seconds + " s measured per run";
   }
 }

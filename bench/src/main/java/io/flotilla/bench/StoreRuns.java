@@ -3,6 +3,7 @@ package io.flotilla.bench;
 import io.flotilla.bench.load.Endpoint;
 import io.flotilla.bench.load.KeySpace;
 import io.flotilla.bench.load.LoadRunner;
+import io.flotilla.bench.load.LoadSettings;
 import io.flotilla.bench.load.MarkdownTable;
 import io.flotilla.bench.load.Preloader;
 import io.flotilla.bench.load.RunResult;
@@ -34,6 +35,7 @@ final class StoreRuns {
       progress.printf("%s: preloaded %d keys in %.1f s%n", api.name(), keys.initialKeys(), took.toMillis() / 1000.0);
     }
     LoadRunner runner = new LoadRunner(api, endpoints, keys, value, options.seed());
+    warmUp(api, runner, workloads, options, progress);
     List<RunResult> results = new ArrayList<>();
     for (Workload w : workloads) {
       for (int clients : options.clients()) {
@@ -45,5 +47,29 @@ final class StoreRuns {
       }
     }
     return results;
+  }
+
+  /**
+   * Every workload in turn at the largest client count, for the store warm-up in all; results
+   * are dropped. On a small machine a JVM node takes minutes of load before its compiler has
+   * finished with the request paths (a fresh node spent a third of its CPU in the JIT for the
+   * first two minutes); measuring before that measures the compiler.
+   */
+  private static void warmUp(StoreApi api, LoadRunner runner, List<Workload> workloads, LoadOptions options,
+      PrintStream progress) throws InterruptedException {
+    Duration total = options.storeWarmup();
+    if (total.isZero()) {
+      return;
+    }
+    int clients = java.util.Collections.max(options.clients());
+    Duration slice = total.dividedBy(workloads.size());
+    if (slice.isZero()) {
+      slice = Duration.ofSeconds(1);
+    }
+    for (Workload w : workloads) {
+      runner.run(w, new LoadSettings(clients, Duration.ZERO, slice, 0, options.timeout()));
+    }
+    progress.printf("%s: warmed up with every workload at %d clients for %d s (not measured)%n", api.name(),
+        clients, slice.multipliedBy(workloads.size()).toSeconds());
   }
 }
