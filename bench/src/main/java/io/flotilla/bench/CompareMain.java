@@ -4,7 +4,7 @@ import io.flotilla.bench.compare.BenchmarksDoc;
 import io.flotilla.bench.compare.ComparisonTable;
 import io.flotilla.bench.compare.EtcdBinary;
 import io.flotilla.bench.compare.EtcdCluster;
-import io.flotilla.bench.compare.FlotillaCluster;
+import io.flotilla.bench.compare.FlotillaNodeOptions;
 import io.flotilla.bench.compare.MachineInfo;
 import io.flotilla.bench.compare.StoreCluster;
 import io.flotilla.bench.load.ResultTable;
@@ -14,9 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -45,28 +43,12 @@ public final class CompareMain implements Callable<Integer> {
   @Option(names = "--only", description = "run one store only: flotilla or etcd")
   String only;
 
-  @Option(names = "--flotilla-first-ip", defaultValue = "127.0.90.11",
-      description = "loopback address of Flotilla node 1; node i gets this plus i-1 (default: ${DEFAULT-VALUE})")
-  String flotillaFirstIp;
-
-  @Option(names = "--flotilla-http-port", defaultValue = "7001", description = "(default: ${DEFAULT-VALUE})")
-  int flotillaHttpPort;
-
-  @Option(names = "--flotilla-raft-port", defaultValue = "7101", description = "(default: ${DEFAULT-VALUE})")
-  int flotillaRaftPort;
+  @Mixin
+  FlotillaNodeOptions flotillaNodes;
 
   @Option(names = "--ranges", description = "initial Flotilla ranges, cut evenly over the key space "
       + "(default: bin/flotilla cluster's 4, cut at g, n, t); each range is its own Raft log on every node")
   Integer ranges;
-
-  @Option(names = "--node-java-opts", defaultValue = FlotillaCluster.NODE_JAVA_OPTS,
-      description = "JVM options of each Flotilla node (default: bin/flotilla node's, ${DEFAULT-VALUE})")
-  String nodeJavaOpts;
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = "a Flotilla node setting of the flotilla: section, dotted for nested ones "
-          + "(e.g. --set raft.leaderLease=false); repeatable")
-  Map<String, String> settings = new LinkedHashMap<>();
 
   @Option(names = "--etcd-first-ip", defaultValue = "127.0.91.11",
       description = "loopback address of etcd member 1; member i gets this plus i-1 (default: ${DEFAULT-VALUE})")
@@ -123,8 +105,8 @@ public final class CompareMain implements Callable<Integer> {
       data.keep(); // until the runs finished: a failed run leaves its logs to look at
       System.err.println("data and logs in " + data.path() + (keepData ? "" : " (deleted after a successful run)"));
       if (runFlotilla) {
-        flotilla = measure(dir -> FlotillaCluster.start(dir, flotillaFirstIp, flotillaHttpPort, flotillaRaftPort,
-            ranges, nodeJavaOpts, nested(settings), startTimeout), data.path().resolve("flotilla"), stores);
+        flotilla = measure(dir -> flotillaNodes.start(dir, ranges, startTimeout), data.path().resolve("flotilla"),
+            stores);
       }
       if (etcd != null) {
         etcdResults = measure(dir -> EtcdCluster.start(etcd, dir, etcdFirstIp, etcdClientPort, etcdPeerPort,
@@ -177,25 +159,5 @@ public final class CompareMain implements Callable<Integer> {
     out.append(table).append('\n');
     out.append(failures.isEmpty() ? "Errors: none.\n" : "Errors:\n\n" + failures);
     return out.toString();
-  }
-
-  /**
-   * {@code a.b=v} becomes {@code {a: {b: v}}}, the shape of a node's {@code flotilla:} section
-   * (what {@code bin/flotilla cluster --set} does in the api module, whose helper is not public).
-   */
-  static Map<String, Object> nested(Map<String, String> dotted) {
-    Map<String, Object> root = new LinkedHashMap<>();
-    dotted.forEach((key, value) -> putPath(root, key.split("\\."), 0, value));
-    return root;
-  }
-
-  @SuppressWarnings("unchecked")
-  private static void putPath(Map<String, Object> at, String[] path, int depth, String value) {
-    if (depth == path.length - 1) {
-      at.put(path[depth], value);
-    } else {
-      putPath((Map<String, Object>) at.computeIfAbsent(path[depth], k -> new LinkedHashMap<String, Object>()), path,
-          depth + 1, value);
-    }
   }
 }

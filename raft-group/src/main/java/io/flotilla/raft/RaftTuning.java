@@ -51,7 +51,10 @@ public final class RaftTuning {
     // buffer must hold one entry plus its length and checksum.
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(s.maxEntryBytes()));
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(s.maxEntryBytes() + 64L));
+    // The log cache keeps entries on the heap for the appenders; Ratis's default bound is 200 MB
+    // per group, more than a node's heap. Two segments' worth per range.
     RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
+    RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf(2 * s.segmentSizeBytes()));
     // No commit-metadata entries: Ratis otherwise appends one after each commit advance and
     // replicates it like any entry (a second append round and fsync per write). Every state
     // machine here knows where it stands without it: a range records its applied index with

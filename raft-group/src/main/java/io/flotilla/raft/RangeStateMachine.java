@@ -15,6 +15,7 @@ import io.flotilla.statemachine.ColumnFamily;
 import io.flotilla.statemachine.KvEngine;
 import io.flotilla.statemachine.MetaKeys;
 import io.flotilla.statemachine.Mutations;
+import io.flotilla.statemachine.StoredValue;
 import io.flotilla.statemachine.RangeLogic;
 import io.flotilla.statemachine.RangeQueries;
 import io.flotilla.statemachine.RangeSnapshots;
@@ -75,6 +76,12 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile TermIndex snapshot;
   /** Set once this node's replica left the group: the division lingers but never writes again. */
   private volatile boolean retired;
+  /**
+   * Grows whenever keys with a TTL may have arrived in this replica's span: an applied write of
+   * one, a snapshot install, a change of the span. The sweeper skips a range whose last full
+   * scan found no TTL key and started at the current value.
+   */
+  private final java.util.concurrent.atomic.AtomicLong ttlGeneration = new java.util.concurrent.atomic.AtomicLong(1);
 
   RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
       Executor installExecutor, RangeEvents events) {
@@ -108,6 +115,7 @@ public final class RangeStateMachine extends BaseStateMachine {
   }
 
   private void loadFromEngine() throws IOException {
+    ttlGeneration.incrementAndGet(); // after an install the engine holds keys no apply saw
     byte[] desc = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
     byte[] st = engine.get(ColumnFamily.META, MetaKeys.state(rangeId));
     range = desc == null ? null : RangeDescriptor.parseFrom(desc);
@@ -167,6 +175,9 @@ public final class RangeStateMachine extends BaseStateMachine {
           ? rejectedNoDescriptor()
           : RangeLogic.apply(command, range, revision, engine);
       Mutations m = new Mutations().addAll(applied.mutations());
+      if (writesTtlKeys(m)) {
+        ttlGeneration.incrementAndGet();
+      }
       m.put(ColumnFamily.META, MetaKeys.state(rangeId), RangeState.newBuilder()
           .setAppliedTerm(entry.getTerm()).setAppliedIndex(index).setRevision(applied.revision()).build().toByteArray());
       engine.write(m);
@@ -188,7 +199,17 @@ public final class RangeStateMachine extends BaseStateMachine {
     return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray())));
   }
 
+  private static boolean writesTtlKeys(Mutations m) {
+    for (Mutations.Op op : m.ops()) {
+      if (op.kind() == Mutations.Kind.PUT && op.cf() == ColumnFamily.DATA && StoredValue.peekExpiresAt(op.value()) != 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private void announce(RangeChange change) {
+    ttlGeneration.incrementAndGet(); // a merge brings the absorbed range's keys
     range = change.getRange();
     events.descriptor(range);
     if (change.hasCreated()) {
@@ -341,6 +362,7 @@ public final class RangeStateMachine extends BaseStateMachine {
           throw new IllegalStateException("range " + rangeId + " left node " + nodeId + "; not installing a snapshot");
         }
         header = RangeSnapshots.install(engine, rangeId, in, events.otherReplicas(rangeId));
+        ttlGeneration.incrementAndGet();
         engine.sync();
         if (header.getState().getAppliedTerm() == 0) {
           throw new IllegalStateException("the snapshot of range " + rangeId + " from " + leader
@@ -403,6 +425,11 @@ public final class RangeStateMachine extends BaseStateMachine {
 
   public long revision() {
     return revision;
+  }
+
+  /** See {@link #ttlGeneration}: unchanged means no key with a TTL arrived since it was read. */
+  public long ttlGeneration() {
+    return ttlGeneration.get();
   }
 
   public long rangeId() {

@@ -50,8 +50,13 @@ public final class Sweeper implements Managed {
   private final Clock clock;
   private final long intervalMillis;
   private final long abandonAfterMillis;
-  /** Where the next TTL pass of a range resumes (empty = its start). */
-  private final Map<Long, byte[]> ttlCursor = new ConcurrentHashMap<>();
+  /** The TTL scan of a range under way: where it resumes, and what it found so far. */
+  private final Map<Long, TtlPass> passes = new ConcurrentHashMap<>();
+  /**
+   * Ranges whose last full scan found no key with a TTL, with the replica's TTL generation when
+   * that scan began: while it is unchanged no such key arrived, and the range is not scanned.
+   */
+  private final Map<Long, Long> cleanAt = new ConcurrentHashMap<>();
   private ScheduledExecutorService timer;
   /** Entries the current pass may still read (all ranges together: idle nodes stay idle). */
   private int budget;
@@ -94,20 +99,28 @@ public final class Sweeper implements Managed {
   /** One pass over every range this node leads. */
   void sweep() {
     List<RangeDescriptor> led = new ArrayList<>();
+    Map<Long, Long> generations = new java.util.HashMap<>();
     for (long rangeId : host.hostedRanges()) {
       boolean leader = host.division(rangeId).map(d -> d.isLeader()).orElse(false);
-      RangeDescriptor range = host.replica(rangeId).map(RangeStateMachine::descriptor).orElse(null);
+      RangeStateMachine replica = host.replica(rangeId).orElse(null);
+      // the generation is read before the descriptor and the scan: a TTL write after it changes it
+      long generation = replica == null ? 0 : replica.ttlGeneration();
+      RangeDescriptor range = replica == null ? null : replica.descriptor();
       if (leader && range != null) {
         led.add(range);
+        generations.put(range.getId(), generation);
       }
     }
+    passes.keySet().retainAll(generations.keySet());
+    cleanAt.keySet().retainAll(generations.keySet());
     led.forEach(this::pushAbandonedIntents); // cheap: the locks column family is nearly always empty
     budget = SCAN_BUDGET;
     // TTL scans share one budget; start where the last pass ran out, so every range gets its turn.
     int from = led.isEmpty() ? 0 : (int) Math.floorMod(nextRange, (long) led.size());
     for (int i = 0; i < led.size() && budget > 0; i++) {
       nextRange = from + i;
-      removeExpired(led.get((from + i) % led.size()));
+      RangeDescriptor range = led.get((from + i) % led.size());
+      removeExpired(range, generations.get(range.getId()));
     }
     if (budget > 0) {
       nextRange++;
@@ -132,15 +145,19 @@ public final class Sweeper implements Managed {
     }
   }
 
-  private void removeExpired(RangeDescriptor range) {
+  private void removeExpired(RangeDescriptor range, long generation) {
+    if (cleanAt.getOrDefault(range.getId(), 0L) == generation) {
+      return;
+    }
     long now = clock.millis();
-    byte[] from = ttlCursor.getOrDefault(range.getId(), range.getStart().toByteArray());
-    if (!io.flotilla.common.Keys.inSpan(from, range.getStart().toByteArray(), range.getEnd().toByteArray())) {
-      from = range.getStart().toByteArray();
+    byte[] start = range.getStart().toByteArray();
+    TtlPass pass = passes.get(range.getId());
+    if (pass == null || !io.flotilla.common.Keys.inSpan(pass.cursor, start, range.getEnd().toByteArray())) {
+      pass = new TtlPass(start, generation);
     }
     List<KeyVersion> expired = new ArrayList<>();
     byte[] resume = null;
-    try (KvIterator it = host.engine().iterate(ColumnFamily.DATA, from, range.getEnd().toByteArray(), false)) {
+    try (KvIterator it = host.engine().iterate(ColumnFamily.DATA, pass.cursor, range.getEnd().toByteArray(), false)) {
       for (; it.valid(); it.next()) {
         if (budget-- <= 0 || expired.size() >= EXPIRE_BATCH) {
           resume = it.key();
@@ -148,6 +165,7 @@ public final class Sweeper implements Managed {
         }
         byte[] stored = it.value();
         long expiresAt = StoredValue.peekExpiresAt(stored);
+        pass.sawTtl |= expiresAt != 0;
         if (expiresAt != 0 && expiresAt <= now) {
           expired.add(KeyVersion.newBuilder().setKey(ByteString.copyFrom(it.key()))
               .setVersion(StoredValue.peekVersion(stored)).build());
@@ -155,15 +173,33 @@ public final class Sweeper implements Managed {
       }
     }
     if (resume == null) {
-      ttlCursor.remove(range.getId());
+      passes.remove(range.getId());
+      if (!pass.sawTtl && pass.startGeneration == generation) {
+        cleanAt.put(range.getId(), generation);
+      } else {
+        cleanAt.remove(range.getId());
+      }
     } else {
-      ttlCursor.put(range.getId(), Arrays.copyOf(resume, resume.length));
+      pass.cursor = Arrays.copyOf(resume, resume.length);
+      passes.put(range.getId(), pass);
     }
     if (!expired.isEmpty()) {
       keys.expire(expired).exceptionally(e -> {
         LOG.debug("range {}: removing {} expired keys failed: {}", range.getId(), expired.size(), e.toString());
         return 0L;
       });
+    }
+  }
+
+  /** One range's TTL scan from its start to its end, possibly over several sweeps. */
+  private static final class TtlPass {
+    byte[] cursor;
+    final long startGeneration;
+    boolean sawTtl;
+
+    TtlPass(byte[] cursor, long startGeneration) {
+      this.cursor = cursor;
+      this.startGeneration = startGeneration;
     }
   }
 }

@@ -94,6 +94,11 @@ public final class FlotillaCluster implements StoreCluster {
     return "Flotilla, " + endpoints.size() + " nodes, " + ranges + " after the runs, replication 3";
   }
 
+  /** Each node's process, in node order (node i serves {@code endpoints().get(i - 1)}). */
+  public List<Process> processes() {
+    return cluster.members().stream().map(LocalCluster.Member::process).toList();
+  }
+
   @Override
   public void close() {
     cluster.close();
