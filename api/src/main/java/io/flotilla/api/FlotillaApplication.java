@@ -127,7 +127,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds() / 2,
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(), java.util.Set.copyOf(node.failpoints));
     env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
-        node.txnAbandonAfter.toMilliseconds()));
+        node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes() / 4));
     NodeStats stats = new NodeStats(host);
     Async async = new Async(Duration.ofMillis(node.requestTimeout.toMilliseconds()), env.metrics());
     env.jersey().register(new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id()));

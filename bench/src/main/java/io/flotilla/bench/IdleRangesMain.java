@@ -47,7 +47,8 @@ public final class IdleRangesMain implements Callable<Integer> {
   @Mixin
   FlotillaNodeOptions nodes;
 
-  @Option(names = "--data", description = "where the clusters keep their data and logs (default: a new temporary directory)")
+  @Option(names = "--data", description = "where the clusters keep their data and logs, kept afterwards "
+      + "(default: a new temporary directory, deleted after a successful run)")
   Path dataDir;
 
   private final ObjectMapper json = new ObjectMapper();
@@ -89,7 +90,7 @@ public final class IdleRangesMain implements Callable<Integer> {
         try {
           rows.add(new Row(count, measure(count, dir, notes)));
           System.err.println(table(rows));
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | IOException e) {
           // A count the machine cannot hold is a result too: say so and go on with the next.
           failed = true;
           notes.add(String.format(Locale.ROOT, "- %d ranges: not measured, the cluster did not come up: %s (logs in %s)",
@@ -97,8 +98,8 @@ public final class IdleRangesMain implements Callable<Integer> {
           System.err.println(notes.get(notes.size() - 1));
         }
       }
-      if (!failed) {
-        data.discardOnClose();
+      if (!failed && dataDir == null) {
+        data.discardOnClose(); // a directory given with --data is the caller's: kept
       }
     }
     System.out.println();
@@ -136,7 +137,7 @@ public final class IdleRangesMain implements Callable<Integer> {
   private List<Footprint> measure(int count, Path dir, List<String> notes) throws IOException, InterruptedException {
     long begun = System.nanoTime();
     try (FlotillaCluster cluster = nodes.start(dir, count, Duration.ofMinutes(5))) {
-      Map<String, Integer> leads = awaitLeaders(cluster.endpoints().get(0), count, Duration.ofMinutes(10));
+      awaitLeaders(cluster.endpoints().get(0), count, Duration.ofMinutes(10));
       double ready = (System.nanoTime() - begun) / 1e9;
       System.err.printf(Locale.ROOT, "%d ranges: every range led %.1f s after start; settling %d s%n", count, ready,
           settleSeconds);
@@ -149,6 +150,8 @@ public final class IdleRangesMain implements Callable<Integer> {
       Thread.sleep(seconds * 1000L);
       long elapsed = System.nanoTime() - t0;
       long[] after = handles.stream().mapToLong(IdleRangesMain::cpuNanos).toArray();
+      // who leads what at the end of the window (leaders may move while the cluster settles)
+      Map<String, Integer> leads = awaitLeaders(cluster.endpoints().get(0), count, Duration.ofMinutes(1));
       List<Footprint> out = new ArrayList<>();
       for (int i = 0; i < handles.size(); i++) {
         Endpoint node = cluster.endpoints().get(i);

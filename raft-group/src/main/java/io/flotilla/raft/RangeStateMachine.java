@@ -76,12 +76,15 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile TermIndex snapshot;
   /** Set once this node's replica left the group: the division lingers but never writes again. */
   private volatile boolean retired;
+  /** Generations of every replica on this node, so that no two replica instances share one. */
+  private static final java.util.concurrent.atomic.AtomicLong TTL_GENERATIONS = new java.util.concurrent.atomic.AtomicLong();
   /**
-   * Grows whenever keys with a TTL may have arrived in this replica's span: an applied write of
-   * one, a snapshot install, a change of the span. The sweeper skips a range whose last full
-   * scan found no TTL key and started at the current value.
+   * Changes whenever keys with a TTL may have arrived in this replica's span: an applied write
+   * of one, a snapshot install, a change of the span. It changes after the change is visible
+   * (written, span assigned), so a sweeper that read it before its scan saw everything it covers.
+   * The sweeper skips a range whose last full scan found no TTL key and started at the current value.
    */
-  private final java.util.concurrent.atomic.AtomicLong ttlGeneration = new java.util.concurrent.atomic.AtomicLong(1);
+  private volatile long ttlGeneration = TTL_GENERATIONS.incrementAndGet();
 
   RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
       Executor installExecutor, RangeEvents events) {
@@ -115,7 +118,6 @@ public final class RangeStateMachine extends BaseStateMachine {
   }
 
   private void loadFromEngine() throws IOException {
-    ttlGeneration.incrementAndGet(); // after an install the engine holds keys no apply saw
     byte[] desc = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
     byte[] st = engine.get(ColumnFamily.META, MetaKeys.state(rangeId));
     range = desc == null ? null : RangeDescriptor.parseFrom(desc);
@@ -130,6 +132,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     if (range != null) {
       events.descriptor(range);
     }
+    ttlKeysMayHaveArrived(); // after an install the engine holds keys no apply saw
   }
 
   @Override
@@ -175,12 +178,13 @@ public final class RangeStateMachine extends BaseStateMachine {
           ? rejectedNoDescriptor()
           : RangeLogic.apply(command, range, revision, engine);
       Mutations m = new Mutations().addAll(applied.mutations());
-      if (writesTtlKeys(m)) {
-        ttlGeneration.incrementAndGet();
-      }
+      boolean ttlKeys = writesTtlKeys(m);
       m.put(ColumnFamily.META, MetaKeys.state(rangeId), RangeState.newBuilder()
           .setAppliedTerm(entry.getTerm()).setAppliedIndex(index).setRevision(applied.revision()).build().toByteArray());
       engine.write(m);
+      if (ttlKeys) {
+        ttlKeysMayHaveArrived();
+      }
       revision = applied.revision();
       result = applied.result();
       recentWrites.record(command);
@@ -209,8 +213,8 @@ public final class RangeStateMachine extends BaseStateMachine {
   }
 
   private void announce(RangeChange change) {
-    ttlGeneration.incrementAndGet(); // a merge brings the absorbed range's keys
     range = change.getRange();
+    ttlKeysMayHaveArrived(); // a merge brings the absorbed range's keys
     events.descriptor(range);
     if (change.hasCreated()) {
       events.descriptor(change.getCreated());
@@ -362,7 +366,6 @@ public final class RangeStateMachine extends BaseStateMachine {
           throw new IllegalStateException("range " + rangeId + " left node " + nodeId + "; not installing a snapshot");
         }
         header = RangeSnapshots.install(engine, rangeId, in, events.otherReplicas(rangeId));
-        ttlGeneration.incrementAndGet();
         engine.sync();
         if (header.getState().getAppliedTerm() == 0) {
           throw new IllegalStateException("the snapshot of range " + rangeId + " from " + leader
@@ -372,6 +375,7 @@ public final class RangeStateMachine extends BaseStateMachine {
         // From here on entries up to the installed index are already in the engine; Ratis
         // then pauses the updater and calls reinitialize(), which reloads everything else.
         range = header.getRange();
+        ttlKeysMayHaveArrived();
         revision = header.getState().getRevision();
         persistedIndex = installed.getIndex();
         if (installed.getIndex() + 1 < firstInLog.getIndex()) {
@@ -429,7 +433,11 @@ public final class RangeStateMachine extends BaseStateMachine {
 
   /** See {@link #ttlGeneration}: unchanged means no key with a TTL arrived since it was read. */
   public long ttlGeneration() {
-    return ttlGeneration.get();
+    return ttlGeneration;
+  }
+
+  private void ttlKeysMayHaveArrived() {
+    ttlGeneration = TTL_GENERATIONS.incrementAndGet();
   }
 
   public long rangeId() {

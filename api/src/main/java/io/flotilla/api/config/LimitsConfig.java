@@ -12,11 +12,12 @@ public class LimitsConfig {
   /**
    * Total bytes of keys and values in one batch: one batch is one log entry, and every range
    * allocates a direct buffer that holds the largest entry (Ratis's log write buffer, per
-   * range and node), so this bounds memory per range. 1 MiB, as large as one value may be:
-   * with 2 MiB a node needed 2.2 MB of direct memory per range and stalled creating its
+   * range and node), so this bounds memory per range. 1 MiB and 4 KiB, so a batch can carry a
+   * value of the largest size and its key, and the largest entry is no larger than a single
+   * put's: with 2 MiB a node needed 2.2 MB of direct memory per range and stalled creating its
    * 460th range under the default 1 GB cap (bench idle-ranges).
    */
-  @Min(1) @JsonProperty public int maxBatchBytes = 1024 * 1024;
+  @Min(1) @JsonProperty public int maxBatchBytes = 1024 * 1024 + 4096;
   @Min(1) @JsonProperty public int maxScanLimit = 10_000;
   @Min(1) @JsonProperty public int defaultScanLimit = 100;
 }

@@ -11,15 +11,12 @@ import io.flotilla.statemachine.ColumnFamily;
 import io.flotilla.statemachine.Intents;
 import io.flotilla.statemachine.KvEngine;
 import io.flotilla.statemachine.KvIterator;
-import io.flotilla.statemachine.StoredValue;
 import java.time.Clock;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *       leaves keys locked for long;
  *   <li>expired keys are removed through the range's log ({@code ExpireOp}), so storage does not
  *       grow with keys nobody can read any more. Each pass reads at most {@value #SCAN_BUDGET}
- *       entries over all ranges, resuming where the last pass stopped.
+ *       entries over all ranges, resuming where the last pass stopped; a range whose last full
+ *       scan met no key with a TTL is not read until one may have arrived ({@link TtlScans}).
  * </ul>
  * Only the leader sweeps, and from its own replica, so the work is done once per range; every
  * change still goes through the log, so replicas stay identical.
@@ -42,7 +40,6 @@ import org.slf4j.LoggerFactory;
 public final class Sweeper implements Managed {
   private static final Logger LOG = LoggerFactory.getLogger(Sweeper.class);
   private static final int SCAN_BUDGET = 20_000;
-  private static final int EXPIRE_BATCH = 500;
   private static final int INTENTS_PER_PASS = 200;
 
   private final NodeHost host;
@@ -50,20 +47,20 @@ public final class Sweeper implements Managed {
   private final Clock clock;
   private final long intervalMillis;
   private final long abandonAfterMillis;
-  /** The TTL scan of a range under way: where it resumes, and what it found so far. */
-  private final Map<Long, TtlPass> passes = new ConcurrentHashMap<>();
-  /**
-   * Ranges whose last full scan found no key with a TTL, with the replica's TTL generation when
-   * that scan began: while it is unchanged no such key arrived, and the range is not scanned.
-   */
-  private final Map<Long, Long> cleanAt = new ConcurrentHashMap<>();
+  private final TtlScans ttl;
   private ScheduledExecutorService timer;
   /** Entries the current pass may still read (all ranges together: idle nodes stay idle). */
   private int budget;
   /** The position in the hosted-range list where the next pass starts. */
   private long nextRange;
 
-  public Sweeper(NodeHost host, KeyService keys, Clock clock, long intervalMillis, long abandonAfterMillis) {
+  /**
+   * @param maxExpireBytes the most key bytes one expire command carries (its keys are one log
+   *     entry, which must stay well under the largest entry the log takes)
+   */
+  public Sweeper(NodeHost host, KeyService keys, Clock clock, long intervalMillis, long abandonAfterMillis,
+      long maxExpireBytes) {
+    this.ttl = new TtlScans(maxExpireBytes);
     this.host = host;
     this.keys = keys;
     this.clock = clock;
@@ -111,8 +108,7 @@ public final class Sweeper implements Managed {
         generations.put(range.getId(), generation);
       }
     }
-    passes.keySet().retainAll(generations.keySet());
-    cleanAt.keySet().retainAll(generations.keySet());
+    ttl.retain(generations.keySet());
     led.forEach(this::pushAbandonedIntents); // cheap: the locks column family is nearly always empty
     budget = SCAN_BUDGET;
     // TTL scans share one budget; start where the last pass ran out, so every range gets its turn.
@@ -146,60 +142,14 @@ public final class Sweeper implements Managed {
   }
 
   private void removeExpired(RangeDescriptor range, long generation) {
-    if (cleanAt.getOrDefault(range.getId(), 0L) == generation) {
-      return;
-    }
-    long now = clock.millis();
-    byte[] start = range.getStart().toByteArray();
-    TtlPass pass = passes.get(range.getId());
-    if (pass == null || !io.flotilla.common.Keys.inSpan(pass.cursor, start, range.getEnd().toByteArray())) {
-      pass = new TtlPass(start, generation);
-    }
-    List<KeyVersion> expired = new ArrayList<>();
-    byte[] resume = null;
-    try (KvIterator it = host.engine().iterate(ColumnFamily.DATA, pass.cursor, range.getEnd().toByteArray(), false)) {
-      for (; it.valid(); it.next()) {
-        if (budget-- <= 0 || expired.size() >= EXPIRE_BATCH) {
-          resume = it.key();
-          break;
-        }
-        byte[] stored = it.value();
-        long expiresAt = StoredValue.peekExpiresAt(stored);
-        pass.sawTtl |= expiresAt != 0;
-        if (expiresAt != 0 && expiresAt <= now) {
-          expired.add(KeyVersion.newBuilder().setKey(ByteString.copyFrom(it.key()))
-              .setVersion(StoredValue.peekVersion(stored)).build());
-        }
-      }
-    }
-    if (resume == null) {
-      passes.remove(range.getId());
-      if (!pass.sawTtl && pass.startGeneration == generation) {
-        cleanAt.put(range.getId(), generation);
-      } else {
-        cleanAt.remove(range.getId());
-      }
-    } else {
-      pass.cursor = Arrays.copyOf(resume, resume.length);
-      passes.put(range.getId(), pass);
-    }
+    TtlScans.Step step = ttl.step(host.engine(), range, generation, clock.millis(), budget);
+    budget -= step.read();
+    List<KeyVersion> expired = step.expired();
     if (!expired.isEmpty()) {
       keys.expire(expired).exceptionally(e -> {
         LOG.debug("range {}: removing {} expired keys failed: {}", range.getId(), expired.size(), e.toString());
         return 0L;
       });
-    }
-  }
-
-  /** One range's TTL scan from its start to its end, possibly over several sweeps. */
-  private static final class TtlPass {
-    byte[] cursor;
-    final long startGeneration;
-    boolean sawTtl;
-
-    TtlPass(byte[] cursor, long startGeneration) {
-      this.cursor = cursor;
-      this.startGeneration = startGeneration;
     }
   }
 }
