@@ -15,7 +15,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -95,8 +94,7 @@ public final class Sweeper implements Managed {
 
   /** One pass over every range this node leads. */
   void sweep() {
-    List<RangeDescriptor> led = new ArrayList<>();
-    Map<Long, Long> generations = new java.util.HashMap<>();
+    List<Led> led = new ArrayList<>();
     for (long rangeId : host.hostedRanges()) {
       boolean leader = host.division(rangeId).map(d -> d.isLeader()).orElse(false);
       RangeStateMachine replica = host.replica(rangeId).orElse(null);
@@ -104,24 +102,25 @@ public final class Sweeper implements Managed {
       long generation = replica == null ? 0 : replica.ttlGeneration();
       RangeDescriptor range = replica == null ? null : replica.descriptor();
       if (leader && range != null) {
-        led.add(range);
-        generations.put(range.getId(), generation);
+        led.add(new Led(range, generation));
       }
     }
-    ttl.retain(generations.keySet());
-    led.forEach(this::pushAbandonedIntents); // cheap: the locks column family is nearly always empty
+    ttl.retain(led.stream().map(l -> l.range().getId()).collect(java.util.stream.Collectors.toSet()));
+    led.forEach(l -> pushAbandonedIntents(l.range())); // cheap: the locks column family is nearly always empty
     budget = SCAN_BUDGET;
     // TTL scans share one budget; start where the last pass ran out, so every range gets its turn.
     int from = led.isEmpty() ? 0 : (int) Math.floorMod(nextRange, (long) led.size());
     for (int i = 0; i < led.size() && budget > 0; i++) {
       nextRange = from + i;
-      RangeDescriptor range = led.get((from + i) % led.size());
-      removeExpired(range, generations.get(range.getId()));
+      removeExpired(led.get((from + i) % led.size()));
     }
     if (budget > 0) {
       nextRange++;
     }
   }
+
+  /** A range this node leads, with its replica's TTL generation read before its descriptor. */
+  private record Led(RangeDescriptor range, long generation) {}
 
   private void pushAbandonedIntents(RangeDescriptor range) {
     long now = clock.millis();
@@ -141,8 +140,9 @@ public final class Sweeper implements Managed {
     }
   }
 
-  private void removeExpired(RangeDescriptor range, long generation) {
-    TtlScans.Step step = ttl.step(host.engine(), range, generation, clock.millis(), budget);
+  private void removeExpired(Led led) {
+    RangeDescriptor range = led.range();
+    TtlScans.Step step = ttl.step(host.engine(), range, led.generation(), clock.millis(), budget);
     budget -= step.read();
     List<KeyVersion> expired = step.expired();
     if (!expired.isEmpty()) {
