@@ -604,9 +604,21 @@ public final class NodeHost implements AutoCloseable {
    */
   public Optional<CompletableFuture<QueryResult>> readAsLeader(RangeDescriptor range, Query query) {
     boolean leads = division(range.getId()).map(DivisionInfo::isLeader).orElse(false);
-    if (!leads) {
-      return Optional.empty();
-    }
+    return leads ? Optional.of(readInProcess(range, query)) : Optional.empty();
+  }
+
+  /**
+   * A linearizable read submitted in-process to this node's replica whatever its role: a leader
+   * answers from its lease or a read index, a follower asks the leader for a read index, waits
+   * until it applied that far and answers from its own data (no loopback RPC). Empty when this
+   * node hosts no replica of the range; the future fails (and the caller should go through
+   * {@link #client}) when the replica cannot serve it, for instance during an election.
+   */
+  public Optional<CompletableFuture<QueryResult>> readOnLocalReplica(RangeDescriptor range, Query query) {
+    return division(range.getId()).isPresent() ? Optional.of(readInProcess(range, query)) : Optional.empty();
+  }
+
+  private CompletableFuture<QueryResult> readInProcess(RangeDescriptor range, Query query) {
     RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(localClient).setServerId(server.getId())
         .setGroupId(RangeGroups.groupId(range.getId())).setCallId(localCallIds.incrementAndGet())
         .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(query.toByteArray())))
@@ -614,7 +626,7 @@ public final class NodeHost implements AutoCloseable {
     // Submitted and completed on the completion threads, never on a Ratis thread: Ratis blocks
     // the submitting thread until its client executor takes the request, and completes read-index
     // futures while holding its read queue's lock, which a chained read would need again.
-    return Optional.of(CompletableFuture.supplyAsync(() -> {
+    return CompletableFuture.supplyAsync(() -> {
       try {
         return server.submitClientRequestAsync(request);
       } catch (IOException e) {
@@ -629,7 +641,7 @@ public final class NodeHost implements AutoCloseable {
       } catch (InvalidProtocolBufferException e) {
         throw new CompletionException(e);
       }
-    }, Completions.EXECUTOR));
+    }, Completions.EXECUTOR);
   }
 
   /** The leader as this node knows it: its own replica's view, else its client's last hint. */

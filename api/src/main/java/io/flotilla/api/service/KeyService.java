@@ -64,6 +64,7 @@ public final class KeyService {
 
   private final java.util.Set<String> failpoints;
   private final WriteBatcher writes;
+  private final ReadBatcher reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0));
 
   /**
    * @param lockWaitMillis how long a write waits for a key locked by a transaction before it
@@ -285,6 +286,12 @@ public final class KeyService {
   }
 
   private CompletableFuture<Served<QueryResult>> readFrom(RangeDescriptor range, Query query, ReadMode mode, long minRevision) {
+    return mode == ReadMode.STALE ? readOnce(range, query, mode, minRevision) : reads.read(range, query, mode);
+  }
+
+  /** One query, unbatched; the read batcher's way out too. */
+  private CompletableFuture<Served<QueryResult>> readOnce(RangeDescriptor range, Query query, ReadMode mode,
+      long minRevision) {
     String self = host.self().id();
     boolean local = range.getReplicasList().contains(self) && host.replica(range.getId()).isPresent();
     if (local && mode == ReadMode.STRONG && failpoints.contains(FAIL_STRONG_READS_LOCAL)) {
@@ -294,10 +301,7 @@ public final class KeyService {
     }
     return switch (mode) {
       case STRONG -> strongRead(range, query);
-      case FOLLOWER -> {
-        String target = local ? self : followerOf(range);
-        yield host.client(range).readOn(query, target).thenApply(r -> new Served<>(r, target, r.getRevision()));
-      }
+      case FOLLOWER -> local ? followerReadHere(range, query) : followerRead(range, query, followerOf(range));
       case STALE -> staleRead(range, query, local, minRevision);
     };
   }
@@ -309,6 +313,19 @@ public final class KeyService {
         .map(local -> local.thenApply(r -> new Served<>(r, self, r.getRevision()))
             .exceptionallyCompose(e -> strongReadViaClient(range, query)))
         .orElseGet(() -> strongReadViaClient(range, query));
+  }
+
+  /** In-process on this node's replica, else (if that fails) through the range's client. */
+  private CompletableFuture<Served<QueryResult>> followerReadHere(RangeDescriptor range, Query query) {
+    String self = host.self().id();
+    return host.readOnLocalReplica(range, query)
+        .map(local -> local.thenApply(r -> new Served<>(r, self, r.getRevision()))
+            .exceptionallyCompose(e -> followerRead(range, query, self)))
+        .orElseGet(() -> followerRead(range, query, self));
+  }
+
+  private CompletableFuture<Served<QueryResult>> followerRead(RangeDescriptor range, Query query, String target) {
+    return host.client(range).readOn(query, target).thenApply(r -> new Served<>(r, target, r.getRevision()));
   }
 
   private CompletableFuture<Served<QueryResult>> strongReadViaClient(RangeDescriptor range, Query query) {

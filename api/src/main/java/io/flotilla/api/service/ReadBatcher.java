@@ -1,0 +1,157 @@
+package io.flotilla.api.service;
+
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
+import io.flotilla.proto.MultiGetQuery;
+import io.flotilla.proto.Query;
+import io.flotilla.proto.QueryResult;
+import io.flotilla.proto.RangeDescriptor;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Groups a node's concurrent single-key linearizable reads of one range into one multi-get.
+ *
+ * <p>A strong read this node cannot serve itself costs an RPC to the range's leader, and a
+ * follower read a read-index round with it; the RPC and the round cost the same for one key as
+ * for a hundred. Here a get goes out on its own while fewer than {@link #IN_FLIGHT} reads of its
+ * range and mode are under way from this node (no wait when reads do not overlap); otherwise it
+ * waits for one to finish and leaves with the gets that queued meanwhile, as one multi-get, the
+ * way etcd answers every read that waits for the next read index. Each caller gets back a
+ * result shaped like its own get's.
+ *
+ * <p>A batch is linearizable for each of its members: it is sent after every member arrived and
+ * answered before any member is, so the point at which the range served it lies within each
+ * member's own request. Its clock for TTL expiry is the latest of its members'. A batch never
+ * mixes range epochs; a rejection of the batch (a stale epoch) is each member's, and each
+ * caller's own retry routes it again. Stale reads, scans and multi-gets go out unchanged.
+ */
+final class ReadBatcher {
+  /** Reads of one range and mode a node keeps under way before it starts batching. */
+  static final int IN_FLIGHT = 1;
+  /** The most keys one batch reads. */
+  static final int MAX_KEYS = 256;
+
+  /** Serves one query of a range in a read mode (the key service's unbatched read). */
+  interface Reader {
+    CompletableFuture<Served<QueryResult>> read(RangeDescriptor range, Query query, ReadMode mode);
+  }
+
+  private record LaneKey(long rangeId, ReadMode mode) {}
+
+  private record Pending(RangeDescriptor range, Query query, CompletableFuture<Served<QueryResult>> result) {}
+
+  private final Reader reader;
+  private final Map<LaneKey, Lane> lanes = new ConcurrentHashMap<>();
+
+  ReadBatcher(Reader reader) {
+    this.reader = reader;
+  }
+
+  /** Serves {@code query} in {@code mode}, maybe together with other gets of its range. */
+  CompletableFuture<Served<QueryResult>> read(RangeDescriptor range, Query query, ReadMode mode) {
+    if (!query.hasGet() || mode == ReadMode.STALE) {
+      return reader.read(range, query, mode);
+    }
+    return lanes.computeIfAbsent(new LaneKey(range.getId(), mode), k -> new Lane(mode)).submit(range, query);
+  }
+
+  /** One range's reads in one mode from this node: how many are under way, and who waits. */
+  private final class Lane {
+    private final ReadMode mode;
+    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+    private int inFlight;
+
+    Lane(ReadMode mode) {
+      this.mode = mode;
+    }
+
+    CompletableFuture<Served<QueryResult>> submit(RangeDescriptor range, Query query) {
+      Pending p = new Pending(range, query, new CompletableFuture<>());
+      List<Pending> next;
+      synchronized (this) {
+        waiting.add(p);
+        next = inFlight < IN_FLIGHT ? take() : null;
+      }
+      if (next != null) {
+        dispatch(next);
+      }
+      return p.result();
+    }
+
+    /** The next batch from the head of the queue (one range epoch); the caller holds the lock. */
+    private List<Pending> take() {
+      List<Pending> batch = new ArrayList<>();
+      while (!waiting.isEmpty() && batch.size() < MAX_KEYS
+          && (batch.isEmpty() || waiting.peek().query().getEpoch().equals(batch.get(0).query().getEpoch()))) {
+        batch.add(waiting.poll());
+      }
+      if (batch.isEmpty()) {
+        return null;
+      }
+      inFlight++;
+      return batch;
+    }
+
+    private void dispatch(List<Pending> batch) {
+      CompletableFuture<Served<QueryResult>> sent;
+      try {
+        sent = reader.read(batch.get(0).range(), batch.size() == 1 ? batch.get(0).query() : multiGet(batch), mode);
+      } catch (RuntimeException e) {
+        sent = CompletableFuture.failedFuture(e);
+      }
+      sent.whenComplete((served, error) -> {
+        List<Pending> next;
+        synchronized (this) {
+          inFlight--;
+          next = take();
+        }
+        if (next != null) {
+          dispatch(next);
+        }
+        for (int i = 0; i < batch.size(); i++) {
+          CompletableFuture<Served<QueryResult>> mine = batch.get(i).result();
+          try {
+            if (error != null) {
+              mine.completeExceptionally(error);
+            } else if (batch.size() == 1 || served.result().hasRejected()) {
+              mine.complete(served);
+            } else {
+              mine.complete(memberResult(served, i));
+            }
+          } catch (RuntimeException e) {
+            mine.completeExceptionally(new FlotillaException(ErrorCode.INTERNAL, "a batched read's answer was malformed", e));
+          }
+        }
+      });
+    }
+  }
+
+  private static Query multiGet(List<Pending> batch) {
+    Query first = batch.get(0).query();
+    MultiGetQuery.Builder keys = MultiGetQuery.newBuilder();
+    long now = 0;
+    for (Pending p : batch) {
+      keys.addKeys(p.query().getGet().getKey());
+      now = Math.max(now, p.query().getNowMillis());
+    }
+    return Query.newBuilder().setRangeId(first.getRangeId()).setEpoch(first.getEpoch()).setNowMillis(now)
+        .setMultiGet(keys).build();
+  }
+
+  /** Member {@code i}'s share of a batch's answer, as its own get would have had it. */
+  static Served<QueryResult> memberResult(Served<QueryResult> batch, int i) {
+    QueryResult all = batch.result();
+    if (all.getMultiGet().getResultsCount() <= i) {
+      throw new IllegalStateException("a multi-get answered " + all.getMultiGet().getResultsCount()
+          + " results, member " + i + " has none");
+    }
+    QueryResult mine = QueryResult.newBuilder().setRevision(all.getRevision())
+        .setGet(all.getMultiGet().getResults(i)).build();
+    return new Served<>(mine, batch.servedBy(), batch.appliedRevision());
+  }
+}
