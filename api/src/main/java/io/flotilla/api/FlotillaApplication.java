@@ -130,7 +130,12 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes() / 4));
     NodeStats stats = new NodeStats(host);
     Async async = new Async(Duration.ofMillis(node.requestTimeout.toMilliseconds()), env.metrics());
-    env.jersey().register(new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id()));
+    KvResource kv = new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id());
+    env.jersey().register(kv);
+    long drainBound = 4L * Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes);
+    env.servlets().addFilter("kv-fast-path", new io.flotilla.api.resources.KvFastPath(kv, env.getObjectMapper(),
+        drainBound, env.metrics())).addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true,
+        "/v1/kv/*");
     env.jersey().register(new BatchResource(keys, node.limits, async, env.getObjectMapper()));
     java.util.concurrent.ExecutorService adminExecutor = env.lifecycle().executorService("range-admin-%d")
         .minThreads(4).maxThreads(4).build();
@@ -151,8 +156,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       env.jersey().register(new io.flotilla.api.resources.ClockResource(clock));
     }
     ErrorMappers.all().forEach(env.jersey()::register);
-    env.jersey().register(new io.flotilla.api.resources.BodyDrain(
-        4L * Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes)));
+    env.jersey().register(new io.flotilla.api.resources.BodyDrain(drainBound));
     env.healthChecks().register("ranges-have-leaders", new com.codahale.metrics.health.HealthCheck() {
       @Override
       protected Result check() {

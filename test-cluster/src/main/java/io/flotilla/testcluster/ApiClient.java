@@ -217,8 +217,14 @@ public final class ApiClient {
   }
 
   private Resp send(String method, String url, byte[] body) {
+    return send(method, url, body, Map.of());
+  }
+
+  /** A request with extra headers (for instance {@code Accept}). */
+  public Resp send(String method, String url, byte[] body, Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(timeout)
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    headers.forEach(b::header);
     try {
       HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
       return new Resp(r.statusCode(), r.headers().map(), r.body());

@@ -440,6 +440,43 @@ class KeyApiIT {
     return head.toString();
   }
 
+  /**
+   * GET, PUT and DELETE of one key are served by a fast path in front of Jersey (KvFastPath);
+   * a request whose Accept header is not plain "any" still goes through Jersey. Both answer
+   * every case alike: status, body, content type and API.md's X-Flotilla headers.
+   */
+  @Test
+  void theFastPathAndJerseyAnswerAlike() {
+    assertEquals(200, api.put(n1, "fp/k", "v1").status());
+    long servedBefore = fastPathServed(n2);
+    String[][] cases = {
+        {"GET", "fp/k", ""}, {"GET", "fp/k", "?raw"}, {"GET", "fp/k", "?consistency=stale&raw=true"},
+        {"GET", "fp/k", "?consistency=follower"}, {"GET", "fp/none", ""}, {"GET", "fp/none", "?raw"},
+        {"GET", "fp/k", "?consistency=bogus"}, {"GET", "fp/k", "?raw=maybe"}, {"GET", "fp/k", "?min_revision=x"},
+        {"DELETE", "fp/k", "?if_version=999"}, {"DELETE", "fp/k", "?if_version=x"},
+        {"PUT", "fp/k", "?ttl=-1"}, {"PUT", "fp/k", "?if_version=999"}, {"PUT", "fp/k", "?ttl=abc&if_version=1"}};
+    for (String[] c : cases) {
+      String url = n2 + "/v1/kv/" + c[1] + c[2];
+      byte[] body = c[0].equals("PUT") ? "v2".getBytes(StandardCharsets.UTF_8) : null;
+      Resp fast = api.send(c[0], url, body, Map.of());
+      Resp jersey = api.send(c[0], url, body, Map.of("Accept", "*/*; q=1"));
+      String what = c[0] + " " + c[1] + c[2];
+      assertEquals(jersey.status(), fast.status(), what);
+      assertEquals(jersey.text(), fast.text(), what);
+      for (String h : List.of("Content-Type", "X-Flotilla-Version", "X-Flotilla-Revision", "X-Flotilla-Served-By",
+          "X-Flotilla-Applied-Revision", "Retry-After")) {
+        assertEquals(jersey.header(h), fast.header(h), what + ": " + h);
+      }
+    }
+    assertEquals("v1", api.get(n3, "fp/k", "?raw").text(), "none of the refused writes changed the key");
+    assertTrue(fastPathServed(n2) - servedBefore >= cases.length, "the requests without Accept took the fast path");
+  }
+
+  private long fastPathServed(String node) {
+    return api.raw("GET", node + "/admin/metrics", null).json().path("meters")
+        .path(io.flotilla.api.resources.KvFastPath.SERVED_METER).path("count").asLong();
+  }
+
   @Test
   void badInputGetsItsStatusAndJsonErrorAndChangesNothing() {
     assertError(api.verbatim(n1, "PUT", "/v1/kv/y/bad%zz", "v".getBytes()), 400, "invalid_argument");

@@ -26,12 +26,20 @@ public final class BodyDrain implements ContainerResponseFilter {
       return;
     }
     try {
-      InputStream body = request.getEntityStream();
-      if (body == null) {
-        return;
+      drain(request.getEntityStream(), bound);
+    } catch (IllegalStateException ignored) {
+      // the body was already read and closed: nothing left to drain
+    }
+  }
+
+  /** Reads and drops up to {@code bound} bytes of what is left of {@code body}. */
+  static void drain(InputStream body, long bound) {
+    try {
+      if (body == null || body.read() < 0) {
+        return; // nothing left (every GET, every body already read): no buffer for it
       }
-      long skipped = 0;
-      byte[] buffer = new byte[64 * 1024];
+      long skipped = 1;
+      byte[] buffer = new byte[8 * 1024];
       for (int n; skipped < bound && (n = body.read(buffer)) > 0; ) {
         skipped += n;
       }

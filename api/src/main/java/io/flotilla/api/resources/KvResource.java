@@ -27,10 +27,8 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import jakarta.ws.rs.core.UriInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Clock;
@@ -91,10 +89,10 @@ public class KvResource {
   @Produces({MediaType.APPLICATION_JSON, MediaType.APPLICATION_OCTET_STREAM})
   public CompletionStage<Response> get(@Encoded @PathParam("key") String rawKey,
       @QueryParam("consistency") String consistency, @QueryParam("min_revision") String minRevision,
-      @Context UriInfo uri) {
+      @QueryParam("raw") String rawParam) {
     byte[] key = codec.fromPath(rawKey);
     ReadMode mode = ReadMode.parse(consistency);
-    boolean raw = Params.flag("raw", uri.getQueryParameters().getFirst("raw"));
+    boolean raw = Params.flag("raw", rawParam);
     return async.respond("get", false, keys.get(key, mode, Params.minRevision(minRevision)), served -> {
       GetResult g = served.result().getGet();
       if (!g.getFound()) {

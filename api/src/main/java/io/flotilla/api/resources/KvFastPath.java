@@ -1,0 +1,201 @@
+package io.flotilla.api.resources;
+
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.common.FlotillaException;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves the requests of one key that carry most of the traffic, {@code GET}, {@code PUT} and
+ * {@code DELETE /v1/kv/{key}}, in front of Jersey.
+ *
+ * <p>Jersey's per-request work (URI building, template matching, injection scopes, the async
+ * response machinery, buffered entity writers) cost more CPU than a stale read itself. This
+ * filter calls the same {@link KvResource} methods Jersey would, so validation, errors and
+ * bodies are the resource's own, and writes the {@link Response} they return straight to the
+ * servlet response. A request it does not recognise exactly (another method, a parameter the
+ * method does not take, an {@code Accept} header other than none or any, a key path with dot
+ * segments or matrix parameters) goes on to Jersey unchanged.
+ */
+public final class KvFastPath implements Filter {
+  private static final Logger LOG = LoggerFactory.getLogger(KvFastPath.class);
+  private static final String PREFIX = "/v1/kv/";
+  private static final Map<String, Set<String>> PARAMS = Map.of(
+      "GET", Set.of("consistency", "min_revision", "raw"),
+      "PUT", Set.of("ttl", "if_version"),
+      "DELETE", Set.of("if_version"));
+
+  /** The name of the meter of requests this filter served (Jersey served the others). */
+  public static final String SERVED_METER = "flotilla.http.kv-fast-path";
+
+  private final KvResource kv;
+  private final ObjectMapper json;
+  private final long drainBound;
+  private final Meter served;
+
+  /**
+   * @param drainBound the most bytes of an unread request body read and dropped before the
+   *     answer (as {@link BodyDrain} does for Jersey's requests)
+   */
+  public KvFastPath(KvResource kv, ObjectMapper json, long drainBound, MetricRegistry metrics) {
+    this.kv = kv;
+    this.json = json;
+    this.drainBound = drainBound;
+    this.served = metrics.meter(SERVED_METER);
+  }
+
+  @Override
+  public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain) throws IOException, ServletException {
+    HttpServletRequest request = (HttpServletRequest) req;
+    Set<String> allowed = PARAMS.get(request.getMethod());
+    String rawKey = allowed == null ? null : keyOf(request);
+    Map<String, String> params = rawKey == null ? null : queryParams(request.getQueryString(), allowed);
+    if (params == null || !acceptsAnything(request.getHeader(HttpHeaders.ACCEPT))) {
+      chain.doFilter(req, res);
+      return;
+    }
+    served.mark();
+    CompletionStage<Response> answer;
+    try {
+      answer = switch (request.getMethod()) {
+        case "GET" -> kv.get(rawKey, params.get("consistency"), params.get("min_revision"), params.get("raw"));
+        case "PUT" -> kv.put(rawKey, params.get("ttl"), params.get("if_version"),
+            request.getHeader(HttpHeaders.CONTENT_LENGTH), request.getInputStream());
+        default -> kv.delete(rawKey, params.get("if_version"));
+      };
+    } catch (FlotillaException e) {
+      answer = CompletableFuture.completedFuture(ErrorBodies.of(e));
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.completedFuture(new ErrorMappers.Unexpected().toResponse(e));
+    }
+    if (request.getContentLengthLong() <= drainBound) {
+      BodyDrain.drain(request.getInputStream(), drainBound);
+    }
+    HttpServletResponse response = (HttpServletResponse) res;
+    CompletableFuture<Response> done = answer.toCompletableFuture();
+    if (done.isDone()) {
+      write(done, response);
+      return;
+    }
+    AsyncContext async = request.startAsync();
+    async.setTimeout(0); // the resource bounds every call by the request timeout itself
+    done.whenComplete((r, e) -> {
+      try {
+        write(done, response);
+      } catch (IOException | RuntimeException failure) {
+        LOG.debug("could not write an answer; the client went away", failure);
+      } finally {
+        async.complete();
+      }
+    });
+  }
+
+  /** The raw (still percent-encoded) key of a {@code /v1/kv/{key}} path, or null to leave it to Jersey. */
+  static String keyOf(HttpServletRequest request) {
+    String uri = request.getRequestURI();
+    String context = request.getContextPath();
+    if (uri == null || !uri.startsWith(PREFIX, context.length())) {
+      return null;
+    }
+    String key = uri.substring(context.length() + PREFIX.length());
+    if (key.isEmpty() || key.indexOf(';') >= 0) {
+      return null;
+    }
+    for (String segment : key.split("/", -1)) {
+      if (segment.equals(".") || segment.equals("..")) {
+        return null;
+      }
+    }
+    return key;
+  }
+
+  /**
+   * The first value of each query parameter, decoded as Jersey decodes them; null (leave it to
+   * Jersey) when a parameter is not one of {@code allowed} or does not decode.
+   */
+  static Map<String, String> queryParams(String query, Set<String> allowed) {
+    Map<String, String> out = new HashMap<>(4);
+    if (query == null || query.isEmpty()) {
+      return out;
+    }
+    try {
+      for (String pair : query.split("&")) {
+        if (pair.isEmpty()) {
+          continue;
+        }
+        int eq = pair.indexOf('=');
+        String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+        String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+        if (!allowed.contains(name)) {
+          return null;
+        }
+        out.putIfAbsent(name, value);
+      }
+    } catch (IllegalArgumentException malformed) {
+      return null;
+    }
+    return out;
+  }
+
+  private static boolean acceptsAnything(String accept) {
+    return accept == null || accept.isBlank() || accept.trim().equals("*/*");
+  }
+
+  private void write(CompletableFuture<Response> done, HttpServletResponse out) throws IOException {
+    Response r;
+    try {
+      r = done.join();
+    } catch (RuntimeException e) {
+      r = new ErrorMappers.Unexpected().toResponse(e.getCause() != null ? e.getCause() : e);
+    }
+    Object entity = r.getEntity();
+    byte[] body;
+    String type;
+    if (entity == null) {
+      body = null;
+      type = null;
+    } else if (entity instanceof byte[] bytes) {
+      body = bytes;
+      type = r.getMediaType() != null ? r.getMediaType().toString() : MediaType.APPLICATION_OCTET_STREAM;
+    } else {
+      body = json.writeValueAsBytes(entity);
+      type = MediaType.APPLICATION_JSON;
+    }
+    out.setStatus(r.getStatus());
+    for (Map.Entry<String, List<String>> header : r.getStringHeaders().entrySet()) {
+      if (header.getKey().equalsIgnoreCase(HttpHeaders.CONTENT_TYPE)) {
+        continue;
+      }
+      for (String value : header.getValue()) {
+        out.addHeader(header.getKey(), value);
+      }
+    }
+    if (body != null) {
+      out.setContentType(type);
+      out.setContentLength(body.length);
+      out.getOutputStream().write(body);
+    }
+  }
+}
