@@ -32,7 +32,16 @@ public final class RangeQueries {
       case GET -> result.setGet(get(reader, query.getGet().getKey(), now));
       case MULTI_GET -> {
         MultiGetResult.Builder mg = MultiGetResult.newBuilder();
-        query.getMultiGet().getKeysList().forEach(k -> mg.addResults(get(reader, k, now)));
+        long budget = query.getMultiGet().getMaxResultBytes();
+        long answered = 0;
+        for (ByteString k : query.getMultiGet().getKeysList()) {
+          if (budget > 0 && answered >= budget) {
+            break; // the keys left over are the asker's to ask again
+          }
+          GetResult g = get(reader, k, now);
+          answered += k.size() + g.getKv().getValue().size();
+          mg.addResults(g);
+        }
         result.setMultiGet(mg);
       }
       case SCAN -> result.setScan(scan(reader, range, query.getScan(), now));

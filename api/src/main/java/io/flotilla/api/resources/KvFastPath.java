@@ -5,6 +5,8 @@ import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.common.FlotillaException;
 import jakarta.servlet.AsyncContext;
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -24,6 +26,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * filter calls the same {@link KvResource} methods Jersey would, so validation, errors and
  * bodies are the resource's own, and writes the {@link Response} they return straight to the
  * servlet response. A request it does not recognise exactly (another method, a parameter the
- * method does not take, an {@code Accept} header other than none or any, a key path with dot
- * segments or matrix parameters) goes on to Jersey unchanged.
+ * method does not take, an {@code Accept} header other than none, any or JSON for a JSON answer,
+ * a key path with dot segments or matrix parameters) goes on to Jersey unchanged.
  */
 public final class KvFastPath implements Filter {
   private static final Logger LOG = LoggerFactory.getLogger(KvFastPath.class);
@@ -72,7 +75,7 @@ public final class KvFastPath implements Filter {
     Set<String> allowed = PARAMS.get(request.getMethod());
     String rawKey = allowed == null ? null : keyOf(request);
     Map<String, String> params = rawKey == null ? null : queryParams(request.getQueryString(), allowed);
-    if (params == null || !acceptsAnything(request.getHeader(HttpHeaders.ACCEPT))) {
+    if (params == null || !acceptable(request.getHeader(HttpHeaders.ACCEPT), params.containsKey("raw"))) {
       chain.doFilter(req, res);
       return;
     }
@@ -90,6 +93,8 @@ public final class KvFastPath implements Filter {
     } catch (RuntimeException e) {
       answer = CompletableFuture.completedFuture(new ErrorMappers.Unexpected().toResponse(e));
     }
+    // What a refused request left of its body is read now rather than after the answer, as
+    // Jersey's BodyDrain does: the answer needs nothing from it either way.
     if (request.getContentLengthLong() <= drainBound) {
       BodyDrain.drain(request.getInputStream(), drainBound);
     }
@@ -101,13 +106,42 @@ public final class KvFastPath implements Filter {
     }
     AsyncContext async = request.startAsync();
     async.setTimeout(0); // the resource bounds every call by the request timeout itself
+    AtomicBoolean over = new AtomicBoolean(); // the exchange ended: answered, or Jetty gave up on it
+    async.addListener(new AsyncListener() {
+      @Override
+      public void onComplete(AsyncEvent event) {
+        over.set(true);
+      }
+
+      @Override
+      public void onTimeout(AsyncEvent event) {
+        over.set(true);
+      }
+
+      @Override
+      public void onError(AsyncEvent event) {
+        over.set(true);
+      }
+
+      @Override
+      public void onStartAsync(AsyncEvent event) {
+        // not restarted
+      }
+    });
     done.whenComplete((r, e) -> {
+      if (over.getAndSet(true)) {
+        return; // the connection failed meanwhile: nobody to answer
+      }
       try {
         write(done, response);
       } catch (IOException | RuntimeException failure) {
         LOG.debug("could not write an answer; the client went away", failure);
       } finally {
-        async.complete();
+        try {
+          async.complete();
+        } catch (IllegalStateException alreadyOver) {
+          LOG.debug("the exchange ended before its answer", alreadyOver);
+        }
       }
     });
   }
@@ -159,8 +193,17 @@ public final class KvFastPath implements Filter {
     return out;
   }
 
-  private static boolean acceptsAnything(String accept) {
-    return accept == null || accept.isBlank() || accept.trim().equals("*/*");
+  /**
+   * Whether the answer's type is surely acceptable without Jersey's negotiation: no Accept, any,
+   * or JSON when the answer is JSON (every answer but a raw read's value; Flotilla's client sends
+   * that).
+   */
+  static boolean acceptable(String accept, boolean raw) {
+    if (accept == null || accept.isBlank()) {
+      return true;
+    }
+    String a = accept.trim();
+    return a.equals("*/*") || (!raw && a.equals(MediaType.APPLICATION_JSON));
   }
 
   private void write(CompletableFuture<Response> done, HttpServletResponse out) throws IOException {

@@ -64,18 +64,22 @@ public final class KeyService {
 
   private final java.util.Set<String> failpoints;
   private final WriteBatcher writes;
-  private final ReadBatcher reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0));
+  private final ReadBatcher reads;
 
   /**
+   * @param requestTimeoutMillis how long a request may take (reads queued longer are dropped)
    * @param lockWaitMillis how long a write waits for a key locked by a transaction before it
    *     answers 503 (it applied nothing)
    * @param txnAbandonAfterMillis see {@link Transactions}
    */
-  public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock, long lockWaitMillis,
-      long txnAbandonAfterMillis, int maxEntryBytes, java.util.Set<String> failpoints) {
+  public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock,
+      long requestTimeoutMillis, long lockWaitMillis, long txnAbandonAfterMillis, int maxEntryBytes,
+      java.util.Set<String> failpoints) {
     this.failpoints = java.util.Set.copyOf(failpoints);
     this.writes = new WriteBatcher((range, command) -> host.client(range).write(command), clock::millis,
         maxEntryBytes / 4);
+    this.reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0), requestTimeoutMillis,
+        System::nanoTime);
     this.host = host;
     this.resolver = resolver;
     this.replicas = replicas;

@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Groups a node's concurrent single-key linearizable reads of one range into one multi-get.
@@ -28,13 +30,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * answered before any member is, so the point at which the range served it lies within each
  * member's own request. Its clock for TTL expiry is the latest of its members'. A batch never
  * mixes range epochs; a rejection of the batch (a stale epoch) is each member's, and each
- * caller's own retry routes it again. Stale reads, scans and multi-gets go out unchanged.
+ * caller's own retry routes it again. An answer stops at {@link #RESULT_BYTES} of keys and
+ * values (well under the RPC message limit); the members it did not reach go again at the head
+ * of the queue. A get that waited longer than the request timeout (its caller has been answered
+ * already) is dropped from the queue with a timeout. Stale reads, scans and multi-gets go out
+ * unchanged.
  */
 final class ReadBatcher {
   /** Reads of one range and mode a node keeps under way before it starts batching. */
   static final int IN_FLIGHT = 1;
   /** The most keys one batch reads. */
   static final int MAX_KEYS = 256;
+  /** The most key and value bytes one batch's answer carries (after its first key). */
+  static final long RESULT_BYTES = 2L << 20;
 
   /** Serves one query of a range in a read mode (the key service's unbatched read). */
   interface Reader {
@@ -43,13 +51,22 @@ final class ReadBatcher {
 
   private record LaneKey(long rangeId, ReadMode mode) {}
 
-  private record Pending(RangeDescriptor range, Query query, CompletableFuture<Served<QueryResult>> result) {}
+  private record Pending(RangeDescriptor range, Query query, long queuedAtNanos,
+      CompletableFuture<Served<QueryResult>> result) {}
 
   private final Reader reader;
+  private final long maxWaitNanos;
+  private final LongSupplier nanoClock;
   private final Map<LaneKey, Lane> lanes = new ConcurrentHashMap<>();
 
-  ReadBatcher(Reader reader) {
+  /**
+   * @param maxWaitMillis how long a get may wait in the queue (the request timeout: its caller
+   *     has been answered by then)
+   */
+  ReadBatcher(Reader reader, long maxWaitMillis, LongSupplier nanoClock) {
     this.reader = reader;
+    this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(maxWaitMillis);
+    this.nanoClock = nanoClock;
   }
 
   /** Serves {@code query} in {@code mode}, maybe together with other gets of its range. */
@@ -57,40 +74,57 @@ final class ReadBatcher {
     if (!query.hasGet() || mode == ReadMode.STALE) {
       return reader.read(range, query, mode);
     }
-    return lanes.computeIfAbsent(new LaneKey(range.getId(), mode), k -> new Lane(mode)).submit(range, query);
+    LaneKey key = new LaneKey(range.getId(), mode);
+    return lanes.computeIfAbsent(key, k -> new Lane(k)).submit(range, query);
   }
 
   /** One range's reads in one mode from this node: how many are under way, and who waits. */
   private final class Lane {
-    private final ReadMode mode;
+    private final LaneKey key;
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
     private int inFlight;
 
-    Lane(ReadMode mode) {
-      this.mode = mode;
+    Lane(LaneKey key) {
+      this.key = key;
     }
 
     CompletableFuture<Served<QueryResult>> submit(RangeDescriptor range, Query query) {
-      Pending p = new Pending(range, query, new CompletableFuture<>());
+      Pending p = new Pending(range, query, nanoClock.getAsLong(), new CompletableFuture<>());
       List<Pending> next;
+      List<Pending> expired = new ArrayList<>();
       synchronized (this) {
         waiting.add(p);
-        next = inFlight < IN_FLIGHT ? take() : null;
+        next = inFlight < IN_FLIGHT ? take(expired) : null;
       }
+      expire(expired);
       if (next != null) {
         dispatch(next);
       }
       return p.result();
     }
 
-    /** The next batch from the head of the queue (one range epoch); the caller holds the lock. */
-    private List<Pending> take() {
+    /**
+     * The next batch from the head of the queue (one range epoch), moving gets that waited too
+     * long to {@code expired}; the caller holds the lock. An idle lane leaves the map.
+     */
+    private List<Pending> take(List<Pending> expired) {
+      long now = nanoClock.getAsLong();
       List<Pending> batch = new ArrayList<>();
-      while (!waiting.isEmpty() && batch.size() < MAX_KEYS
-          && (batch.isEmpty() || waiting.peek().query().getEpoch().equals(batch.get(0).query().getEpoch()))) {
+      while (!waiting.isEmpty() && batch.size() < MAX_KEYS) {
+        Pending head = waiting.peek();
+        if (now - head.queuedAtNanos() > maxWaitNanos) {
+          expired.add(waiting.poll());
+          continue;
+        }
+        if (!batch.isEmpty() && !head.query().getEpoch().equals(batch.get(0).query().getEpoch())) {
+          break;
+        }
         batch.add(waiting.poll());
       }
       if (batch.isEmpty()) {
+        if (inFlight == 0) {
+          lanes.remove(key, this); // a get that still finds this lane is served by it all the same
+        }
         return null;
       }
       inFlight++;
@@ -100,20 +134,27 @@ final class ReadBatcher {
     private void dispatch(List<Pending> batch) {
       CompletableFuture<Served<QueryResult>> sent;
       try {
-        sent = reader.read(batch.get(0).range(), batch.size() == 1 ? batch.get(0).query() : multiGet(batch), mode);
+        sent = reader.read(batch.get(0).range(), batch.size() == 1 ? batch.get(0).query() : multiGet(batch), key.mode());
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
       sent.whenComplete((served, error) -> {
+        int answered = error != null || batch.size() == 1 || served.result().hasRejected() ? batch.size()
+            : Math.min(batch.size(), served.result().getMultiGet().getResultsCount());
         List<Pending> next;
+        List<Pending> expired = new ArrayList<>();
         synchronized (this) {
           inFlight--;
-          next = take();
+          for (int i = batch.size() - 1; i >= answered; i--) {
+            waiting.addFirst(batch.get(i)); // past the answer's byte budget: they go again first
+          }
+          next = take(expired);
         }
+        expire(expired);
         if (next != null) {
           dispatch(next);
         }
-        for (int i = 0; i < batch.size(); i++) {
+        for (int i = 0; i < answered; i++) {
           CompletableFuture<Served<QueryResult>> mine = batch.get(i).result();
           try {
             if (error != null) {
@@ -129,6 +170,13 @@ final class ReadBatcher {
         }
       });
     }
+
+    private void expire(List<Pending> expired) {
+      for (Pending p : expired) {
+        p.result().completeExceptionally(new FlotillaException(ErrorCode.TIMEOUT,
+            "the read waited longer than the request timeout behind other reads of range " + key.rangeId()));
+      }
+    }
   }
 
   private static Query multiGet(List<Pending> batch) {
@@ -140,16 +188,12 @@ final class ReadBatcher {
       now = Math.max(now, p.query().getNowMillis());
     }
     return Query.newBuilder().setRangeId(first.getRangeId()).setEpoch(first.getEpoch()).setNowMillis(now)
-        .setMultiGet(keys).build();
+        .setMultiGet(keys.setMaxResultBytes(RESULT_BYTES)).build();
   }
 
   /** Member {@code i}'s share of a batch's answer, as its own get would have had it. */
   static Served<QueryResult> memberResult(Served<QueryResult> batch, int i) {
     QueryResult all = batch.result();
-    if (all.getMultiGet().getResultsCount() <= i) {
-      throw new IllegalStateException("a multi-get answered " + all.getMultiGet().getResultsCount()
-          + " results, member " + i + " has none");
-    }
     QueryResult mine = QueryResult.newBuilder().setRevision(all.getRevision())
         .setGet(all.getMultiGet().getResults(i)).build();
     return new Served<>(mine, batch.servedBy(), batch.appliedRevision());

@@ -1,7 +1,9 @@
 package io.flotilla.api.resources;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import jakarta.servlet.http.HttpServletRequest;
 import java.lang.reflect.Proxy;
@@ -48,6 +50,16 @@ class KvFastPathTest {
     assertEquals(Map.of("consistency", "follower"),
         KvFastPath.queryParams("consistency=follower&consistency=stale", GET));
     assertEquals(Map.of("min_revision", "1 2", "raw", "true"), KvFastPath.queryParams("min_revision=1+2&&raw=%74rue", GET));
+  }
+
+  @Test
+  void onlyAnAcceptThatTakesTheAnswerAsItIsStaysOnTheFastPath() {
+    assertTrue(KvFastPath.acceptable(null, false));
+    assertTrue(KvFastPath.acceptable("*/*", true));
+    assertTrue(KvFastPath.acceptable("application/json", false), "Flotilla's client");
+    assertFalse(KvFastPath.acceptable("application/json", true), "a raw value is not JSON: Jersey answers");
+    assertFalse(KvFastPath.acceptable("text/plain", false));
+    assertFalse(KvFastPath.acceptable("*/*; q=1", false));
   }
 
   @Test

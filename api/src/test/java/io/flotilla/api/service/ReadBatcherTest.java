@@ -32,13 +32,14 @@ class ReadBatcherTest {
   private final List<Query> sent = new ArrayList<>();
   private final List<ReadMode> modes = new ArrayList<>();
   private final List<CompletableFuture<Served<QueryResult>>> replies = new ArrayList<>();
+  private long nanos;
   private final ReadBatcher batcher = new ReadBatcher((range, query, mode) -> {
     sent.add(query);
     modes.add(mode);
     CompletableFuture<Served<QueryResult>> reply = new CompletableFuture<>();
     replies.add(reply);
     return reply;
-  });
+  }, 10_000, () -> nanos);
 
   private static Query get(String key, long now) {
     return get(key, now, EPOCH);
@@ -140,15 +141,52 @@ class ReadBatcherTest {
   }
 
   @Test
-  void aShortAnswerFailsTheMembersItLacksAndAnswersTheOthers() throws Exception {
+  void membersAnAnswerDidNotReachGoAgainFirst() throws Exception {
     batcher.read(RANGE, get("a", 10), ReadMode.STRONG);
     CompletableFuture<Served<QueryResult>> b = batcher.read(RANGE, get("b", 10), ReadMode.STRONG);
     CompletableFuture<Served<QueryResult>> c = batcher.read(RANGE, get("c", 10), ReadMode.STRONG);
+    CompletableFuture<Served<QueryResult>> d = batcher.read(RANGE, get("d", 10), ReadMode.STRONG);
     replies.get(0).complete(served(QueryResult.newBuilder().setGet(found("a", "1")).build()));
-    replies.get(1).complete(served(QueryResult.newBuilder().setMultiGet(MultiGetResult.newBuilder()
+    assertEquals(ReadBatcher.RESULT_BYTES, sent.get(1).getMultiGet().getMaxResultBytes(), "the answer is bounded");
+    CompletableFuture<Served<QueryResult>> e = batcher.read(RANGE, get("e", 10), ReadMode.STRONG);
+    replies.get(1).complete(served(QueryResult.newBuilder().setRevision(4).setMultiGet(MultiGetResult.newBuilder()
         .addResults(found("b", "2"))).build()));
     assertEquals(found("b", "2"), b.get().result().getGet());
-    assertThrows(ExecutionException.class, c::get);
+    assertTrue(!c.isDone() && !d.isDone(), "not answered, not failed");
+    assertEquals(List.of("c", "d", "e"),
+        sent.get(2).getMultiGet().getKeysList().stream().map(ByteString::toStringUtf8).toList(),
+        "the unanswered go again ahead of later gets");
+  }
+
+  @Test
+  void aGetThatWaitedLongerThanTheRequestTimeoutIsDroppedWithATimeout() {
+    batcher.read(RANGE, get("a", 10), ReadMode.STRONG);
+    CompletableFuture<Served<QueryResult>> old = batcher.read(RANGE, get("old", 10), ReadMode.STRONG);
+    nanos += 10_001_000_000L;
+    CompletableFuture<Served<QueryResult>> fresh = batcher.read(RANGE, get("fresh", 10), ReadMode.STRONG);
+    replies.get(0).complete(served(QueryResult.newBuilder().setGet(found("a", "1")).build()));
+    ExecutionException timedOut = assertThrows(ExecutionException.class, old::get);
+    assertEquals(io.flotilla.common.ErrorCode.TIMEOUT,
+        ((io.flotilla.common.FlotillaException) timedOut.getCause()).code());
+    assertEquals(get("fresh", 10), sent.get(1), "the fresh get goes out alone");
+    assertTrue(!fresh.isDone());
+  }
+
+  @Test
+  void aReaderThatThrowsFailsItsBatchAndTheLaneGoesOn() throws Exception {
+    List<Query> seen = new ArrayList<>();
+    ReadBatcher throwing = new ReadBatcher((range, query, mode) -> {
+      seen.add(query);
+      if (seen.size() == 1) {
+        throw new IllegalStateException("boom");
+      }
+      return CompletableFuture.completedFuture(served(QueryResult.newBuilder().setGet(found("b", "2")).build()));
+    }, 10_000, () -> 0);
+    ExecutionException first = assertThrows(ExecutionException.class,
+        () -> throwing.read(RANGE, get("a", 10), ReadMode.STRONG).get());
+    assertEquals("boom", first.getCause().getMessage());
+    assertEquals("2", throwing.read(RANGE, get("b", 10), ReadMode.STRONG).get().result().getGet().getKv().getValue()
+        .toStringUtf8(), "nothing is left under way after the throw");
   }
 
   @Test
