@@ -78,7 +78,8 @@ public final class KeyService {
     this.failpoints = java.util.Set.copyOf(failpoints);
     this.writes = new WriteBatcher((range, command) -> host.client(range).write(command), clock::millis,
         maxEntryBytes / 4);
-    this.reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0), requestTimeoutMillis,
+    this.reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0), ReadBatcher.IN_FLIGHT,
+        requestTimeoutMillis,
         System::nanoTime);
     this.host = host;
     this.resolver = resolver;

@@ -37,7 +37,12 @@ import java.util.function.LongSupplier;
  * unchanged.
  */
 final class ReadBatcher {
-  /** Reads of one range and mode a node keeps under way before it starts batching. */
+  /**
+   * Reads of one range and mode a node keeps under way before it starts batching. One, as etcd:
+   * two cut strong gets by 10-15 % at 16 and 64 clients (3,636 against 4,254 and 6,188 against
+   * 6,897 ops/s) for a lower latency at moderate load (open loop at 2,770 ops/s: p50 1.1 against
+   * 7.0 ms, p99 12 against 32 ms).
+   */
   static final int IN_FLIGHT = 1;
   /** The most keys one batch reads. */
   static final int MAX_KEYS = 256;
@@ -55,16 +60,19 @@ final class ReadBatcher {
       CompletableFuture<Served<QueryResult>> result) {}
 
   private final Reader reader;
+  private final int inFlightMax;
   private final long maxWaitNanos;
   private final LongSupplier nanoClock;
   private final Map<LaneKey, Lane> lanes = new ConcurrentHashMap<>();
 
   /**
+   * @param inFlightMax reads of one range and mode under way before gets wait ({@link #IN_FLIGHT})
    * @param maxWaitMillis how long a get may wait in the queue (the request timeout: its caller
    *     has been answered by then)
    */
-  ReadBatcher(Reader reader, long maxWaitMillis, LongSupplier nanoClock) {
+  ReadBatcher(Reader reader, int inFlightMax, long maxWaitMillis, LongSupplier nanoClock) {
     this.reader = reader;
+    this.inFlightMax = inFlightMax;
     this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(maxWaitMillis);
     this.nanoClock = nanoClock;
   }
@@ -94,7 +102,7 @@ final class ReadBatcher {
       List<Pending> expired = new ArrayList<>();
       synchronized (this) {
         waiting.add(p);
-        next = inFlight < IN_FLIGHT ? take(expired) : null;
+        next = inFlight < inFlightMax ? take(expired) : null;
       }
       expire(expired);
       if (next != null) {

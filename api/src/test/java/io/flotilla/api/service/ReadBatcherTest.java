@@ -39,7 +39,7 @@ class ReadBatcherTest {
     CompletableFuture<Served<QueryResult>> reply = new CompletableFuture<>();
     replies.add(reply);
     return reply;
-  }, 10_000, () -> nanos);
+  }, 1, 10_000, () -> nanos);
 
   private static Query get(String key, long now) {
     return get(key, now, EPOCH);
@@ -181,12 +181,29 @@ class ReadBatcherTest {
         throw new IllegalStateException("boom");
       }
       return CompletableFuture.completedFuture(served(QueryResult.newBuilder().setGet(found("b", "2")).build()));
-    }, 10_000, () -> 0);
+    }, 1, 10_000, () -> 0);
     ExecutionException first = assertThrows(ExecutionException.class,
         () -> throwing.read(RANGE, get("a", 10), ReadMode.STRONG).get());
     assertEquals("boom", first.getCause().getMessage());
     assertEquals("2", throwing.read(RANGE, get("b", 10), ReadMode.STRONG).get().result().getGet().getKv().getValue()
         .toStringUtf8(), "nothing is left under way after the throw");
+  }
+
+  @Test
+  void withTwoUnderWayTheThirdGetWaitsForEitherToFinish() {
+    ReadBatcher two = new ReadBatcher((range, query, mode) -> {
+      sent.add(query);
+      CompletableFuture<Served<QueryResult>> reply = new CompletableFuture<>();
+      replies.add(reply);
+      return reply;
+    }, 2, 10_000, () -> 0);
+    two.read(RANGE, get("a", 10), ReadMode.STRONG);
+    two.read(RANGE, get("b", 10), ReadMode.STRONG);
+    two.read(RANGE, get("c", 10), ReadMode.STRONG);
+    two.read(RANGE, get("d", 10), ReadMode.STRONG);
+    assertEquals(List.of(get("a", 10), get("b", 10)), sent);
+    replies.get(1).complete(served(QueryResult.newBuilder().setGet(found("b", "1")).build()));
+    assertEquals(2, sent.get(2).getMultiGet().getKeysCount(), "c and d leave together once b is answered");
   }
 
   @Test
