@@ -39,7 +39,7 @@ public final class RangeQueries {
             break; // the keys left over are the asker's to ask again
           }
           GetResult g = get(reader, k, now);
-          answered += k.size() + g.getKv().getValue().size();
+          answered += g.getSerializedSize(); // the value, and a lock's staged value and keys too
           mg.addResults(g);
         }
         result.setMultiGet(mg);

@@ -103,16 +103,20 @@ class RangeQueriesTest {
 
   @Test
   void aMultiGetWithAByteBudgetStopsOnceItIsReachedButAnswersAtLeastOneKey() {
-    // "b", "c", "d", "e": each answer is 1 key byte and 2 value bytes
+    // "b", "c", "d", "e": every answer has the same size
+    int one = get("b").getSerializedSize();
     MultiGetQuery.Builder four = MultiGetQuery.newBuilder().addKeys(bs("b")).addKeys(bs("c")).addKeys(bs("d"))
         .addKeys(bs("e"));
-    assertEquals(2, evaluate(query().setMultiGet(four.clone().setMaxResultBytes(6))).getMultiGet().getResultsCount());
-    assertEquals(3, evaluate(query().setMultiGet(four.clone().setMaxResultBytes(7))).getMultiGet().getResultsCount());
+    assertEquals(1, evaluate(query().setMultiGet(four.clone().setMaxResultBytes(one))).getMultiGet().getResultsCount());
+    assertEquals(2, evaluate(query().setMultiGet(four.clone().setMaxResultBytes(one + 1))).getMultiGet()
+        .getResultsCount());
+    assertEquals(3, evaluate(query().setMultiGet(four.clone().setMaxResultBytes(2L * one + 1))).getMultiGet()
+        .getResultsCount());
     assertEquals(1, evaluate(query().setMultiGet(four.clone().setMaxResultBytes(1))).getMultiGet().getResultsCount(),
         "one answer even when it alone is over the budget");
     assertEquals(4, evaluate(query().setMultiGet(four.clone().setMaxResultBytes(0))).getMultiGet().getResultsCount(),
         "0: no budget");
-    List<GetResult> firstTwo = evaluate(query().setMultiGet(four.clone().setMaxResultBytes(6))).getMultiGet()
+    List<GetResult> firstTwo = evaluate(query().setMultiGet(four.clone().setMaxResultBytes(one + 1))).getMultiGet()
         .getResultsList();
     assertEquals("vc", firstTwo.get(1).getKv().getValue().toStringUtf8(), "the answers are the first keys, in order");
   }

@@ -478,11 +478,15 @@ class KeyApiIT {
         assertEquals(jersey.header(h), fast.header(h), what + ": " + h);
       }
     }
+    assertTrue(fastPathServed(n2) - servedBefore >= all.size(), "the requests without Accept took the fast path");
     for (String key : odd) {
       assertEquals(key, api.get(n2, key, "?raw").text(), "the fast path reads the key its path names");
     }
+    Resp json = api.send("GET", n2 + "/v1/kv/fp/k", null, Map.of("Accept", "application/json"));
+    Resp viaJersey = api.send("GET", n2 + "/v1/kv/fp/k", null, Map.of("Accept", "application/json; q=1"));
+    assertEquals(viaJersey.status(), json.status());
+    assertEquals(viaJersey.text(), json.text(), "Flotilla's client's Accept gets Jersey's answer");
     assertEquals("v1", api.get(n3, "fp/k", "?raw").text(), "none of the refused writes changed the key");
-    assertTrue(fastPathServed(n2) - servedBefore >= all.size(), "the requests without Accept took the fast path");
   }
 
   private long fastPathServed(String node) {

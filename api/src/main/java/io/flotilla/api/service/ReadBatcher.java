@@ -71,6 +71,9 @@ final class ReadBatcher {
    *     has been answered by then)
    */
   ReadBatcher(Reader reader, int inFlightMax, long maxWaitMillis, LongSupplier nanoClock) {
+    if (inFlightMax < 1) {
+      throw new IllegalArgumentException("at least one read must be allowed under way, got " + inFlightMax);
+    }
     this.reader = reader;
     this.inFlightMax = inFlightMax;
     this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(maxWaitMillis);
@@ -146,9 +149,21 @@ final class ReadBatcher {
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
-      sent.whenComplete((served, error) -> {
-        int answered = error != null || batch.size() == 1 || served.result().hasRejected() ? batch.size()
-            : Math.min(batch.size(), served.result().getMultiGet().getResultsCount());
+      sent.whenComplete((served, failure) -> {
+        Throwable error = failure;
+        int answered = batch.size();
+        try {
+          if (error == null && batch.size() > 1 && !served.result().hasRejected()) {
+            int results = served.result().getMultiGet().getResultsCount();
+            if (results == 0) {
+              error = new FlotillaException(ErrorCode.INTERNAL, "a batched read was answered without results");
+            } else {
+              answered = Math.min(batch.size(), results);
+            }
+          }
+        } catch (RuntimeException e) {
+          error = new FlotillaException(ErrorCode.INTERNAL, "a batched read's answer was malformed", e);
+        }
         List<Pending> next;
         List<Pending> expired = new ArrayList<>();
         synchronized (this) {

@@ -159,6 +159,30 @@ class ReadBatcherTest {
   }
 
   @Test
+  void aMultiGetAnsweredWithoutResultsFailsItsMembersInsteadOfGoingAgain() {
+    assertABadAnswerFailsTheBatchAndFreesTheLane(
+        served(QueryResult.newBuilder().setMultiGet(MultiGetResult.getDefaultInstance()).build()));
+  }
+
+  @Test
+  void anAnswerThatIsNullStillFreesTheLane() {
+    assertABadAnswerFailsTheBatchAndFreesTheLane(null);
+  }
+
+  private void assertABadAnswerFailsTheBatchAndFreesTheLane(Served<QueryResult> answer) {
+    batcher.read(RANGE, get("a", 10), ReadMode.STRONG);
+    CompletableFuture<Served<QueryResult>> b = batcher.read(RANGE, get("b", 10), ReadMode.STRONG);
+    CompletableFuture<Served<QueryResult>> c = batcher.read(RANGE, get("c", 10), ReadMode.STRONG);
+    replies.get(0).complete(served(QueryResult.newBuilder().setGet(found("a", "1")).build()));
+    replies.get(1).complete(answer);
+    assertThrows(ExecutionException.class, b::get);
+    assertThrows(ExecutionException.class, c::get);
+    assertEquals(2, sent.size(), "not sent again");
+    batcher.read(RANGE, get("d", 10), ReadMode.STRONG);
+    assertEquals(get("d", 10), sent.get(2), "the lane is free again");
+  }
+
+  @Test
   void aGetThatWaitedLongerThanTheRequestTimeoutIsDroppedWithATimeout() {
     batcher.read(RANGE, get("a", 10), ReadMode.STRONG);
     CompletableFuture<Served<QueryResult>> old = batcher.read(RANGE, get("old", 10), ReadMode.STRONG);
