@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -313,20 +314,21 @@ public final class KeyService {
 
   /** In-process when this node leads the range, else (or if that fails) through the range's client. */
   private CompletableFuture<Served<QueryResult>> strongRead(RangeDescriptor range, Query query) {
+    return hereElse(host.readAsLeader(range, query), () -> strongReadViaClient(range, query));
+  }
+
+  /** A read submitted in-process here, if there is one, else (or if it fails) {@code elsewhere}. */
+  private CompletableFuture<Served<QueryResult>> hereElse(Optional<CompletableFuture<QueryResult>> here,
+      java.util.function.Supplier<CompletableFuture<Served<QueryResult>>> elsewhere) {
     String self = host.self().id();
-    return host.readAsLeader(range, query)
-        .map(local -> local.thenApply(r -> new Served<>(r, self, r.getRevision()))
-            .exceptionallyCompose(e -> strongReadViaClient(range, query)))
-        .orElseGet(() -> strongReadViaClient(range, query));
+    return here.map(local -> local.thenApply(r -> new Served<>(r, self, r.getRevision()))
+            .exceptionallyCompose(e -> elsewhere.get()))
+        .orElseGet(elsewhere);
   }
 
   /** In-process on this node's replica, else (if that fails) through the range's client. */
   private CompletableFuture<Served<QueryResult>> followerReadHere(RangeDescriptor range, Query query) {
-    String self = host.self().id();
-    return host.readOnLocalReplica(range, query)
-        .map(local -> local.thenApply(r -> new Served<>(r, self, r.getRevision()))
-            .exceptionallyCompose(e -> followerRead(range, query, self)))
-        .orElseGet(() -> followerRead(range, query, self));
+    return hereElse(host.readOnLocalReplica(range, query), () -> followerRead(range, query, host.self().id()));
   }
 
   private CompletableFuture<Served<QueryResult>> followerRead(RangeDescriptor range, Query query, String target) {
