@@ -127,6 +127,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds(),
         node.requestTimeout.toMilliseconds() / 2,
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(), java.util.Set.copyOf(node.failpoints));
+    for (String count : keys.forwardingCounts().keySet()) {
+      env.metrics().register("flotilla.writes." + count,
+          (com.codahale.metrics.Gauge<Long>) () -> keys.forwardingCounts().get(count));
+    }
     env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes() / 4));
     NodeStats stats = new NodeStats(host);

@@ -98,6 +98,7 @@ public final class NodeHost implements AutoCloseable {
   /** Held while a range group is created, seeded or removed: one such change at a time. */
   private final Object groupChanges = new Object();
   private final RaftServer server;
+  private final WriteForwarding forwarding;
 
   public NodeHost(ClusterNode self, List<ClusterNode> cluster, KvEngine engine, File raftDir,
       RaftSettings settings, SnapshotSource snapshots) throws IOException {
@@ -162,9 +163,14 @@ public final class NodeHost implements AutoCloseable {
       return replicas.computeIfAbsent(rangeId.getAsLong(), id ->
           new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events));
     };
+    this.forwarding = new WriteForwarding(id -> Optional.ofNullable(nodes.get(id)),
+        (int) Math.min(Integer.MAX_VALUE, settings.maxEntryBytes() + (1L << 20)));
+    org.apache.ratis.conf.Parameters parameters = new org.apache.ratis.conf.Parameters();
+    org.apache.ratis.grpc.GrpcConfigKeys.Server.setServicesCustomizer(parameters, forwarding.customizer());
     this.server = RaftServer.newBuilder()
         .setServerId(RangeGroups.peerId(self.id()))
         .setProperties(props)
+        .setParameters(parameters)
         .setStateMachineRegistry(registry)
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
@@ -644,6 +650,27 @@ public final class NodeHost implements AutoCloseable {
     }, Completions.EXECUTOR);
   }
 
+  /**
+   * Sends single-key writes to node {@code nodeId}, which leads their ranges, over the Raft
+   * port. Completes with that node's replies, one per write, or with {@code declined} ones when
+   * the writes never left this node (safe to send another way); fails with an unknown outcome
+   * when they left and no reply came within {@code deadlineMillis}.
+   */
+  public CompletableFuture<io.flotilla.proto.ForwardedWriteReplies> forwardWrites(String nodeId,
+      io.flotilla.proto.ForwardedWrites writes, long deadlineMillis) {
+    return forwarding.forward(nodeId, writes, deadlineMillis);
+  }
+
+  /** Serves the writes other nodes forward to this one with {@code handler}. */
+  public void serveForwardedWrites(WriteForwarding.Handler handler) {
+    forwarding.serveWith(handler);
+  }
+
+  /** True when this node's replica of the range is its leader. */
+  public boolean leads(long rangeId) {
+    return division(rangeId).map(DivisionInfo::isLeader).orElse(false);
+  }
+
   /** The leader as this node knows it: its own replica's view, else its client's last hint. */
   public Optional<String> leaderOf(RangeDescriptor range) {
     Optional<String> local = division(range.getId())
@@ -701,9 +728,11 @@ public final class NodeHost implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    forwarding.stopServing(); // before the range clients close: peers then go their own way
     groupExecutor.shutdownNow();
     retirer.shutdownNow(); // divisions still retiring close with the server; a restart drops them
     clients.values().forEach(RangeClient::close);
+    forwarding.close();
     server.close();
     installExecutor.shutdownNow();
   }

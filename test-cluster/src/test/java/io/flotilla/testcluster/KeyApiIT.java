@@ -489,6 +489,49 @@ class KeyApiIT {
     assertEquals("v1", api.get(n3, "fp/k", "?raw").text(), "none of the refused writes changed the key");
   }
 
+  @Test
+  void writesReceivedByANodeThatDoesNotLeadTheRangeAreProposedByItsLeader() {
+    long forwardedBefore = writeCount("forwarded");
+    long servedBefore = writeCount("served-for-peers");
+    Map<String, String> written = new java.util.LinkedHashMap<>();
+    Map<String, Long> versions = new java.util.HashMap<>();
+    for (String node : List.of(n1, n2, n3)) {
+      for (int i = 0; i < 10; i++) {
+        String key = "fw/" + node.hashCode() + "/" + i;
+        Resp put = api.put(node, key, "v" + i);
+        assertEquals(200, put.status(), put::toString);
+        written.put(key, "v" + i);
+        versions.put(key, put.json().get("version").asLong());
+      }
+      Resp delete = api.raw("DELETE", node + "/v1/kv/fw/" + node.hashCode() + "/0", null);
+      assertEquals(200, delete.status(), delete::toString);
+      written.remove("fw/" + node.hashCode() + "/0");
+    }
+    long forwarded = writeCount("forwarded") - forwardedBefore;
+    assertTrue(forwarded > 0, "no write went to a leader on another node");
+    assertEquals(forwarded, writeCount("served-for-peers") - servedBefore,
+        "every forwarded write was proposed by the node it went to");
+    for (Map.Entry<String, String> e : written.entrySet()) {
+      Resp get = api.get(n3, e.getKey(), "");
+      assertEquals(200, get.status(), get::toString);
+      assertEquals(e.getValue(), new String(Base64.getDecoder().decode(get.json().get("value").asText()),
+          StandardCharsets.UTF_8), e.getKey());
+      assertEquals(versions.get(e.getKey()), get.json().get("version").asLong(),
+          () -> "applied once, as acknowledged (a second apply would raise the version): " + get);
+    }
+    assertEquals(404, api.get(n1, "fw/" + n2.hashCode() + "/0", "").status(), "the forwarded delete applied");
+  }
+
+  /** A forwarding count summed over the three nodes. */
+  private long writeCount(String count) {
+    long sum = 0;
+    for (String node : List.of(n1, n2, n3)) {
+      sum += api.raw("GET", node + "/admin/metrics", null).json().path("gauges").path("flotilla.writes." + count)
+          .path("value").asLong();
+    }
+    return sum;
+  }
+
   private long fastPathServed(String node) {
     return api.raw("GET", node + "/admin/metrics", null).json().path("meters")
         .path(io.flotilla.api.resources.KvFastPath.SERVED_METER).path("count").asLong();

@@ -64,7 +64,7 @@ public final class KeyService {
   public static final String FAIL_ACK_BEFORE_COMMIT = "ack-writes-before-commit";
 
   private final java.util.Set<String> failpoints;
-  private final WriteBatcher writes;
+  private final LeaderWrites writes;
   private final ReadBatcher reads;
 
   /**
@@ -77,8 +77,9 @@ public final class KeyService {
       long requestTimeoutMillis, long lockWaitMillis, long txnAbandonAfterMillis, int maxEntryBytes,
       java.util.Set<String> failpoints) {
     this.failpoints = java.util.Set.copyOf(failpoints);
-    this.writes = new WriteBatcher((range, command) -> host.client(range).write(command), clock::millis,
-        maxEntryBytes / 4);
+    this.writes = new LeaderWrites(LeaderWrites.Node.of(host), new WriteBatcher((range, command) -> host.client(range).write(command),
+        clock::millis, maxEntryBytes / 4), maxEntryBytes / 2, requestTimeoutMillis);
+    host.serveForwardedWrites(writes::serve);
     this.reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0), ReadBatcher.IN_FLIGHT,
         requestTimeoutMillis,
         System::nanoTime);
@@ -112,6 +113,13 @@ public final class KeyService {
         return routing().lookup(key).getId();
       }
     }, clock, txnAbandonAfterMillis, maxEntryBytes);
+  }
+
+  /** How many single-key writes this node forwarded to leaders, had declined, and served for peers. */
+  public java.util.Map<String, Long> forwardingCounts() {
+    LeaderWrites.Counts c = writes.counts();
+    return java.util.Map.of("forwarded", c.forwarded(), "forward-declined", c.declined(),
+        "served-for-peers", c.servedForPeers());
   }
 
   /** The transaction coordinator and resolver of this node (the sweeper uses it too). */
