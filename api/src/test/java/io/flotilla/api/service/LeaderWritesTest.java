@@ -178,32 +178,8 @@ class LeaderWritesTest {
   void aMessageDeclinedAtOnceFreesTheLaneForTheNext() throws Exception {
     CompletableFuture<ForwardedWriteReplies> declinedNow = CompletableFuture.completedFuture(
         ForwardedWriteReplies.newBuilder().addReplies(ForwardedWriteReply.newBuilder().setDeclined("no channel")).build());
-    LeaderWrites unreachable = new LeaderWrites(new LeaderWrites.Node() {
-      @Override
-      public String id() {
-        return "n1";
-      }
-
-      @Override
-      public boolean leads(long rangeId) {
-        return false;
-      }
-
-      @Override
-      public Optional<String> leaderOf(RangeDescriptor range) {
-        return Optional.of("n2");
-      }
-
-      @Override
-      public Optional<RangeDescriptor> descriptor(long rangeId) {
-        return Optional.empty();
-      }
-
-      @Override
-      public CompletableFuture<ForwardedWriteReplies> forwardWrites(String nodeId, ForwardedWrites w, long deadline) {
-        return declinedNow;
-      }
-    }, new WriteBatcher((range, command) -> CompletableFuture.completedFuture(putOk(1)), () -> 1, 1 << 20), 1 << 20,
+    LeaderWrites unreachable = new LeaderWrites(leadingNothing(w -> declinedNow),
+        new WriteBatcher((range, command) -> CompletableFuture.completedFuture(putOk(1)), () -> 1, 1 << 20), 1 << 20,
         DEADLINE);
     for (int i = 0; i < 3; i++) {
       assertEquals(1, unreachable.write(RANGE_7, put(RANGE_7, "k" + i)).get(5, TimeUnit.SECONDS).getPut().getVersion(),
@@ -307,6 +283,76 @@ class LeaderWritesTest {
     assertEquals("timeout", reply.getFailed().getCode(), "anything else is an unknown outcome");
     assertTrue(reply.getFailed().getMessage().contains("outcome is unknown"), reply::toString);
     assertTrue(messages.isEmpty(), "serving never forwards again");
+  }
+
+  @Test
+  void manyThreadsWritingWhileRepliesArriveOnOthersEveryWriteIsAnsweredOnce() throws Exception {
+    java.util.concurrent.ExecutorService replies = java.util.concurrent.Executors.newFixedThreadPool(3);
+    java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(8);
+    java.util.concurrent.atomic.AtomicInteger forwardedWrites = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger mostInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    LeaderWrites concurrent = new LeaderWrites(leadingNothing(w -> {
+      mostInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+      forwardedWrites.addAndGet(w.getWritesCount());
+      return CompletableFuture.supplyAsync(() -> {
+        ForwardedWriteReplies.Builder all = ForwardedWriteReplies.newBuilder();
+        for (ForwardedWrite write : w.getWritesList()) {
+          all.addReplies(ok(Long.parseLong(write.getCommand().getPut().getKey().toStringUtf8().substring(1))));
+        }
+        inFlight.decrementAndGet();
+        return all.build();
+      }, replies);
+    }), new WriteBatcher((range, command) -> CompletableFuture.failedFuture(new AssertionError("never here")), () -> 1,
+        1 << 20), 1 << 20, DEADLINE);
+    try {
+      List<CompletableFuture<CompletableFuture<CommandResult>>> submitted = new ArrayList<>();
+      for (int i = 0; i < 4_000; i++) {
+        int n = i;
+        submitted.add(CompletableFuture.supplyAsync(() -> concurrent.write(RANGE_7, put(RANGE_7, "k" + n)), callers));
+      }
+      for (int i = 0; i < submitted.size(); i++) {
+        assertEquals(i, submitted.get(i).get(10, TimeUnit.SECONDS).get(10, TimeUnit.SECONDS).getPut().getVersion(),
+            "each write gets its own reply");
+      }
+      assertEquals(4_000, forwardedWrites.get(), "every write was sent exactly once");
+      assertEquals(1, mostInFlight.get(), "one message of the range under way at a time");
+      assertEquals(4_000, concurrent.counts().forwarded());
+    } finally {
+      callers.shutdownNow();
+      replies.shutdownNow();
+    }
+  }
+
+  /** A node that leads no range and knows n2 as every range's leader; {@code forward} answers its messages. */
+  private static LeaderWrites.Node leadingNothing(
+      java.util.function.Function<ForwardedWrites, CompletableFuture<ForwardedWriteReplies>> forward) {
+    return new LeaderWrites.Node() {
+      @Override
+      public String id() {
+        return "n1";
+      }
+
+      @Override
+      public boolean leads(long rangeId) {
+        return false;
+      }
+
+      @Override
+      public Optional<String> leaderOf(RangeDescriptor range) {
+        return Optional.of("n2");
+      }
+
+      @Override
+      public Optional<RangeDescriptor> descriptor(long rangeId) {
+        return Optional.empty();
+      }
+
+      @Override
+      public CompletableFuture<ForwardedWriteReplies> forwardWrites(String nodeId, ForwardedWrites w, long deadline) {
+        return forward.apply(w);
+      }
+    };
   }
 
   private static FlotillaException failure(CompletableFuture<CommandResult> f) {
