@@ -134,7 +134,11 @@ final class LeaderWrites {
     }
     ForwardedWrite write = ForwardedWrite.newBuilder().setRange(range).setCommand(command).build();
     LaneKey key = new LaneKey(leader.get(), range.getId());
-    return lanes.computeIfAbsent(key, Lane::new).submit(write);
+    Pending p = new Pending(write, new CompletableFuture<>());
+    while (!lanes.computeIfAbsent(key, Lane::new).offer(p)) {
+      // that lane went idle and left the map meanwhile: the next lookup finds or makes a live one
+    }
+    return p.result();
   }
 
   Counts counts() {
@@ -224,25 +228,30 @@ final class LeaderWrites {
     private final LaneKey key;
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
     private int inFlight;
+    /** Left the map when idle: takes no more writes, so a range never has two lanes at once. */
+    private boolean retired;
 
     Lane(LaneKey key) {
       this.key = key;
     }
 
-    CompletableFuture<CommandResult> submit(ForwardedWrite write) {
-      Pending p = new Pending(write, new CompletableFuture<>());
+    /** Queues {@code p} and sends a message if none is under way; false if this lane is retired. */
+    boolean offer(Pending p) {
       List<Pending> next;
       synchronized (this) {
+        if (retired) {
+          return false;
+        }
         waiting.add(p);
         next = inFlight < IN_FLIGHT ? take() : null;
       }
       send(next);
-      return p.result();
+      return true;
     }
 
     /**
      * The next message's writes from the head of the queue; the caller holds the lock. An idle
-     * lane leaves the map (a write that still finds it is sent by it all the same).
+     * lane retires and leaves the map.
      */
     private List<Pending> take() {
       List<Pending> batch = new ArrayList<>();
@@ -257,6 +266,7 @@ final class LeaderWrites {
       }
       if (batch.isEmpty()) {
         if (inFlight == 0) {
+          retired = true;
           lanes.remove(key, this);
         }
         return null;
