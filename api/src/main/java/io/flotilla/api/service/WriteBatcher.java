@@ -31,7 +31,8 @@ import java.util.function.LongSupplier;
  * on its own. Each caller gets back a result shaped like its own command's.
  *
  * <p>A batch never holds two writes of one key (they share the command's revision, and a key's
- * version must grow with every write), nor commands routed with different range epochs. A
+ * version must grow with every write), nor commands routed with different range epochs (the
+ * batch is proposed with its first command's epoch). A
  * rejection of the whole batch (a stale epoch, a frozen range) is every member's rejection:
  * nothing was applied, and each caller's own retry routes it again. One exception: a batch is
  * refused as a whole when one of its keys is locked by a transaction; only that key's writer
@@ -112,7 +113,10 @@ final class WriteBatcher {
       long bytes = 0;
       while (!waiting.isEmpty() && batch.size() < MAX_OPS) {
         Pending p = waiting.peek();
+        // The batch is proposed with its first command's epoch, so it only takes commands routed
+        // with that same epoch (a write forwarded by a node with older routing is checked on its own).
         boolean fits = batch.isEmpty() || (p.range().getEpoch().equals(batch.get(0).range().getEpoch())
+            && p.command().getEpoch().equals(batch.get(0).command().getEpoch())
             && !keys.contains(p.key()) && bytes + p.bytes() <= maxBatchBytes);
         if (!fits) {
           break;

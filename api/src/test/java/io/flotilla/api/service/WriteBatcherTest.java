@@ -94,6 +94,22 @@ class WriteBatcherTest {
   }
 
   @Test
+  void aBatchNeverMixesCommandsRoutedWithDifferentEpochs() {
+    batcher.write(RANGE, put("a"));
+    Command stale = put("s").toBuilder().setEpoch(RangeEpoch.newBuilder().setVersion(1).setConf(3)).build();
+    batcher.write(RANGE, put("b"));
+    batcher.write(RANGE, stale);
+    batcher.write(RANGE, put("c"));
+    replies.get(0).complete(putOk(1));
+    assertEquals(2, sent.size());
+    assertEquals(put("b"), sent.get(1), "b leaves alone: the command behind it was routed with another epoch");
+    replies.get(1).complete(putOk(2));
+    assertEquals(stale, sent.get(2), "the stale command goes alone, unchanged, to be checked against its own epoch");
+    replies.get(2).complete(putOk(3));
+    assertEquals(put("c"), sent.get(3));
+  }
+
+  @Test
   void aBatchNeverHoldsTwoWritesOfOneKey() {
     batcher.write(RANGE, put("a"));
     batcher.write(RANGE, put("k"));
