@@ -126,7 +126,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         () -> host.nodes().keySet().stream().filter(id -> !id.equals(self.id())).toList());
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds(),
         node.requestTimeout.toMilliseconds() / 2,
-        node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(), java.util.Set.copyOf(node.failpoints));
+        node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(), java.util.Set.copyOf(node.failpoints),
+        node.forwardWrites);
     for (String count : keys.forwardingCounts().keySet()) {
       env.metrics().register("flotilla.writes." + count,
           (com.codahale.metrics.Gauge<Long>) () -> keys.forwardingCounts().get(count));

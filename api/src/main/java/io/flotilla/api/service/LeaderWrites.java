@@ -103,6 +103,7 @@ final class LeaderWrites {
   private final Map<LaneKey, Lane> lanes = new ConcurrentHashMap<>();
   private final long maxMessageBytes;
   private final long deadlineMillis;
+  private final boolean forward;
 
   /**
    * Counts since start: writes this node forwarded and had answered, forwarded writes that came
@@ -117,6 +118,15 @@ final class LeaderWrites {
    *     the leader's node retries across an election within it)
    */
   LeaderWrites(Node host, WriteBatcher batcher, long maxMessageBytes, long deadlineMillis) {
+    this(host, batcher, maxMessageBytes, deadlineMillis, true);
+  }
+
+  /**
+   * @param forward whether this node forwards its writes to the leaders' nodes (it serves the
+   *     writes its peers forward either way)
+   */
+  LeaderWrites(Node host, WriteBatcher batcher, long maxMessageBytes, long deadlineMillis, boolean forward) {
+    this.forward = forward;
     this.host = host;
     this.batcher = batcher;
     this.maxMessageBytes = maxMessageBytes;
@@ -125,7 +135,7 @@ final class LeaderWrites {
 
   /** Proposes a command of this node's own request to {@code range}. */
   CompletableFuture<CommandResult> write(RangeDescriptor range, Command command) {
-    if (!forwardable(command) || host.leads(range.getId())) {
+    if (!forward || !forwardable(command) || host.leads(range.getId())) {
       return batcher.write(range, command);
     }
     Optional<String> leader = host.leaderOf(range).filter(id -> !id.equals(host.id()));

@@ -236,6 +236,21 @@ class LeaderWritesTest {
   }
 
   @Test
+  void aNodeThatDoesNotForwardProposesItsOwnWritesButStillServesItsPeers() throws Exception {
+    LeaderWrites local = new LeaderWrites(node, new WriteBatcher((range, command) -> {
+      proposed.add(command);
+      return CompletableFuture.completedFuture(putOk(1));
+    }, () -> 1_000, 1 << 20), 1 << 20, DEADLINE, false);
+    local.write(RANGE_8, put(RANGE_8, "a")).get(5, TimeUnit.SECONDS);
+    assertTrue(messages.isEmpty(), "nothing forwarded");
+    led.add(7L);
+    ForwardedWriteReplies served = local.serve(ForwardedWrites.newBuilder().addWrites(forwarded(RANGE_7, "b")).build())
+        .get(5, TimeUnit.SECONDS);
+    assertEquals(1, served.getReplies(0).getResult().getPut().getVersion());
+    assertEquals(List.of(put(RANGE_8, "a"), put(RANGE_7, "b")), proposed);
+  }
+
+  @Test
   void aNodeServesWritesForRangesItLeadsAndDeclinesTheRest() throws Exception {
     led.add(7L);
     CompletableFuture<ForwardedWriteReplies> served = writes.serve(ForwardedWrites.newBuilder()
