@@ -45,17 +45,16 @@ public final class RangeClient implements AutoCloseable {
   private volatile RaftClient client;
   /** Whether any call reached a peer hosting the group (the client then knows where the leader is). */
   private volatile boolean leaderFound;
+  private final Object sendLock = new Object();
 
-  public RangeClient(long rangeId, RaftGroup group, RaftProperties properties, RetryPolicy retryPolicy) {
+  /** A client that contacts {@code leader} first (the range's leader as far as the caller knows; null if unknown). */
+  public RangeClient(long rangeId, RaftGroup group, RaftProperties properties, RetryPolicy retryPolicy, String leader) {
     this.rangeId = rangeId;
     this.group = group;
     this.properties = properties;
     this.retryPolicy = retryPolicy;
-    this.client = newClient();
-  }
-
-  private RaftClient newClient() {
-    return newClient(null);
+    RaftPeerId first = leader == null ? null : RaftPeerId.valueOf(leader);
+    this.client = newClient(group.getPeers().stream().anyMatch(p -> p.getId().equals(first)) ? first : null);
   }
 
   /** A client that contacts {@code firstTarget} first (else the group's first peer). */
@@ -92,9 +91,17 @@ public final class RangeClient implements AutoCloseable {
   }
 
   private CompletableFuture<CommandResult> write(byte[] command, int attempt) {
-    RaftClient c = client;
+    RaftClient c;
+    CompletableFuture<RaftClientReply> sent;
+    synchronized (sendLock) {
+      // One send at a time: Ratis takes the call id and then the sequence number, so two
+      // concurrent sends could reach the log out of call id order, and the range would take
+      // the lower one for a copy of a call it already applied (see AppliedCalls).
+      c = client;
+      sent = c.async().send(message(command));
+    }
     CompletableFuture<CommandResult> result = new CompletableFuture<>();
-    c.async().send(message(command)).whenCompleteAsync((reply, error) -> {
+    sent.whenCompleteAsync((reply, error) -> {
       Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
       if (failure == null) {
         leaderFound = true;
@@ -248,7 +255,8 @@ public final class RangeClient implements AutoCloseable {
     if (!sameMembers(newGroup, group)) {
       RaftClient old = client;
       group = newGroup;
-      client = newClient();
+      RaftPeerId leader = old.getLeaderId();
+      client = newClient(newGroup.getPeers().stream().anyMatch(p -> p.getId().equals(leader)) ? leader : null);
       // Calls in flight on the old client finish there: closing it now would fail them, and a
       // write failed that way has an unknown outcome. Close it once they are surely done.
       CLOSER.schedule(() -> closeQuietly(old), RETIRED_CLIENT_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
@@ -283,6 +291,21 @@ public final class RangeClient implements AutoCloseable {
     CLOSER.schedule(() -> closeQuietly(failed), RETIRED_CLIENT_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
   }
 
+  /**
+   * Sends this range's next requests to {@code nodeId} first, which leads the range now as a
+   * replica on this node learned. Ratis offers no way to move a client to another leader, so a
+   * client that knew another leader is replaced (its calls in flight finish on it).
+   */
+  public synchronized void aimAt(String nodeId) {
+    RaftPeerId target = RaftPeerId.valueOf(nodeId);
+    RaftClient current = client;
+    if (target.equals(current.getLeaderId()) || group.getPeers().stream().noneMatch(p -> p.getId().equals(target))) {
+      return;
+    }
+    client = newClient(target);
+    CLOSER.schedule(() -> closeQuietly(current), RETIRED_CLIENT_GRACE_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
   /** Closes this client once calls in flight on it are surely done (the range went away). */
   public void closeLater() {
     RaftClient c = client;
@@ -301,12 +324,19 @@ public final class RangeClient implements AutoCloseable {
   });
 
   private CommandResult parseCommandResult(RaftClientReply reply) {
+    CommandResult result;
     try {
-      return CommandResult.parseFrom(reply.getMessage().getContent().toByteArray());
+      result = CommandResult.parseFrom(reply.getMessage().getContent().toByteArray());
     } catch (InvalidProtocolBufferException e) {
       // The command was applied; only its answer is unreadable, so the outcome is unknown.
       throw FlotillaException.outcomeUnknown("the write to range " + rangeId, e);
     }
+    if (result.hasRejected() && result.getRejected().getReason() == io.flotilla.proto.Rejection.Reason.DUPLICATE) {
+      // The range applied an earlier copy of this request and no longer has its answer.
+      throw FlotillaException.outcomeUnknown("the write to range " + rangeId,
+          new IllegalStateException(result.getRejected().getMessage()));
+    }
+    return result;
   }
 
   /** Maps a Ratis failure to an API error; writes that may have been applied become "outcome unknown". */

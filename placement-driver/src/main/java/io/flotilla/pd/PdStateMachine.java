@@ -1,6 +1,8 @@
 package io.flotilla.pd;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.common.AppliedCalls;
+import io.flotilla.proto.ClientCall;
 import io.flotilla.proto.NodeAddress;
 import io.flotilla.proto.NodeStateChange;
 import io.flotilla.proto.PdCommand;
@@ -48,9 +50,35 @@ public final class PdStateMachine extends BaseStateMachine {
   private final Map<String, PdOperator> running = new LinkedHashMap<>();
   private final Deque<PdOperator> finished = new ArrayDeque<>();
 
+  /** Each PD client's last applied call; rebuilt with the rest when the log is replayed. */
+  private final AppliedCalls calls = AppliedCalls.of(java.util.List.of());
+  /** The answers to the last calls applied, for a copy of one its client still waits for. */
+  private final Map<ClientCall, Message> recentReplies = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<ClientCall, Message> eldest) {
+      return size() > 256;
+    }
+  };
+
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     var entry = trx.getLogEntry();
+    ClientCall call = ClientCall.newBuilder()
+        .setClientId(com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()))
+        .setCallId(entry.getStateMachineLogEntry().getCallId()).build();
+    if (calls.isCopy(call.getClientId(), call.getCallId())) {
+      // A copy of a command applied before (see AppliedCalls): applying it again could undo a
+      // later change, such as an operator's end or a node's new state.
+      LOG.info("placement driver: entry {} repeats call {}, applied before; not applying it again",
+          entry.getIndex(), call.getCallId());
+      updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+      // The replies are rebuilt with the log on restart, so only a copy of a call more than
+      // 256 commands old finds none; its client gave up on it long ago.
+      Message first = recentReplies.get(call);
+      return CompletableFuture.completedFuture(first != null ? first
+          : Message.valueOf("the placement driver applied this command before; its answer is gone"));
+    }
+    calls.record(call.getClientId(), call.getCallId(), entry.getIndex());
     String refusal = null;
     try {
       refusal = apply(PdCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray()));
@@ -58,7 +86,9 @@ public final class PdStateMachine extends BaseStateMachine {
       LOG.error("placement driver: skipping malformed log entry {}", entry.getIndex(), e);
     }
     updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
-    return CompletableFuture.completedFuture(refusal == null ? Message.EMPTY : Message.valueOf(refusal));
+    Message reply = refusal == null ? Message.EMPTY : Message.valueOf(refusal);
+    recentReplies.put(call, reply);
+    return CompletableFuture.completedFuture(reply);
   }
 
   /** Applies one command; returns why it was refused, or null. */

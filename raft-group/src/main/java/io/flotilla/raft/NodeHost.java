@@ -152,6 +152,16 @@ public final class NodeHost implements AutoCloseable {
       public List<RangeDescriptor> otherReplicas(long rangeId) {
         return NodeHost.this.otherReplicas(rangeId);
       }
+
+      @Override
+      public void leader(long rangeId, String nodeId) {
+        // This node's client of the range goes to the new leader first, rather than trying the
+        // one it knew (perhaps cut off) until its request times out.
+        RangeClient c = clients.get(rangeId);
+        if (c != null) {
+          c.aimAt(nodeId);
+        }
+      }
     };
     String[] hostPort = self.raftAddress().split(":");
     RaftProperties props = RaftTuning.server(settings, raftDir, hostPort[0], Integer.parseInt(hostPort[1]));
@@ -568,7 +578,8 @@ public final class NodeHost implements AutoCloseable {
   /** The long-lived client of a range group (created on first use). */
   public RangeClient client(RangeDescriptor range) {
     RangeClient c = clients.computeIfAbsent(range.getId(), id ->
-        new RangeClient(id, RangeGroups.group(range, nodes), clientProperties, retryPolicy));
+        new RangeClient(id, RangeGroups.group(range, nodes), clientProperties, retryPolicy,
+            division(id).map(d -> d.getLeaderId() == null ? null : d.getLeaderId().toString()).orElse(null)));
     c.updateGroup(RangeGroups.group(range, nodes));
     return c;
   }
@@ -664,6 +675,11 @@ public final class NodeHost implements AutoCloseable {
   /** Serves the writes other nodes forward to this one with {@code handler}. */
   public void serveForwardedWrites(WriteForwarding.Handler handler) {
     forwarding.serveWith(handler);
+  }
+
+  /** The Ratis server itself, for tests that hand it requests no Flotilla client would send. */
+  RaftServer raftServer() {
+    return server;
   }
 
   /** True when this node's replica of the range is its leader. */

@@ -21,4 +21,8 @@ interface RangeEvents {
    * whatever stale descriptor of its own range the node stored before.
    */
   java.util.List<RangeDescriptor> otherReplicas(long rangeId);
+
+  /** The replica learned that {@code nodeId} leads the range now. */
+  default void leader(long rangeId, String nodeId) {
+  }
 }

@@ -1,6 +1,7 @@
 package io.flotilla.raft;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.common.AppliedCalls;
 import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
 import io.flotilla.proto.Query;
@@ -74,6 +75,21 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile long revision;
   private volatile long persistedIndex;
   private volatile TermIndex snapshot;
+  /** Each client's last applied write call (persisted with the applied index); under applyLock. */
+  private AppliedCalls calls = AppliedCalls.of(List.of());
+  /**
+   * The results of the last writes applied, so that a copy of one a client still waits for (a
+   * new leader's second entry of its retry) gets the real answer; in memory only, under applyLock.
+   */
+  private final java.util.Map<Invocation, Message> recentResults = new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(java.util.Map.Entry<Invocation, Message> eldest) {
+      return size() > RECENT_RESULTS;
+    }
+  };
+  private static final int RECENT_RESULTS = 128;
+
+  private record Invocation(com.google.protobuf.ByteString client, long callId) {}
   /** Set once this node's replica left the group: the division lingers but never writes again. */
   private volatile boolean retired;
   /** Generations of every replica on this node, so that no two replica instances share one. */
@@ -124,6 +140,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     RangeState state = st == null ? RangeState.getDefaultInstance() : RangeState.parseFrom(st);
     revision = state.getRevision();
     persistedIndex = state.getAppliedIndex();
+    calls = AppliedCalls.of(state.getClientsList());
     if (state.getAppliedTerm() > 0) { // a real log entry (index 0 is one too)
       TermIndex ti = TermIndex.valueOf(state.getAppliedTerm(), state.getAppliedIndex());
       setLastAppliedTermIndex(ti);
@@ -171,6 +188,12 @@ public final class RangeStateMachine extends BaseStateMachine {
       updateLastAppliedTermIndex(entry.getTerm(), index);
       return CompletableFuture.completedFuture(Message.EMPTY);
     }
+    Invocation call = new Invocation(
+        com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()),
+        entry.getStateMachineLogEntry().getCallId());
+    if (calls.isCopy(call.client(), call.callId())) {
+      return applyCopy(entry, call);
+    }
     CommandResult result;
     try {
       Command command = Command.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
@@ -179,8 +202,8 @@ public final class RangeStateMachine extends BaseStateMachine {
           : RangeLogic.apply(command, range, revision, engine);
       Mutations m = new Mutations().addAll(applied.mutations());
       boolean ttlKeys = writesTtlKeys(m);
-      m.put(ColumnFamily.META, MetaKeys.state(rangeId), RangeState.newBuilder()
-          .setAppliedTerm(entry.getTerm()).setAppliedIndex(index).setRevision(applied.revision()).build().toByteArray());
+      calls.record(call.client(), call.callId(), index);
+      m.put(ColumnFamily.META, MetaKeys.state(rangeId), stateAt(entry.getTerm(), index, applied.revision()));
       engine.write(m);
       if (ttlKeys) {
         ttlKeysMayHaveArrived();
@@ -200,7 +223,35 @@ public final class RangeStateMachine extends BaseStateMachine {
     }
     persistedIndex = index;
     updateLastAppliedTermIndex(entry.getTerm(), index);
-    return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray())));
+    Message reply = Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray()));
+    recentResults.put(call, reply);
+    return CompletableFuture.completedFuture(reply);
+  }
+
+  /**
+   * An entry carrying a request this range applied before: it changes nothing but the applied
+   * index. Answers with the first application's result while it is remembered, else with a
+   * {@code DUPLICATE} rejection (the client reports the outcome as unknown).
+   */
+  private CompletableFuture<Message> applyCopy(LogEntryProto entry, Invocation call) {
+    long index = entry.getIndex();
+    LOG.info("range {} node {}: entry {} repeats call {} of client {}, applied before; not applying it again",
+        rangeId, nodeId, index, call.callId(), org.apache.ratis.protocol.ClientId.valueOf(entry.getStateMachineLogEntry().getClientId()));
+    writeAppliedOnly(entry.getTerm(), index);
+    persistedIndex = index;
+    updateLastAppliedTermIndex(entry.getTerm(), index);
+    Message first = recentResults.get(call);
+    return CompletableFuture.completedFuture(first != null ? first
+        : Message.valueOf(UnsafeByteOperations.unsafeWrap(CommandResult.newBuilder().setRevision(revision)
+            .setRejected(Rejection.newBuilder().setReason(Rejection.Reason.DUPLICATE)
+                .setMessage("range " + rangeId + " applied this request before; its result is gone"))
+            .build().toByteArray())));
+  }
+
+  /** The range's state record after an entry: applied position, revision and client calls. */
+  private byte[] stateAt(long term, long index, long rev) {
+    return RangeState.newBuilder().setAppliedTerm(term).setAppliedIndex(index).setRevision(rev)
+        .addAllClients(calls.recorded()).build().toByteArray();
   }
 
   private static boolean writesTtlKeys(Mutations m) {
@@ -236,8 +287,15 @@ public final class RangeStateMachine extends BaseStateMachine {
   }
 
   private void writeAppliedOnly(long term, long index) {
-    engine.write(new Mutations().put(ColumnFamily.META, MetaKeys.state(rangeId), RangeState.newBuilder()
-        .setAppliedTerm(term).setAppliedIndex(index).setRevision(revision).build().toByteArray()));
+    engine.write(new Mutations().put(ColumnFamily.META, MetaKeys.state(rangeId), stateAt(term, index, revision)));
+  }
+
+  @Override
+  public void notifyLeaderChanged(org.apache.ratis.protocol.RaftGroupMemberId member,
+      org.apache.ratis.protocol.RaftPeerId newLeader) {
+    if (newLeader != null) {
+      events.leader(rangeId, newLeader.toString());
+    }
   }
 
   @Override
@@ -377,6 +435,7 @@ public final class RangeStateMachine extends BaseStateMachine {
         range = header.getRange();
         ttlKeysMayHaveArrived();
         revision = header.getState().getRevision();
+        calls = AppliedCalls.of(header.getState().getClientsList());
         persistedIndex = installed.getIndex();
         if (installed.getIndex() + 1 < firstInLog.getIndex()) {
           // A consistent but still too old copy: keep it, and let Ratis ask again.

@@ -13,6 +13,8 @@ import io.flotilla.proto.PutOp;
 import io.flotilla.proto.Query;
 import io.flotilla.proto.QueryResult;
 import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.Rejection;
+import io.flotilla.client.RangeGroups;
 import io.flotilla.statemachine.InMemoryKvEngine;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -20,6 +22,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -80,5 +87,70 @@ class NodeHostTest {
       assertEquals(revisionBefore + 1, next.getRevision(), "no entry was applied twice and none was lost");
       assertEquals(next.getRevision(), next.getPut().getVersion());
     }
+  }
+
+  /**
+   * A copy of an applied write reaching the leader after it forgot the call (the client's next
+   * request listed it as answered, or the node restarted) is not applied a second time: the
+   * register keeps the later value. Regression for the chaos run where a put delayed by a
+   * partition was applied again seconds after it was acknowledged.
+   */
+  @Test
+  void aCopyOfAnAppliedWriteIsNotAppliedAgainOnceTheLeaderForgotTheCall() throws Exception {
+    InMemoryKvEngine engine = new InMemoryKvEngine();
+    ClusterNode self = new ClusterNode("n1", "http://127.0.9.1:1", "127.0.9.1:" + freePort());
+    ClientId client = ClientId.randomId();
+    Command old = putCommand("k", "old");
+    try (NodeHost host = new NodeHost(self, List.of(self), engine, dir.toFile(), fast(), (n, r) -> {
+      throw new IOException("no peers to fetch snapshots from");
+    })) {
+      host.start(List.of("m"), 3);
+      get(host, "k"); // the group has a leader
+      RaftClientReply first = submit(host, client, 7, old, List.of());
+      assertTrue(first.isSuccess(), first::toString);
+      assertTrue(put(host, "k", "new").hasPut());
+      RaftClientReply copy = submit(host, client, 7, old, List.of(7L)); // "7 was answered": out of the retry cache
+      assertTrue(copy.isSuccess(), copy::toString);
+      assertEquals(first.getMessage().getContent(), copy.getMessage().getContent(),
+          "the copy is answered with the first application's result");
+      assertEquals("new", get(host, "k").getGet().getKv().getValue().toStringUtf8());
+    }
+    try (NodeHost again = new NodeHost(self, List.of(self), engine, dir.toFile(), fast(), (n, r) -> {
+      throw new IOException("no peers to fetch snapshots from");
+    })) {
+      again.start(List.of("m"), 3);
+      get(again, "k");
+      RaftClientReply copy = submit(again, client, 7, old, List.of());
+      CommandResult answer = CommandResult.parseFrom(copy.getMessage().getContent().toByteArray());
+      assertEquals(Rejection.Reason.DUPLICATE, answer.getRejected().getReason(),
+          "after a restart the table still knows the call; only its result is gone");
+      assertEquals("new", get(again, "k").getGet().getKv().getValue().toStringUtf8());
+      RaftClientReply next = submit(again, client, 8, putCommand("k", "newest"), List.of());
+      assertTrue(CommandResult.parseFrom(next.getMessage().getContent().toByteArray()).hasPut(),
+          "the client's next call applies");
+      assertEquals("newest", get(again, "k").getGet().getKv().getValue().toStringUtf8());
+    }
+  }
+
+  private static RangeDescriptor range(NodeHost host, String key) {
+    return host.routing().lookup(Keys.utf8(key));
+  }
+
+  private static Command putCommand(String key, String value) {
+    return Command.newBuilder().setProposedAtMillis(System.currentTimeMillis())
+        .setPut(PutOp.newBuilder().setKey(ByteString.copyFromUtf8(key)).setValue(ByteString.copyFromUtf8(value)))
+        .build();
+  }
+
+  /** Hands the leader a write as a Ratis client would send it, with the given call ids. */
+  private static RaftClientReply submit(NodeHost host, ClientId client, long callId, Command command,
+      List<Long> answered) throws Exception {
+    RangeDescriptor range = range(host, command.getPut().getKey().toStringUtf8());
+    Command routed = command.toBuilder().setRangeId(range.getId()).setEpoch(range.getEpoch()).build();
+    RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(client)
+        .setServerId(host.raftServer().getId()).setGroupId(RangeGroups.groupId(range.getId())).setCallId(callId)
+        .setRepliedCallIds(answered).setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(routed.toByteArray())))
+        .setType(RaftClientRequest.writeRequestType()).build();
+    return host.raftServer().submitClientRequestAsync(request).get(30, TimeUnit.SECONDS);
   }
 }

@@ -25,6 +25,7 @@ public final class PdClient implements AutoCloseable {
   private final NodeHost host;
   private final RaftGroup group;
   private final RaftClient client;
+  private final Object sendLock = new Object();
 
   public PdClient(NodeHost host) {
     this.host = host;
@@ -60,15 +61,19 @@ public final class PdClient implements AutoCloseable {
 
   /** Proposes a command; completes with the state machine's refusal text, or null. */
   private CompletableFuture<String> send(PdCommand command) {
-    return client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(command.toByteArray())))
-        .handleAsync((reply, error) -> {
-          Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
-          if (failure != null) {
-            throw FlotillaException.outcomeUnknown("the placement driver update", failure);
-          }
-          String refusal = reply.getMessage() == null ? "" : reply.getMessage().getContent().toStringUtf8();
-          return refusal.isEmpty() ? null : refusal;
-        }, io.flotilla.client.Completions.EXECUTOR);
+    CompletableFuture<org.apache.ratis.protocol.RaftClientReply> sent;
+    synchronized (sendLock) {
+      // One at a time, so calls reach the log in call id order (see AppliedCalls).
+      sent = client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(command.toByteArray())));
+    }
+    return sent.handleAsync((reply, error) -> {
+      Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
+      if (failure != null) {
+        throw FlotillaException.outcomeUnknown("the placement driver update", failure);
+      }
+      String refusal = reply.getMessage() == null ? "" : reply.getMessage().getContent().toStringUtf8();
+      return refusal.isEmpty() ? null : refusal;
+    }, io.flotilla.client.Completions.EXECUTOR);
   }
 
   /** The PD's state as its leader knows it (a linearizable read). */
