@@ -37,7 +37,7 @@ class KeyApiIT {
 
   @BeforeAll
   void startCluster() throws Exception {
-    cluster = ProcessCluster.start("keyapi", 21, 3, Map.of("forwardWrites", true));
+    cluster = ProcessCluster.start("keyapi", 21, 3, Map.of());
     api = cluster.api();
     n1 = cluster.url("n1");
     n2 = cluster.url("n2");

@@ -50,12 +50,9 @@ public class NodeConfig {
   /**
    * Whether puts and deletes received for a range led elsewhere go to the leader's node, to be
    * batched there with the range's other writes (docs/design-notes.md, "Routing and
-   * forwarding"). Off by default: the leader's node proposes through its own range client,
-   * whose leader hint can still name a partitioned old leader, and one Ratis request timeout
-   * spent there made a write after a partition outlast a short request timeout (ReadModesIT).
-   * A node always serves writes its peers forward, whatever this says.
+   * forwarding"). A node always serves writes its peers forward, whatever this says.
    */
-  @JsonProperty public boolean forwardWrites = false;
+  @JsonProperty public boolean forwardWrites = true;
 
   /** How long a request may take before it answers 504 (writes: outcome unknown). */
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(10);
