@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The last write call each Raft client had applied to one range, to apply every request at
+ * The last write calls each Raft client had applied to one group, to apply every request at
  * most once.
  *
  * <p>Raft delivers a client's request more than once in two ways: a copy stuck in the network
@@ -19,19 +19,27 @@ import java.util.Map;
  * applied twice goes back in time when it lands after later writes (a register reads an old
  * value) and a compare-and-set applied twice answers "conflict" for a write that happened.
  *
- * <p>A client's ordered writes reach the log in call id order (the range client sends them one
- * at a time), so an entry whose call id is at or below the last one applied for its client is
- * a copy: it is not applied. The table must be derived from the log alone (a range keeps it in
- * its persisted state record, the placement driver rebuilds it by replaying its log), so every
- * replica decides the same, across restarts and snapshot installs. It keeps the
- * {@link #MAX_CLIENTS} clients that wrote last; a copy from a client that went quiet before
- * that many others wrote is no longer recognised.
+ * <p>A client's calls reach the log nearly in call id order: the range client sends them one
+ * at a time, but a call the leader refused (not ready yet, say) is resent with its id after
+ * later ones were appended. So each client's last {@link #WINDOW} applied call ids are kept
+ * exactly: a call among them is a copy; a call older than all of them is a copy too (a late
+ * one; a real call that far behind would need {@value #WINDOW} later calls of its client applied
+ * before it, while the range client keeps one write per range under way); any other call
+ * applies, also when it arrives behind later ones.
+ *
+ * <p>The table must be derived from the log alone (a range keeps it in its persisted state
+ * record, the placement driver rebuilds it by replaying its log), so every replica decides the
+ * same, across restarts and snapshot installs. It keeps the {@link #MAX_CLIENTS} clients that
+ * wrote last; a copy from a client that went quiet before that many others wrote is no longer
+ * recognised.
  *
  * <p>Not thread-safe: the state machine calls it under its apply lock.
  */
 public final class AppliedCalls {
   /** Clients remembered per group: each node that writes to a group has one at a time. */
   public static final int MAX_CLIENTS = 64;
+  /** Applied call ids remembered per client. */
+  public static final int WINDOW = 16;
 
   private final Map<ByteString, ClientCall> byClient = new HashMap<>();
 
@@ -44,15 +52,32 @@ public final class AppliedCalls {
     return calls;
   }
 
-  /** True when {@code callId} of {@code client} is at or below its last applied call: a copy. */
+  /**
+   * True when {@code callId} of {@code client} was applied before, or is older than every one
+   * of the client's last {@link #WINDOW} applied calls: a copy, not to be applied.
+   */
   public boolean isCopy(ByteString client, long callId) {
     ClientCall last = byClient.get(client);
-    return last != null && callId <= last.getCallId();
+    if (last == null) {
+      return false;
+    }
+    List<Long> ids = last.getCallIdsList();
+    return ids.contains(callId) || (ids.size() >= WINDOW && callId < ids.get(0));
   }
 
   /** Records that {@code callId} of {@code client} applied at {@code index}. */
   public void record(ByteString client, long callId, long index) {
-    byClient.put(client, ClientCall.newBuilder().setClientId(client).setCallId(callId).setIndex(index).build());
+    ClientCall last = byClient.get(client);
+    List<Long> ids = new ArrayList<>(last == null ? List.of() : last.getCallIdsList());
+    int at = 0;
+    while (at < ids.size() && ids.get(at) < callId) {
+      at++;
+    }
+    ids.add(at, callId);
+    if (ids.size() > WINDOW) {
+      ids.remove(0);
+    }
+    byClient.put(client, ClientCall.newBuilder().setClientId(client).addAllCallIds(ids).setIndex(index).build());
     if (byClient.size() > MAX_CLIENTS) {
       // The one that wrote longest ago goes; indexes are distinct, so every replica picks the same.
       byClient.values().stream().min(Comparator.comparingLong(ClientCall::getIndex))

@@ -13,14 +13,32 @@ class AppliedCallsTest {
   }
 
   @Test
-  void aCallAtOrBelowTheClientsLastAppliedOneIsACopy() {
+  void anAppliedCallIsACopyButACallResentBehindLaterOnesIsNot() {
     AppliedCalls calls = AppliedCalls.of(java.util.List.of());
     assertFalse(calls.isCopy(client(1), 40), "a client never seen");
     calls.record(client(1), 40, 7);
+    calls.record(client(1), 42, 8); // 41 was refused by a leader not ready yet and is resent
     assertTrue(calls.isCopy(client(1), 40), "the same call again");
-    assertTrue(calls.isCopy(client(1), 12), "an older call");
-    assertFalse(calls.isCopy(client(1), 41), "the client's next call");
+    assertTrue(calls.isCopy(client(1), 42));
+    assertFalse(calls.isCopy(client(1), 41), "a call resent behind a later one still applies");
+    calls.record(client(1), 41, 9);
+    assertTrue(calls.isCopy(client(1), 41));
+    assertFalse(calls.isCopy(client(1), 12), "older than the first applied call, but the window is not full");
+    assertFalse(calls.isCopy(client(1), 43), "the client's next call");
     assertFalse(calls.isCopy(client(2), 40), "another client's call with the same id");
+  }
+
+  @Test
+  void aCallOlderThanTheWholeWindowIsALateCopy() {
+    AppliedCalls calls = AppliedCalls.of(java.util.List.of());
+    for (int i = 0; i < 100; i++) {
+      calls.record(client(1), 1000 + 2 * i, i + 1); // every other call id: reads use the others
+    }
+    long oldestKept = 1000 + 2 * (100 - AppliedCalls.WINDOW);
+    assertTrue(calls.isCopy(client(1), 1010), "applied long ago, now delivered again");
+    assertTrue(calls.isCopy(client(1), oldestKept - 1), "behind the whole window");
+    assertTrue(calls.isCopy(client(1), oldestKept));
+    assertFalse(calls.isCopy(client(1), oldestKept + 1), "inside the window and never applied");
   }
 
   @Test

@@ -2,7 +2,6 @@ package io.flotilla.pd;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.flotilla.common.AppliedCalls;
-import io.flotilla.proto.ClientCall;
 import io.flotilla.proto.NodeAddress;
 import io.flotilla.proto.NodeStateChange;
 import io.flotilla.proto.PdCommand;
@@ -31,6 +30,8 @@ import org.slf4j.LoggerFactory;
 public final class PdStateMachine extends BaseStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(PdStateMachine.class);
   private static final int KEEP_FINISHED = 500;
+  /** The reply to a copy of a command whose first answer is gone: its client reports the outcome unknown. */
+  public static final String ANSWER_GONE = "\u0000applied before; the answer is gone";
 
   private final Map<String, NodeStateChange> nodes = new LinkedHashMap<>();
   /** Every member by id: the configured ones, then those that joined through the PD log. */
@@ -53,32 +54,33 @@ public final class PdStateMachine extends BaseStateMachine {
   /** Each PD client's last applied call; rebuilt with the rest when the log is replayed. */
   private final AppliedCalls calls = AppliedCalls.of(java.util.List.of());
   /** The answers to the last calls applied, for a copy of one its client still waits for. */
-  private final Map<ClientCall, Message> recentReplies = new LinkedHashMap<>() {
+  private final Map<Invocation, Message> recentReplies = new LinkedHashMap<>() {
     @Override
-    protected boolean removeEldestEntry(Map.Entry<ClientCall, Message> eldest) {
+    protected boolean removeEldestEntry(Map.Entry<Invocation, Message> eldest) {
       return size() > 256;
     }
   };
 
+  private record Invocation(com.google.protobuf.ByteString client, long callId) {}
+
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     var entry = trx.getLogEntry();
-    ClientCall call = ClientCall.newBuilder()
-        .setClientId(com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()))
-        .setCallId(entry.getStateMachineLogEntry().getCallId()).build();
-    if (calls.isCopy(call.getClientId(), call.getCallId())) {
+    Invocation call = new Invocation(
+        com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()),
+        entry.getStateMachineLogEntry().getCallId());
+    if (calls.isCopy(call.client(), call.callId())) {
       // A copy of a command applied before (see AppliedCalls): applying it again could undo a
       // later change, such as an operator's end or a node's new state.
       LOG.info("placement driver: entry {} repeats call {}, applied before; not applying it again",
-          entry.getIndex(), call.getCallId());
+          entry.getIndex(), call.callId());
       updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
       // The replies are rebuilt with the log on restart, so only a copy of a call more than
       // 256 commands old finds none; its client gave up on it long ago.
       Message first = recentReplies.get(call);
-      return CompletableFuture.completedFuture(first != null ? first
-          : Message.valueOf("the placement driver applied this command before; its answer is gone"));
+      return CompletableFuture.completedFuture(first != null ? first : Message.valueOf(ANSWER_GONE));
     }
-    calls.record(call.getClientId(), call.getCallId(), entry.getIndex());
+    calls.record(call.client(), call.callId(), entry.getIndex());
     String refusal = null;
     try {
       refusal = apply(PdCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray()));

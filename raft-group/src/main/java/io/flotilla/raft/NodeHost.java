@@ -577,9 +577,14 @@ public final class NodeHost implements AutoCloseable {
 
   /** The long-lived client of a range group (created on first use). */
   public RangeClient client(RangeDescriptor range) {
-    RangeClient c = clients.computeIfAbsent(range.getId(), id ->
-        new RangeClient(id, RangeGroups.group(range, nodes), clientProperties, retryPolicy,
-            division(id).map(d -> d.getLeaderId() == null ? null : d.getLeaderId().toString()).orElse(null)));
+    RangeClient c = clients.get(range.getId());
+    if (c == null) {
+      // A new client starts at the leader this node's replica knows (looked up outside the map's lock).
+      String leader = division(range.getId()).map(d -> d.getLeaderId() == null ? null : d.getLeaderId().toString())
+          .orElse(null);
+      c = clients.computeIfAbsent(range.getId(), id ->
+          new RangeClient(id, RangeGroups.group(range, nodes), clientProperties, retryPolicy, leader));
+    }
     c.updateGroup(RangeGroups.group(range, nodes));
     return c;
   }

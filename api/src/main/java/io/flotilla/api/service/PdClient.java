@@ -72,6 +72,10 @@ public final class PdClient implements AutoCloseable {
         throw FlotillaException.outcomeUnknown("the placement driver update", failure);
       }
       String refusal = reply.getMessage() == null ? "" : reply.getMessage().getContent().toStringUtf8();
+      if (refusal.equals(io.flotilla.pd.PdStateMachine.ANSWER_GONE)) {
+        throw FlotillaException.outcomeUnknown("the placement driver update",
+            new IllegalStateException("the placement driver applied an earlier copy and no longer has its answer"));
+      }
       return refusal.isEmpty() ? null : refusal;
     }, io.flotilla.client.Completions.EXECUTOR);
   }
