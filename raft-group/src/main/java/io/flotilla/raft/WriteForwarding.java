@@ -197,7 +197,7 @@ public final class WriteForwarding implements AutoCloseable {
   }
 
   /** {@code n} writes declined for the same reason: none of them was proposed. */
-  public static ForwardedWriteReplies declined(int n, String why) {
+  private static ForwardedWriteReplies declined(int n, String why) {
     ForwardedWriteReply one = ForwardedWriteReply.newBuilder().setDeclined(why).build();
     ForwardedWriteReplies.Builder all = ForwardedWriteReplies.newBuilder();
     for (int i = 0; i < n; i++) {
