@@ -51,7 +51,7 @@ public final class PdStateMachine extends BaseStateMachine {
   private final Map<String, PdOperator> running = new LinkedHashMap<>();
   private final Deque<PdOperator> finished = new ArrayDeque<>();
 
-  /** Each PD client's last applied call; rebuilt with the rest when the log is replayed. */
+  /** Each PD client's last applied calls; rebuilt with the rest when the log is replayed. */
   private final AppliedCalls calls = AppliedCalls.of(java.util.List.of());
   /** The answers to the last calls applied, for a copy of one its client still waits for. */
   private final Map<Invocation, Message> recentReplies = new LinkedHashMap<>() {
