@@ -41,9 +41,46 @@ public final class AppliedCalls {
   /** Applied call ids remembered per client. */
   public static final int WINDOW = 16;
 
+  /** Replies remembered for copies a client still waits for (memory only, not part of the record). */
+  private static final int REPLIES = 128;
+
+  /** One call of one Raft client: its client id bytes and call id. */
+  public record Invocation(ByteString client, long callId) {}
+
   private final Map<ByteString, ClientCall> byClient = new HashMap<>();
+  private final Map<Invocation, Object> replies = new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Invocation, Object> eldest) {
+      return size() > REPLIES;
+    }
+  };
 
   private AppliedCalls() {}
+
+  /** True when {@code call} is a copy of one applied before (see {@link #isCopy(ByteString, long)}). */
+  public boolean isCopy(Invocation call) {
+    return isCopy(call.client(), call.callId());
+  }
+
+  /** Records that {@code call} applied at {@code index}. */
+  public void record(Invocation call, long index) {
+    record(call.client(), call.callId(), index);
+  }
+
+  /**
+   * Remembers the reply to an applied call, so that a copy of it a client still waits for (a
+   * new leader's second entry of its retry) gets the real answer. Memory only: the last
+   * {@value #REPLIES} calls.
+   */
+  public <T> void remember(Invocation call, T reply) {
+    replies.put(call, reply);
+  }
+
+  /** The remembered reply to {@code call}, or null. */
+  @SuppressWarnings("unchecked")
+  public <T> T reply(Invocation call) {
+    return (T) replies.get(call);
+  }
 
   /** The table as recorded by {@link #recorded()}. */
   public static AppliedCalls of(List<ClientCall> recorded) {

@@ -51,36 +51,27 @@ public final class PdStateMachine extends BaseStateMachine {
   private final Map<String, PdOperator> running = new LinkedHashMap<>();
   private final Deque<PdOperator> finished = new ArrayDeque<>();
 
-  /** Each PD client's last applied calls; rebuilt with the rest when the log is replayed. */
+  /** Each PD client's last applied calls and replies; rebuilt with the rest when the log is replayed. */
   private final AppliedCalls calls = AppliedCalls.of(java.util.List.of());
-  /** The answers to the last calls applied, for a copy of one its client still waits for. */
-  private final Map<Invocation, Message> recentReplies = new LinkedHashMap<>() {
-    @Override
-    protected boolean removeEldestEntry(Map.Entry<Invocation, Message> eldest) {
-      return size() > 256;
-    }
-  };
-
-  private record Invocation(com.google.protobuf.ByteString client, long callId) {}
 
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     var entry = trx.getLogEntry();
-    Invocation call = new Invocation(
+    AppliedCalls.Invocation call = new AppliedCalls.Invocation(
         com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()),
         entry.getStateMachineLogEntry().getCallId());
-    if (calls.isCopy(call.client(), call.callId())) {
+    if (calls.isCopy(call)) {
       // A copy of a command applied before (see AppliedCalls): applying it again could undo a
       // later change, such as an operator's end or a node's new state.
       LOG.info("placement driver: entry {} repeats call {}, applied before; not applying it again",
           entry.getIndex(), call.callId());
       updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
       // The replies are rebuilt with the log on restart, so only a copy of a call more than
-      // 256 commands old finds none; its client gave up on it long ago.
-      Message first = recentReplies.get(call);
+      // 128 commands old finds none; its client gave up on it long ago.
+      Message first = calls.reply(call);
       return CompletableFuture.completedFuture(first != null ? first : Message.valueOf(ANSWER_GONE));
     }
-    calls.record(call.client(), call.callId(), entry.getIndex());
+    calls.record(call, entry.getIndex());
     String refusal = null;
     try {
       refusal = apply(PdCommand.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray()));
@@ -89,7 +80,7 @@ public final class PdStateMachine extends BaseStateMachine {
     }
     updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
     Message reply = refusal == null ? Message.EMPTY : Message.valueOf(refusal);
-    recentReplies.put(call, reply);
+    calls.remember(call, reply);
     return CompletableFuture.completedFuture(reply);
   }
 

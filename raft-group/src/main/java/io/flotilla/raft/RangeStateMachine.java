@@ -75,21 +75,8 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile long revision;
   private volatile long persistedIndex;
   private volatile TermIndex snapshot;
-  /** Each client's last applied write call (persisted with the applied index); under applyLock. */
+  /** Each client's last applied write calls (persisted with the applied index); under applyLock. */
   private AppliedCalls calls = AppliedCalls.of(List.of());
-  /**
-   * The results of the last writes applied, so that a copy of one a client still waits for (a
-   * new leader's second entry of its retry) gets the real answer; in memory only, under applyLock.
-   */
-  private final java.util.Map<Invocation, Message> recentResults = new java.util.LinkedHashMap<>() {
-    @Override
-    protected boolean removeEldestEntry(java.util.Map.Entry<Invocation, Message> eldest) {
-      return size() > RECENT_RESULTS;
-    }
-  };
-  private static final int RECENT_RESULTS = 128;
-
-  private record Invocation(com.google.protobuf.ByteString client, long callId) {}
   /** Set once this node's replica left the group: the division lingers but never writes again. */
   private volatile boolean retired;
   /** Generations of every replica on this node, so that no two replica instances share one. */
@@ -188,10 +175,8 @@ public final class RangeStateMachine extends BaseStateMachine {
       updateLastAppliedTermIndex(entry.getTerm(), index);
       return CompletableFuture.completedFuture(Message.EMPTY);
     }
-    Invocation call = new Invocation(
-        com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()),
-        entry.getStateMachineLogEntry().getCallId());
-    if (calls.isCopy(call.client(), call.callId())) {
+    AppliedCalls.Invocation call = invocation(entry);
+    if (calls.isCopy(call)) {
       return applyCopy(entry, call);
     }
     CommandResult result;
@@ -202,7 +187,7 @@ public final class RangeStateMachine extends BaseStateMachine {
           : RangeLogic.apply(command, range, revision, engine);
       Mutations m = new Mutations().addAll(applied.mutations());
       boolean ttlKeys = writesTtlKeys(m);
-      calls.record(call.client(), call.callId(), index);
+      calls.record(call, index);
       m.put(ColumnFamily.META, MetaKeys.state(rangeId), stateAt(entry.getTerm(), index, applied.revision()));
       engine.write(m);
       if (ttlKeys) {
@@ -224,7 +209,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     persistedIndex = index;
     updateLastAppliedTermIndex(entry.getTerm(), index);
     Message reply = Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray()));
-    recentResults.put(call, reply);
+    calls.remember(call, reply);
     return CompletableFuture.completedFuture(reply);
   }
 
@@ -233,19 +218,26 @@ public final class RangeStateMachine extends BaseStateMachine {
    * index. Answers with the first application's result while it is remembered, else with a
    * {@code DUPLICATE} rejection (the client reports the outcome as unknown).
    */
-  private CompletableFuture<Message> applyCopy(LogEntryProto entry, Invocation call) {
+  private CompletableFuture<Message> applyCopy(LogEntryProto entry, AppliedCalls.Invocation call) {
     long index = entry.getIndex();
     LOG.info("range {} node {}: entry {} repeats call {} of client {}, applied before; not applying it again",
         rangeId, nodeId, index, call.callId(), org.apache.ratis.protocol.ClientId.valueOf(entry.getStateMachineLogEntry().getClientId()));
     writeAppliedOnly(entry.getTerm(), index);
     persistedIndex = index;
     updateLastAppliedTermIndex(entry.getTerm(), index);
-    Message first = recentResults.get(call);
+    Message first = calls.reply(call);
     return CompletableFuture.completedFuture(first != null ? first
         : Message.valueOf(UnsafeByteOperations.unsafeWrap(CommandResult.newBuilder().setRevision(revision)
             .setRejected(Rejection.newBuilder().setReason(Rejection.Reason.DUPLICATE)
                 .setMessage("range " + rangeId + " applied this request before; its result is gone"))
             .build().toByteArray())));
+  }
+
+  /** The Raft client call a log entry carries. */
+  private static AppliedCalls.Invocation invocation(LogEntryProto entry) {
+    return new AppliedCalls.Invocation(
+        com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()),
+        entry.getStateMachineLogEntry().getCallId());
   }
 
   /** The range's state record after an entry: applied position, revision and client calls. */
