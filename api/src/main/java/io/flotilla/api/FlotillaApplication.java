@@ -127,13 +127,18 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds(),
         node.requestTimeout.toMilliseconds() / 2,
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(), java.util.Set.copyOf(node.failpoints),
-        node.forwardWrites);
+        node.forwardWrites, node.proposeInProcess);
     for (String count : keys.forwardingCounts().keySet()) {
       env.metrics().register("flotilla.writes." + count,
           (com.codahale.metrics.Gauge<Long>) () -> keys.forwardingCounts().get(count));
     }
     env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes() / 4));
+    // The JIT's cumulative compile time: a node is warm once it stops growing (bench compare waits for that).
+    java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+    if (jit != null && jit.isCompilationTimeMonitoringSupported()) {
+      env.metrics().register("jvm.compilation.time_ms", (com.codahale.metrics.Gauge<Long>) jit::getTotalCompilationTime);
+    }
     NodeStats stats = new NodeStats(host);
     Async async = new Async(Duration.ofMillis(node.requestTimeout.toMilliseconds()), env.metrics());
     KvResource kv = new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id());

@@ -138,9 +138,9 @@ public final class CompareMain implements Callable<Integer> {
     Files.createDirectories(dir);
     try (StoreCluster cluster = starter.start(dir)) {
       System.err.println(cluster.api().name() + ": cluster ready at " + cluster.endpoints());
-      List<RunResult> results = StoreRuns.run(cluster.api(), cluster.endpoints(), options, true, System.err);
-      stores.add(cluster.describe());
-      return results;
+      StoreRuns.Runs runs = StoreRuns.run(cluster.api(), cluster.endpoints(), options, true, System.err);
+      stores.add(cluster.describe() + (runs.warmUp().isEmpty() ? "" : "; " + runs.warmUp()));
+      return runs.results();
     }
   }
 

@@ -47,7 +47,7 @@ public final class LoadMain implements Callable<Integer> {
       default -> throw new CommandLine.ParameterException(new CommandLine(this), "--store must be flotilla or etcd");
     };
     List<RunResult> results = StoreRuns.run(api, nodes.stream().map(Endpoint::parse).toList(), options, !noPreload,
-        System.err);
+        System.err).results();
     System.out.println(api.name() + ": " + options.describe());
     System.out.print(ResultTable.format(results));
     System.out.print(ResultTable.failures(results));

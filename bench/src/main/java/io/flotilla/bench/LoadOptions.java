@@ -29,9 +29,15 @@ public final class LoadOptions {
 
   @Option(names = "--store-warmup-seconds", defaultValue = "120",
       description = "before the measured runs, drive the store with every workload in turn at the largest client "
-          + "count this long in all, unmeasured: a JVM compiles its hot paths during its first minutes under load, "
-          + "and a store is measured as it runs in service, warm (default: ${DEFAULT-VALUE}; 0 for none)")
+          + "count, unmeasured, at least this long; a store whose members report their JIT compile time (Flotilla) "
+          + "is driven on until a round of the workloads cost each member's compiler under 5 % of a core: a JVM "
+          + "compiles its hot paths during its first minutes under load, and a store is measured as it runs in "
+          + "service, warm (default: ${DEFAULT-VALUE}; 0 for none)")
   int storeWarmupSeconds;
+
+  @Option(names = "--store-warmup-max-seconds", defaultValue = "1200",
+      description = "the longest the store warm-up goes on waiting for the JIT (default: ${DEFAULT-VALUE})")
+  int storeWarmupMaxSeconds;
 
   @Option(names = "--keys", defaultValue = "10000", description = "keys preloaded and read (default: ${DEFAULT-VALUE})")
   int keys;
@@ -86,6 +92,11 @@ public final class LoadOptions {
     return Duration.ofSeconds(storeWarmupSeconds);
   }
 
+  /** The longest the store warm-up waits for the members' compilers to settle. */
+  public Duration storeWarmupMax() {
+    return Duration.ofSeconds(Math.max(storeWarmupSeconds, storeWarmupMaxSeconds));
+  }
+
   public Duration timeout() {
     return Duration.ofSeconds(timeoutSeconds);
   }
@@ -104,7 +115,8 @@ public final class LoadOptions {
   public String describe() {
     return keys + " keys, " + valueSize + " B values, " + distribution + " keys for put/get/scan, "
         + (openLoopRate == null ? "closed loop" : "open loop at " + openLoopRate.longValue() + " ops/s") + ", "
-        + (storeWarmupSeconds > 0 ? storeWarmupSeconds + " s of every workload first, unmeasured; " : "")
+        + (storeWarmupSeconds > 0 ? "every workload first, unmeasured, for at least " + storeWarmupSeconds
+            + " s and until the JIT settles (at most " + storeWarmupMax().toSeconds() + " s); " : "")
         + warmupSeconds + " s warm-up + " + seconds + " s measured per run";
   }
 }

@@ -324,9 +324,17 @@ public final class RangeClient implements AutoCloseable {
   });
 
   private CommandResult parseCommandResult(RaftClientReply reply) {
+    return commandResult(rangeId, reply.getMessage());
+  }
+
+  /**
+   * A range's answer to a write: its result, or an unknown outcome when the answer is unreadable
+   * or says the range applied an earlier copy of the request and no longer has its result.
+   */
+  public static CommandResult commandResult(long rangeId, Message message) {
     CommandResult result;
     try {
-      result = CommandResult.parseFrom(reply.getMessage().getContent().toByteArray());
+      result = CommandResult.parseFrom(message.getContent().toByteArray());
     } catch (InvalidProtocolBufferException e) {
       // The command was applied; only its answer is unreadable, so the outcome is unknown.
       throw FlotillaException.outcomeUnknown("the write to range " + rangeId, e);

@@ -27,6 +27,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.flotilla.proto.Command;
+import io.flotilla.proto.CommandResult;
 import io.flotilla.proto.Query;
 import io.flotilla.proto.QueryResult;
 import java.util.concurrent.CompletableFuture;
@@ -92,6 +94,9 @@ public final class NodeHost implements AutoCloseable {
   /** Identifies this node's in-process read requests to its own server. */
   private final ClientId localClient = ClientId.randomId();
   private final AtomicLong localCallIds = new AtomicLong();
+  /** Identifies the writes this node proposes in-process to ranges it leads ({@link LocalWrites}). */
+  private final ClientId localWriter = ClientId.randomId();
+  private final LocalWrites localWrites;
   private final ExecutorService installExecutor;
   /** Creates and removes range groups after splits and merges, one change at a time. */
   private final ExecutorService groupExecutor;
@@ -171,7 +176,7 @@ public final class NodeHost implements AutoCloseable {
         return awaitOtherMachine(groupId);
       }
       return replicas.computeIfAbsent(rangeId.getAsLong(), id ->
-          new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events));
+          new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events, localWriter));
     };
     this.forwarding = new WriteForwarding(id -> Optional.ofNullable(nodes.get(id)),
         (int) Math.min(Integer.MAX_VALUE, settings.maxEntryBytes() + (1L << 20)));
@@ -184,6 +189,7 @@ public final class NodeHost implements AutoCloseable {
         .setStateMachineRegistry(registry)
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
+    this.localWrites = new LocalWrites(server, localWriter, settings.requestTimeout().toMillis());
   }
 
   /**
@@ -589,6 +595,19 @@ public final class NodeHost implements AutoCloseable {
     return c;
   }
 
+  /**
+   * Proposes a command to a range: in-process when this node's replica leads it
+   * ({@link LocalWrites}), else through the range's client. Completes with the range's result;
+   * fails with an unknown outcome when the write may or may not have been applied.
+   */
+  public CompletableFuture<CommandResult> write(RangeDescriptor range, Command command) {
+    RangeStateMachine replica = replicas.get(range.getId());
+    if (replica == null || !leads(range.getId())) {
+      return client(range).write(command);
+    }
+    return localWrites.write(replica, RangeGroups.groupId(range.getId()), command, () -> client(range).write(command));
+  }
+
   /** This node's replica of a range, if it hosts one. */
   public Optional<RangeStateMachine> replica(long rangeId) {
     return Optional.ofNullable(replicas.get(rangeId));
@@ -680,6 +699,16 @@ public final class NodeHost implements AutoCloseable {
   /** Serves the writes other nodes forward to this one with {@code handler}. */
   public void serveForwardedWrites(WriteForwarding.Handler handler) {
     forwarding.serveWith(handler);
+  }
+
+  /** The in-process writer, for tests that drive it past {@link #write}'s choice. */
+  LocalWrites localWrites() {
+    return localWrites;
+  }
+
+  /** The Raft client id of the in-process writer, for tests that impersonate it. */
+  ClientId localWriter() {
+    return localWriter;
   }
 
   /** The Ratis server itself, for tests that hand it requests no Flotilla client would send. */

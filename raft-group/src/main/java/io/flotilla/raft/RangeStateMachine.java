@@ -77,6 +77,13 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile TermIndex snapshot;
   /** Each client's last applied write calls (persisted with the applied index); under applyLock. */
   private AppliedCalls calls = AppliedCalls.of(List.of());
+  /** The Raft client id under which this node proposes in-process ({@link LocalWrites}). */
+  private final org.apache.ratis.protocol.ClientId localWriterId;
+  private final com.google.protobuf.ByteString localWriter;
+  /** Calls of {@link #localWriter} this replica appended to its log as leader, until their caller settles them. */
+  private final java.util.Set<Long> appendedLocalCalls = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /** Callers waiting for a local call to apply (see {@link #outcomeOf}); under applyLock. */
+  private final java.util.Map<Long, CompletableFuture<Message>> awaitedLocalCalls = new java.util.HashMap<>();
   /** Set once this node's replica left the group: the division lingers but never writes again. */
   private volatile boolean retired;
   /** Generations of every replica on this node, so that no two replica instances share one. */
@@ -90,7 +97,9 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile long ttlGeneration = TTL_GENERATIONS.incrementAndGet();
 
   RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
-      Executor installExecutor, RangeEvents events) {
+      Executor installExecutor, RangeEvents events, org.apache.ratis.protocol.ClientId localWriter) {
+    this.localWriterId = localWriter;
+    this.localWriter = com.google.protobuf.ByteString.copyFrom(localWriter.toByteString().toByteArray());
     this.nodeId = nodeId;
     this.rangeId = rangeId;
     this.engine = engine;
@@ -167,6 +176,82 @@ public final class RangeStateMachine extends BaseStateMachine {
     }
   }
 
+  /**
+   * Notes the calls of this node's in-process writer as they enter the log (Ratis calls this on
+   * the leader, in log order, right before it appends a client's request): a call that failed
+   * without being noted here never reached the log and may be proposed anew.
+   */
+  @Override
+  public TransactionContext preAppendTransaction(TransactionContext trx) throws IOException {
+    org.apache.ratis.protocol.RaftClientRequest request = trx.getClientRequest();
+    if (request != null && localWriterId.equals(request.getClientId())) {
+      appendedLocalCalls.add(request.getCallId());
+    }
+    return trx;
+  }
+
+  /**
+   * Calls of the local writer answered since its last submission to this range; the next one
+   * lists them, so the leader drops them from its retry cache (as a Ratis client does).
+   */
+  private final java.util.Queue<Long> answeredLocalCalls = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  /** Held while the local writer takes a call id and submits it, so ids enter the log in order. */
+  Object localWriteOrder() {
+    return appendedLocalCalls;
+  }
+
+  void answeredLocally(long callId) {
+    answeredLocalCalls.add(callId);
+  }
+
+  /** The calls {@link #answeredLocally} noted since the last time this was asked. */
+  List<Long> takeAnsweredLocalCalls() {
+    List<Long> out = new java.util.ArrayList<>();
+    for (Long id; (id = answeredLocalCalls.poll()) != null; ) {
+      out.add(id);
+    }
+    return out;
+  }
+
+  /** Whether this replica appended the local writer's call {@code callId}; forgets it either way. */
+  boolean settleAppended(long callId) {
+    return appendedLocalCalls.remove(callId);
+  }
+
+  /**
+   * The result of the local writer's call {@code callId} as this replica applies it: at once if
+   * it applied it already (a {@code DUPLICATE} rejection if its result is no longer remembered),
+   * else when it does. It never completes for a call the log dropped: callers time out and
+   * {@link #stopAwaiting} it.
+   */
+  CompletableFuture<Message> outcomeOf(long callId) {
+    AppliedCalls.Invocation call = new AppliedCalls.Invocation(localWriter, callId);
+    synchronized (applyLock) {
+      if (calls.isCopy(call)) {
+        Message first = calls.reply(call);
+        return CompletableFuture.completedFuture(first != null ? first : duplicate());
+      }
+      return awaitedLocalCalls.computeIfAbsent(callId, id -> new CompletableFuture<>());
+    }
+  }
+
+  void stopAwaiting(long callId) {
+    synchronized (applyLock) {
+      awaitedLocalCalls.remove(callId);
+    }
+  }
+
+  /** Hands an applied call's result to whoever waits for it (see {@link #outcomeOf}); under applyLock. */
+  private void applied(AppliedCalls.Invocation call, Message reply) {
+    if (!awaitedLocalCalls.isEmpty() && call.client().equals(localWriter)) {
+      CompletableFuture<Message> waiting = awaitedLocalCalls.remove(call.callId());
+      if (waiting != null) {
+        waiting.complete(reply);
+      }
+    }
+  }
+
   private CompletableFuture<Message> applyLocked(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
     long index = entry.getIndex();
@@ -210,6 +295,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     updateLastAppliedTermIndex(entry.getTerm(), index);
     Message reply = Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray()));
     calls.remember(call, reply);
+    applied(call, reply);
     return CompletableFuture.completedFuture(reply);
   }
 
@@ -226,11 +312,17 @@ public final class RangeStateMachine extends BaseStateMachine {
     persistedIndex = index;
     updateLastAppliedTermIndex(entry.getTerm(), index);
     Message first = calls.reply(call);
-    return CompletableFuture.completedFuture(first != null ? first
-        : Message.valueOf(UnsafeByteOperations.unsafeWrap(CommandResult.newBuilder().setRevision(revision)
-            .setRejected(Rejection.newBuilder().setReason(Rejection.Reason.DUPLICATE)
-                .setMessage("range " + rangeId + " applied this request before; its result is gone"))
-            .build().toByteArray())));
+    Message reply = first != null ? first : duplicate();
+    applied(call, reply);
+    return CompletableFuture.completedFuture(reply);
+  }
+
+  /** The answer to a copy of a request whose first result is no longer remembered. */
+  private Message duplicate() {
+    return Message.valueOf(UnsafeByteOperations.unsafeWrap(CommandResult.newBuilder().setRevision(revision)
+        .setRejected(Rejection.newBuilder().setReason(Rejection.Reason.DUPLICATE)
+            .setMessage("range " + rangeId + " applied this request before; its result is gone"))
+        .build().toByteArray()));
   }
 
   /** The Raft client call a log entry carries. */

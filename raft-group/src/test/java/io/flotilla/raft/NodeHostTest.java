@@ -1,6 +1,7 @@
 package io.flotilla.raft;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -132,6 +133,102 @@ class NodeHostTest {
     }
   }
 
+  /**
+   * A write to a range the node leads goes to its own server in-process and applies once; the
+   * replica still knows the call's result afterwards, as a caller whose replica lost the lead
+   * in between would ask for it.
+   */
+  @Test
+  void aWriteToARangeTheNodeLeadsIsProposedInProcess() throws Exception {
+    try (NodeHost host = startedAlone()) {
+      get(host, "k"); // the group has a leader
+      RangeDescriptor range = range(host, "k");
+      RangeStateMachine replica = host.replica(range.getId()).orElseThrow();
+      long revision = replica.revision();
+      CommandResult written = host.write(range, routed(host, putCommand("k", "v1"))).get(30, TimeUnit.SECONDS);
+      assertTrue(written.hasPut(), written::toString);
+      assertEquals(revision + 1, written.getRevision(), "applied once");
+      assertEquals("v1", get(host, "k").getGet().getKv().getValue().toStringUtf8());
+      assertFalse(replica.settleAppended(1), "a settled call is forgotten");
+      Message known = replica.outcomeOf(1).get(5, TimeUnit.SECONDS);
+      assertEquals(written, CommandResult.parseFrom(known.getContent().toByteArray()),
+          "the replica answers with the applied call's result");
+    }
+  }
+
+  /**
+   * A call the replica appended before it lost the lead is answered once the replica applies
+   * it, committed by the next leader: here the same call reaches the log as that leader's
+   * replication would bring it.
+   */
+  @Test
+  void aCallersWaitForItsAppendedCallEndsWhenTheReplicaAppliesIt() throws Exception {
+    try (NodeHost host = startedAlone()) {
+      get(host, "k");
+      RangeStateMachine replica = host.replica(range(host, "k").getId()).orElseThrow();
+      java.util.concurrent.CompletableFuture<Message> outcome = replica.outcomeOf(1000);
+      assertFalse(outcome.isDone(), "not applied yet");
+      RaftClientReply applied = submit(host, host.localWriter(), 1000, putCommand("k", "late"), List.of());
+      for (int attempt = 0; !applied.isSuccess() && attempt < 20; attempt++) {
+        // The one-node group re-elected itself (a long pause on a loaded machine makes its leader
+        // step down): the same call again, which the range applies at most once.
+        Thread.sleep(100);
+        applied = submit(host, host.localWriter(), 1000, putCommand("k", "late"), List.of());
+      }
+      assertTrue(applied.isSuccess(), applied::toString);
+      assertEquals(applied.getMessage().getContent(), outcome.get(5, TimeUnit.SECONDS).getContent());
+      assertTrue(CommandResult.parseFrom(applied.getMessage().getContent().toByteArray()).hasPut());
+    }
+  }
+
+  /**
+   * A call the replica refuses before it enters the log (no leader here: one of the range's two
+   * replicas is down) goes the other way, once: nothing can apply the refused one.
+   */
+  @Test
+  void aCallRefusedBeforeItEnteredTheLogGoesTheOtherWay() throws Exception {
+    ClusterNode self = new ClusterNode("n1", "http://127.0.9.1:1", "127.0.9.1:" + freePort());
+    ClusterNode absent = new ClusterNode("n2", "http://127.0.9.2:1", "127.0.9.2:" + freePort());
+    try (NodeHost host = new NodeHost(self, List.of(self, absent), new InMemoryKvEngine(), dir.toFile(), fast(),
+        (n, r) -> {
+          throw new IOException("no peers to fetch snapshots from");
+        })) {
+      host.start(List.of(), 3);
+      RangeDescriptor range = host.routing().all().get(0);
+      RangeStateMachine replica = host.replica(range.getId()).orElseThrow();
+      CommandResult elsewhere = CommandResult.newBuilder().setRevision(-1).build();
+      java.util.concurrent.atomic.AtomicInteger otherWay = new java.util.concurrent.atomic.AtomicInteger();
+      CommandResult answer = host.localWrites().write(replica, RangeGroups.groupId(range.getId()),
+          putCommand("k", "v").toBuilder().setRangeId(range.getId()).setEpoch(range.getEpoch()).build(), () -> {
+            otherWay.incrementAndGet();
+            return java.util.concurrent.CompletableFuture.completedFuture(elsewhere);
+          }).get(30, TimeUnit.SECONDS);
+      assertEquals(elsewhere, answer);
+      assertEquals(1, otherWay.get());
+      assertEquals(0, replica.revision(), "nothing applied");
+    }
+  }
+
+  /** A started one-node host with two ranges (split at "m") over an in-memory engine. */
+  private NodeHost startedAlone() throws IOException {
+    ClusterNode self = new ClusterNode("n1", "http://127.0.9.1:1", "127.0.9.1:" + freePort());
+    NodeHost host = new NodeHost(self, List.of(self), new InMemoryKvEngine(), dir.toFile(), fast(), (n, r) -> {
+      throw new IOException("no peers to fetch snapshots from");
+    });
+    try {
+      host.start(List.of("m"), 3);
+      return host;
+    } catch (IOException | RuntimeException e) {
+      host.close();
+      throw e;
+    }
+  }
+
+  private static Command routed(NodeHost host, Command command) {
+    RangeDescriptor range = range(host, command.getPut().getKey().toStringUtf8());
+    return command.toBuilder().setRangeId(range.getId()).setEpoch(range.getEpoch()).build();
+  }
+
   private static RangeDescriptor range(NodeHost host, String key) {
     return host.routing().lookup(Keys.utf8(key));
   }
@@ -146,7 +243,7 @@ class NodeHostTest {
   private static RaftClientReply submit(NodeHost host, ClientId client, long callId, Command command,
       List<Long> answered) throws Exception {
     RangeDescriptor range = range(host, command.getPut().getKey().toStringUtf8());
-    Command routed = command.toBuilder().setRangeId(range.getId()).setEpoch(range.getEpoch()).build();
+    Command routed = routed(host, command);
     RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(client)
         .setServerId(host.raftServer().getId()).setGroupId(RangeGroups.groupId(range.getId())).setCallId(callId)
         .setRepliedCallIds(answered).setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(routed.toByteArray())))

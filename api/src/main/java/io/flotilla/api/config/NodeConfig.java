@@ -54,6 +54,13 @@ public class NodeConfig {
    */
   @JsonProperty public boolean forwardWrites = true;
 
+  /**
+   * Whether a node hands the writes it proposes to ranges it leads to its own Raft server
+   * in-process, rather than through the range's Raft client over loopback gRPC
+   * (docs/design-notes.md, "Log entries and apply").
+   */
+  @JsonProperty public boolean proposeInProcess = true;
+
   /** How long a request may take before it answers 504 (writes: outcome unknown). */
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(10);
 

@@ -73,12 +73,14 @@ public final class KeyService {
    *     answers 503 (it applied nothing)
    * @param txnAbandonAfterMillis see {@link Transactions}
    * @param forwardWrites see {@code NodeConfig.forwardWrites}
+   * @param proposeInProcess see {@code NodeConfig.proposeInProcess}
    */
   public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock,
       long requestTimeoutMillis, long lockWaitMillis, long txnAbandonAfterMillis, int maxEntryBytes,
-      java.util.Set<String> failpoints, boolean forwardWrites) {
+      java.util.Set<String> failpoints, boolean forwardWrites, boolean proposeInProcess) {
     this.failpoints = java.util.Set.copyOf(failpoints);
-    this.writes = new LeaderWrites(LeaderWrites.Node.of(host), new WriteBatcher((range, command) -> host.client(range).write(command),
+    this.writes = new LeaderWrites(LeaderWrites.Node.of(host), new WriteBatcher(proposeInProcess
+        ? host::write : (range, command) -> host.client(range).write(command),
         clock::millis, maxEntryBytes / 4), maxEntryBytes / 2, requestTimeoutMillis, forwardWrites);
     host.serveForwardedWrites(writes::serve);
     this.reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0), ReadBatcher.IN_FLIGHT,

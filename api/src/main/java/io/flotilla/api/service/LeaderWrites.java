@@ -32,9 +32,9 @@ import java.util.concurrent.atomic.LongAdder;
  * arrives at a node not leading its range is forwarded once, over the Raft port, to the node
  * that does, and joins that node's batch. A range's writes bound for its leader travel
  * together: one message under way per range, and the writes that arrive meanwhile leave in the
- * next one, answered one by one. The leader's node proposes through its range client
- * as before, so its Ratis retries (same call id, deduplicated by the leader's retry cache)
- * still cover leader changes after the write was queued.
+ * next one, answered one by one. The leader's node proposes as it does its own writes
+ * ({@link NodeHost#write}): in-process while it leads, through its range client, which finds
+ * the new leader, when the range's leadership moved after the write was queued.
  *
  * <p>When nothing can have been proposed, the write goes the way it went before forwarding
  * existed, through this node's batcher and range client: no leader known, the leader's node

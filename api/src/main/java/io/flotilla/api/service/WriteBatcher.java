@@ -54,7 +54,7 @@ final class WriteBatcher {
   private final Map<Long, Lane> lanes = new ConcurrentHashMap<>();
 
   /**
-   * @param send proposes one command to the range (the range client's write)
+   * @param send proposes one command to the range (the node's write: in-process or through the range client)
    * @param maxBatchBytes the most key and value bytes one batch carries (well under the
    *     largest log entry)
    */

@@ -7,6 +7,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * The generator's operations over Flotilla's HTTP API (shared/API.md): {@code PUT /v1/kv/{key}}
@@ -56,6 +57,22 @@ public final class FlotillaApi implements StoreApi {
     return Outcome.of(connection.send("GET", target, null, null));
   }
 
+  /** The node's {@code jvm.compilation.time_ms} gauge from its Prometheus metrics. */
+  @Override
+  public OptionalLong compileMillis(HttpConnection connection) throws IOException {
+    HttpResponse r = connection.send("GET", "/metrics", null, null);
+    if (r.status() != 200) {
+      throw new IOException("GET /metrics answered " + r.status() + ": " + r.failureCause());
+    }
+    for (String line : new String(r.body(), StandardCharsets.UTF_8).split("\n")) {
+      if (line.startsWith(COMPILE_TIME + " ")) {
+        return OptionalLong.of((long) Double.parseDouble(line.substring(COMPILE_TIME.length() + 1).trim()));
+      }
+    }
+    return OptionalLong.empty();
+  }
+
+  private static final String COMPILE_TIME = "jvm_compilation_time_ms";
 
   /**
    * The key as a URL path: '/' stays (keys may contain it, shared/API.md), every byte outside

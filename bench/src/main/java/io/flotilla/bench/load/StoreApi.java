@@ -3,6 +3,7 @@ package io.flotilla.bench.load;
 import io.flotilla.client.http.Consistency;
 import java.io.IOException;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * How one store's HTTP API spells each generator operation. Implementations hold no per-request
@@ -29,4 +30,13 @@ public interface StoreApi {
 
   /** Reads up to {@code limit} keys with their values, from {@code startKey} on in key order. */
   Outcome scan(HttpConnection connection, String startKey, int limit, Consistency mode) throws IOException;
+
+  /**
+   * Milliseconds the member's JIT compiler has spent since it started, or empty if the store
+   * does not tell (a store compiled ahead of time has nothing to warm). The store warm-up goes
+   * on until this stops growing.
+   */
+  default OptionalLong compileMillis(HttpConnection connection) throws IOException {
+    return OptionalLong.empty();
+  }
 }

@@ -1,0 +1,137 @@
+package io.flotilla.raft;
+
+import io.flotilla.client.Completions;
+import io.flotilla.client.RangeClient;
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
+import io.flotilla.proto.Command;
+import io.flotilla.proto.CommandResult;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+/**
+ * Writes a node proposes to ranges its own replicas lead, handed to the local Ratis server as
+ * client requests: no Ratis client, no loopback gRPC stream, no request and reply serialized
+ * twice. The leader's node proposes every batch of its ranges' writes (its own and those its
+ * peers forward), so this is the write path of nearly every put.
+ *
+ * <p>The node proposes under one Raft client id of its own, with call ids that grow in the
+ * order the calls enter each range's log (one submission at a time per range), which is what
+ * the ranges' at-most-once table expects ({@code AppliedCalls}).
+ *
+ * <p>A call is never sent twice. When one fails, the replica tells whether it had entered the
+ * log ({@link RangeStateMachine#preAppendTransaction}):
+ * <ul>
+ *   <li>it had not (the replica no longer led, or was not ready yet): nothing can apply it, and
+ *       the write goes through the range's client, which finds the leader;
+ *   <li>it had, and then the replica stopped leading: the entry commits with the next leader
+ *       or is dropped, and this replica applies it in the first case. The caller waits for
+ *       that, and reports an unknown outcome if it does not happen in time.
+ * </ul>
+ */
+final class LocalWrites {
+  private final RaftServer server;
+  private final ClientId writer;
+  private final AtomicLong callIds = new AtomicLong();
+  private final long settleMillis;
+
+  /**
+   * @param writer the Raft client id the node's in-process writes carry (its replicas know it)
+   * @param settleMillis how long a caller waits for a call its replica appended and then lost
+   *     the lead over to apply, before it reports an unknown outcome
+   */
+  LocalWrites(RaftServer server, ClientId writer, long settleMillis) {
+    this.server = server;
+    this.writer = writer;
+    this.settleMillis = settleMillis;
+  }
+
+  /**
+   * Proposes {@code command} through {@code replica}, which leads its range as far as the caller
+   * knows; {@code elsewhere} proposes it another way when it never entered this replica's log.
+   */
+  CompletableFuture<CommandResult> write(RangeStateMachine replica, RaftGroupId group, Command command,
+      Supplier<CompletableFuture<CommandResult>> elsewhere) {
+    byte[] bytes = command.toByteArray();
+    // Submitted on the completion threads: Ratis blocks the submitting thread until its client
+    // executor took the request, and request threads must not wait on Ratis.
+    return CompletableFuture.supplyAsync(() -> submit(replica, group, bytes), Completions.EXECUTOR)
+        .thenCompose(sent -> sent.reply().handleAsync(
+            (reply, error) -> settle(replica, sent.callId(), reply, error, elsewhere), Completions.EXECUTOR))
+        .thenCompose(result -> result);
+  }
+
+  private record Sent(long callId, CompletableFuture<RaftClientReply> reply) {}
+
+  private Sent submit(RangeStateMachine replica, RaftGroupId group, byte[] command) {
+    // One submission at a time per range: call ids enter the range's log in the order taken.
+    synchronized (replica.localWriteOrder()) {
+      long callId = callIds.incrementAndGet();
+      RaftClientRequest request = RaftClientRequest.newBuilder().setClientId(writer).setServerId(server.getId())
+          .setGroupId(group).setCallId(callId).setRepliedCallIds(replica.takeAnsweredLocalCalls()).setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(command)))
+          .setType(RaftClientRequest.writeRequestType()).build();
+      CompletableFuture<RaftClientReply> reply;
+      try {
+        reply = server.submitClientRequestAsync(request);
+      } catch (IOException | RuntimeException e) {
+        reply = CompletableFuture.failedFuture(e);
+      }
+      return new Sent(callId, reply);
+    }
+  }
+
+  private CompletableFuture<CommandResult> settle(RangeStateMachine replica, long callId, RaftClientReply reply,
+      Throwable error, Supplier<CompletableFuture<CommandResult>> elsewhere) {
+    boolean appended = replica.settleAppended(callId);
+    Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
+    if (failure == null) {
+      replica.answeredLocally(callId);
+      return result(replica, reply.getMessage());
+    }
+    if (!appended) {
+      return elsewhere.get();
+    }
+    Throwable cause = unwrap(failure);
+    if (cause instanceof StateMachineException) {
+      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.INTERNAL,
+          "range " + replica.rangeId() + " failed to apply the request: " + cause.getMessage(), cause));
+    }
+    // In the log, then the replica stopped leading (or shut down): the entry's fate is the next
+    // leader's log, which this replica follows.
+    return replica.outcomeOf(callId).orTimeout(settleMillis, TimeUnit.MILLISECONDS).handleAsync((message, e) -> {
+      if (e != null) {
+        replica.stopAwaiting(callId);
+        throw FlotillaException.outcomeUnknown("the write to range " + replica.rangeId(), cause);
+      }
+      return RangeClient.commandResult(replica.rangeId(), message);
+    }, Completions.EXECUTOR);
+  }
+
+  private static CompletableFuture<CommandResult> result(RangeStateMachine replica, Message message) {
+    try {
+      return CompletableFuture.completedFuture(RangeClient.commandResult(replica.rangeId(), message));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    Throwable c = t;
+    while (c instanceof CompletionException && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c;
+  }
+}
