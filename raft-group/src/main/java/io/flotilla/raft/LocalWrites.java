@@ -7,11 +7,13 @@ import io.flotilla.common.FlotillaException;
 import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
 import java.io.IOException;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -19,6 +21,8 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
@@ -37,8 +41,10 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  *   <li>it had not (the replica no longer led, or was not ready yet): nothing can apply it, and
  *       the write goes through the range's client, which finds the leader;
  *   <li>it had, and then the replica stopped leading: the entry commits with the next leader
- *       or is dropped, and this replica applies it in the first case. The caller waits for
- *       that, and reports an unknown outcome if it does not happen in time.
+ *       or is dropped. Once this replica applied its index, the entry committed there tells
+ *       which (the same term: applied, and answered with its result; another: dropped, and
+ *       the write goes through the range's client). If the replica cannot tell within the
+ *       request timeout, the outcome is unknown.
  * </ul>
  */
 final class LocalWrites {
@@ -46,15 +52,19 @@ final class LocalWrites {
   private final ClientId writer;
   private final AtomicLong callIds = new AtomicLong();
   private final long settleMillis;
+  /** The node's calls that entered a leader's log, by call id, noted by the replicas ({@link RangeStateMachine#preAppendTransaction}). */
+  private final Map<Long, TransactionContext> appends;
 
   /**
    * @param writer the Raft client id the node's in-process writes carry (its replicas know it)
+   * @param appends where the node's replicas note the writer's calls as they enter the log
    * @param settleMillis how long a caller waits for a call its replica appended and then lost
    *     the lead over to apply, before it reports an unknown outcome
    */
-  LocalWrites(RaftServer server, ClientId writer, long settleMillis) {
+  LocalWrites(RaftServer server, ClientId writer, Map<Long, TransactionContext> appends, long settleMillis) {
     this.server = server;
     this.writer = writer;
+    this.appends = appends;
     this.settleMillis = settleMillis;
   }
 
@@ -94,29 +104,35 @@ final class LocalWrites {
 
   private CompletableFuture<CommandResult> settle(RangeStateMachine replica, long callId, RaftClientReply reply,
       Throwable error, Supplier<CompletableFuture<CommandResult>> elsewhere) {
-    boolean appended = replica.settleAppended(callId);
+    TransactionContext appended = appends.remove(callId);
     Throwable failure = error != null ? error : reply.isSuccess() ? null : reply.getException();
     if (failure == null) {
       replica.answeredLocally(callId);
       return result(replica, reply.getMessage());
     }
-    if (!appended) {
-      return elsewhere.get();
+    if (appended == null) {
+      return elsewhere.get(); // refused before it entered the log: nothing can apply it
     }
     Throwable cause = unwrap(failure);
-    if (cause instanceof StateMachineException) {
+    LogEntryProto entry = appended.getLogEntry();
+    if (cause instanceof StateMachineException || entry == null) {
+      // Refused by the state machine on its way into the log (too large, for one).
       return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.INTERNAL,
-          "range " + replica.rangeId() + " failed to apply the request: " + cause.getMessage(), cause));
+          "range " + replica.rangeId() + " failed to take the request: " + cause.getMessage(), cause));
     }
-    // In the log, then the replica stopped leading (or shut down): the entry's fate is the next
-    // leader's log, which this replica follows.
-    return replica.outcomeOf(callId).orTimeout(settleMillis, TimeUnit.MILLISECONDS).handleAsync((message, e) -> {
-      if (e != null) {
-        replica.stopAwaiting(callId);
-        throw FlotillaException.outcomeUnknown("the write to range " + replica.rangeId(), cause);
-      }
-      return RangeClient.commandResult(replica.rangeId(), message);
-    }, Completions.EXECUTOR);
+    // In the log, then the replica stopped leading (or shut down): the entry commits with the
+    // next leader or is dropped, and this replica follows that leader's log.
+    return replica.fateOf(callId, TermIndex.valueOf(entry.getTerm(), entry.getIndex()))
+        .orTimeout(settleMillis, TimeUnit.MILLISECONDS)
+        .handleAsync((fate, e) -> {
+          if (e != null || (fate.reply() == null && !fate.dropped())) {
+            replica.stopAwaiting(callId);
+            return CompletableFuture.<CommandResult>failedFuture(
+                FlotillaException.outcomeUnknown("the write to range " + replica.rangeId(), cause));
+          }
+          return fate.dropped() ? elsewhere.get() : result(replica, fate.reply());
+        }, Completions.EXECUTOR)
+        .thenCompose(result -> result);
   }
 
   private static CompletableFuture<CommandResult> result(RangeStateMachine replica, Message message) {

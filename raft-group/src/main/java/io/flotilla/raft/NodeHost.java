@@ -96,6 +96,8 @@ public final class NodeHost implements AutoCloseable {
   private final AtomicLong localCallIds = new AtomicLong();
   /** Identifies the writes this node proposes in-process to ranges it leads ({@link LocalWrites}). */
   private final ClientId localWriter = ClientId.randomId();
+  /** The in-process writer's calls as they enter a leader's log, noted by the replicas. */
+  private final Map<Long, org.apache.ratis.statemachine.TransactionContext> localAppends = new ConcurrentHashMap<>();
   private final LocalWrites localWrites;
   private final ExecutorService installExecutor;
   /** Creates and removes range groups after splits and merges, one change at a time. */
@@ -176,7 +178,8 @@ public final class NodeHost implements AutoCloseable {
         return awaitOtherMachine(groupId);
       }
       return replicas.computeIfAbsent(rangeId.getAsLong(), id ->
-          new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events, localWriter));
+          new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events, localWriter,
+              localAppends));
     };
     this.forwarding = new WriteForwarding(id -> Optional.ofNullable(nodes.get(id)),
         (int) Math.min(Integer.MAX_VALUE, settings.maxEntryBytes() + (1L << 20)));
@@ -189,7 +192,7 @@ public final class NodeHost implements AutoCloseable {
         .setStateMachineRegistry(registry)
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
-    this.localWrites = new LocalWrites(server, localWriter, settings.requestTimeout().toMillis());
+    this.localWrites = new LocalWrites(server, localWriter, localAppends, settings.requestTimeout().toMillis());
   }
 
   /**

@@ -80,10 +80,12 @@ public final class RangeStateMachine extends BaseStateMachine {
   /** The Raft client id under which this node proposes in-process ({@link LocalWrites}). */
   private final org.apache.ratis.protocol.ClientId localWriterId;
   private final com.google.protobuf.ByteString localWriter;
-  /** Calls of {@link #localWriter} this replica appended to its log as leader, until their caller settles them. */
-  private final java.util.Set<Long> appendedLocalCalls = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  /** Callers waiting for a local call to apply (see {@link #outcomeOf}); under applyLock. */
-  private final java.util.Map<Long, CompletableFuture<Message>> awaitedLocalCalls = new java.util.HashMap<>();
+  /** The node's in-process writes as they enter a leader's log, by call id (see {@link LocalWrites}). */
+  private final java.util.Map<Long, TransactionContext> localAppends;
+  /** Held while the local writer takes a call id and submits it, so ids enter the log in order. */
+  private final Object localWriteOrder = new Object();
+  /** Callers waiting to learn what became of a local call (see {@link #fateOf}); under applyLock. */
+  private final java.util.Map<Long, Awaited> awaitedLocalCalls = new java.util.HashMap<>();
   /** Set once this node's replica left the group: the division lingers but never writes again. */
   private volatile boolean retired;
   /** Generations of every replica on this node, so that no two replica instances share one. */
@@ -97,7 +99,9 @@ public final class RangeStateMachine extends BaseStateMachine {
   private volatile long ttlGeneration = TTL_GENERATIONS.incrementAndGet();
 
   RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
-      Executor installExecutor, RangeEvents events, org.apache.ratis.protocol.ClientId localWriter) {
+      Executor installExecutor, RangeEvents events, org.apache.ratis.protocol.ClientId localWriter,
+      java.util.Map<Long, TransactionContext> localAppends) {
+    this.localAppends = localAppends;
     this.localWriterId = localWriter;
     this.localWriter = com.google.protobuf.ByteString.copyFrom(localWriter.toByteString().toByteArray());
     this.nodeId = nodeId;
@@ -178,16 +182,22 @@ public final class RangeStateMachine extends BaseStateMachine {
 
   /**
    * Notes the calls of this node's in-process writer as they enter the log (Ratis calls this on
-   * the leader, in log order, right before it appends a client's request): a call that failed
-   * without being noted here never reached the log and may be proposed anew.
+   * the leader, in log order, right before it appends a client's request, and never on a
+   * follower): a call that failed without being noted here never reached any log and may be
+   * proposed anew; one noted here has its log index in the context once appended.
    */
   @Override
   public TransactionContext preAppendTransaction(TransactionContext trx) throws IOException {
     org.apache.ratis.protocol.RaftClientRequest request = trx.getClientRequest();
     if (request != null && localWriterId.equals(request.getClientId())) {
-      appendedLocalCalls.add(request.getCallId());
+      localAppends.put(request.getCallId(), trx);
     }
     return trx;
+  }
+
+  /** Held while the local writer takes a call id and submits it, so ids enter the log in order. */
+  Object localWriteOrder() {
+    return localWriteOrder;
   }
 
   /**
@@ -195,11 +205,6 @@ public final class RangeStateMachine extends BaseStateMachine {
    * lists them, so the leader drops them from its retry cache (as a Ratis client does).
    */
   private final java.util.Queue<Long> answeredLocalCalls = new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-  /** Held while the local writer takes a call id and submits it, so ids enter the log in order. */
-  Object localWriteOrder() {
-    return appendedLocalCalls;
-  }
 
   void answeredLocally(long callId) {
     answeredLocalCalls.add(callId);
@@ -214,25 +219,35 @@ public final class RangeStateMachine extends BaseStateMachine {
     return out;
   }
 
-  /** Whether this replica appended the local writer's call {@code callId}; forgets it either way. */
-  boolean settleAppended(long callId) {
-    return appendedLocalCalls.remove(callId);
+  /**
+   * What became of a local call this replica appended and then lost the lead over: applied
+   * (its result), dropped (another entry holds its place in the committed log, so nothing can
+   * ever apply it), or unknown (the replica cannot tell any more).
+   */
+  record LocalFate(Message reply, boolean dropped) {
+    static final LocalFate DROPPED = new LocalFate(null, true);
+    static final LocalFate UNKNOWN = new LocalFate(null, false);
   }
 
+  /** A caller waiting for the entry this replica appended at {@code at}, which carried its call. */
+  private record Awaited(TermIndex at, CompletableFuture<LocalFate> fate) {}
+
   /**
-   * The result of the local writer's call {@code callId} as this replica applies it: at once if
-   * it applied it already (a {@code DUPLICATE} rejection if its result is no longer remembered),
-   * else when it does. It never completes for a call the log dropped: callers time out and
-   * {@link #stopAwaiting} it.
+   * The fate of the local writer's call {@code callId}, which this replica appended at
+   * {@code at} as leader: decided once the replica applied that index, by whether the entry
+   * committed there is the one it appended (same index and term). Until then the future stays
+   * open; callers time out and {@link #stopAwaiting} it.
    */
-  CompletableFuture<Message> outcomeOf(long callId) {
-    AppliedCalls.Invocation call = new AppliedCalls.Invocation(localWriter, callId);
+  CompletableFuture<LocalFate> fateOf(long callId, TermIndex at) {
     synchronized (applyLock) {
-      if (calls.isCopy(call)) {
-        Message first = calls.reply(call);
-        return CompletableFuture.completedFuture(first != null ? first : duplicate());
+      TermIndex last = getLastAppliedTermIndex();
+      long applied = Math.max(persistedIndex, last == null ? 0 : last.getIndex());
+      if (applied >= at.getIndex()) {
+        return CompletableFuture.completedFuture(fateFromLog(callId, at));
       }
-      return awaitedLocalCalls.computeIfAbsent(callId, id -> new CompletableFuture<>());
+      Awaited waiting = new Awaited(at, new CompletableFuture<>());
+      awaitedLocalCalls.put(callId, waiting);
+      return waiting.fate();
     }
   }
 
@@ -242,13 +257,54 @@ public final class RangeStateMachine extends BaseStateMachine {
     }
   }
 
-  /** Hands an applied call's result to whoever waits for it (see {@link #outcomeOf}); under applyLock. */
-  private void applied(AppliedCalls.Invocation call, Message reply) {
-    if (!awaitedLocalCalls.isEmpty() && call.client().equals(localWriter)) {
-      CompletableFuture<Message> waiting = awaitedLocalCalls.remove(call.callId());
-      if (waiting != null) {
-        waiting.complete(reply);
+  /** A local call's fate from this replica's log, once it applied past the call's entry. Under applyLock. */
+  private LocalFate fateFromLog(long callId, TermIndex at) {
+    TermIndex committed;
+    try {
+      org.apache.ratis.server.RaftServer server = getServer().getNow(null);
+      committed = server == null ? null : server.getDivision(getGroupId()).getRaftLog().getTermIndex(at.getIndex());
+    } catch (IOException | RuntimeException e) {
+      committed = null;
+    }
+    if (committed == null) {
+      return LocalFate.UNKNOWN; // purged below a snapshot, or the division is gone
+    }
+    if (!committed.equals(at)) {
+      return LocalFate.DROPPED;
+    }
+    Message first = calls.reply(new AppliedCalls.Invocation(localWriter, callId));
+    return new LocalFate(first != null ? first : duplicate(), false);
+  }
+
+  /**
+   * Settles the waiters once the entry at {@code applied} is applied: the one that appended it
+   * learns its result ({@code reply}), one that appended another entry at that index learns its
+   * call was dropped. Under applyLock.
+   */
+  private void settleAwaited(TermIndex applied, Message reply) {
+    if (awaitedLocalCalls.isEmpty()) {
+      return;
+    }
+    for (java.util.Iterator<java.util.Map.Entry<Long, Awaited>> it = awaitedLocalCalls.entrySet().iterator(); it.hasNext(); ) {
+      java.util.Map.Entry<Long, Awaited> e = it.next();
+      TermIndex at = e.getValue().at();
+      if (at.getIndex() == applied.getIndex()) {
+        e.getValue().fate().complete(at.equals(applied) && reply != null ? new LocalFate(reply, false)
+            : at.equals(applied) ? LocalFate.UNKNOWN : LocalFate.DROPPED);
+        it.remove();
+      } else if (at.getIndex() < applied.getIndex()) {
+        e.getValue().fate().complete(fateFromLog(e.getKey(), at)); // passed by (a snapshot install)
+        it.remove();
       }
+    }
+  }
+
+  /** A log entry the state machine never sees (a configuration change) was applied. */
+  @Override
+  public void notifyTermIndexUpdated(long term, long index) {
+    synchronized (applyLock) {
+      super.notifyTermIndexUpdated(term, index);
+      settleAwaited(TermIndex.valueOf(term, index), null);
     }
   }
 
@@ -295,7 +351,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     updateLastAppliedTermIndex(entry.getTerm(), index);
     Message reply = Message.valueOf(UnsafeByteOperations.unsafeWrap(result.toByteArray()));
     calls.remember(call, reply);
-    applied(call, reply);
+    settleAwaited(TermIndex.valueOf(entry.getTerm(), index), reply);
     return CompletableFuture.completedFuture(reply);
   }
 
@@ -313,7 +369,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     updateLastAppliedTermIndex(entry.getTerm(), index);
     Message first = calls.reply(call);
     Message reply = first != null ? first : duplicate();
-    applied(call, reply);
+    settleAwaited(TermIndex.valueOf(entry.getTerm(), index), reply);
     return CompletableFuture.completedFuture(reply);
   }
 
@@ -521,6 +577,7 @@ public final class RangeStateMachine extends BaseStateMachine {
         revision = header.getState().getRevision();
         calls = AppliedCalls.of(header.getState().getClientsList());
         persistedIndex = installed.getIndex();
+        settleAwaited(installed, null);
         if (installed.getIndex() + 1 < firstInLog.getIndex()) {
           // A consistent but still too old copy: keep it, and let Ratis ask again.
           throw new IllegalStateException("snapshot of range " + rangeId + " at index "

@@ -14,9 +14,12 @@ import io.flotilla.proto.PutOp;
 import io.flotilla.proto.Query;
 import io.flotilla.proto.QueryResult;
 import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.RangeState;
 import io.flotilla.proto.Rejection;
 import io.flotilla.client.RangeGroups;
+import io.flotilla.statemachine.ColumnFamily;
 import io.flotilla.statemachine.InMemoryKvEngine;
+import io.flotilla.statemachine.MetaKeys;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
@@ -27,6 +30,7 @@ import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -134,50 +138,57 @@ class NodeHostTest {
   }
 
   /**
-   * A write to a range the node leads goes to its own server in-process and applies once; the
-   * replica still knows the call's result afterwards, as a caller whose replica lost the lead
-   * in between would ask for it.
+   * A write to a range the node leads goes to its own server in-process, under the node's own
+   * Raft client id (the range's applied-calls record lists it), and applies once.
    */
   @Test
   void aWriteToARangeTheNodeLeadsIsProposedInProcess() throws Exception {
-    try (NodeHost host = startedAlone()) {
+    InMemoryKvEngine engine = new InMemoryKvEngine();
+    try (NodeHost host = startedAlone(engine)) {
       get(host, "k"); // the group has a leader
       RangeDescriptor range = range(host, "k");
-      RangeStateMachine replica = host.replica(range.getId()).orElseThrow();
-      long revision = replica.revision();
+      long revision = host.replica(range.getId()).orElseThrow().revision();
       CommandResult written = host.write(range, routed(host, putCommand("k", "v1"))).get(30, TimeUnit.SECONDS);
       assertTrue(written.hasPut(), written::toString);
       assertEquals(revision + 1, written.getRevision(), "applied once");
       assertEquals("v1", get(host, "k").getGet().getKv().getValue().toStringUtf8());
-      assertFalse(replica.settleAppended(1), "a settled call is forgotten");
-      Message known = replica.outcomeOf(1).get(5, TimeUnit.SECONDS);
-      assertEquals(written, CommandResult.parseFrom(known.getContent().toByteArray()),
-          "the replica answers with the applied call's result");
+      RangeState state = RangeState.parseFrom(engine.get(ColumnFamily.META, MetaKeys.state(range.getId())));
+      ByteString writer = ByteString.copyFrom(host.localWriter().toByteString().toByteArray());
+      assertTrue(state.getClientsList().stream().anyMatch(c -> c.getClientId().equals(writer)),
+          "the write came from the node's in-process writer: " + state.getClientsList());
     }
   }
 
   /**
-   * A call the replica appended before it lost the lead is answered once the replica applies
-   * it, committed by the next leader: here the same call reaches the log as that leader's
-   * replication would bring it.
+   * The fate of a call the replica appended and then lost the lead over is told by the entry
+   * committed at its index: the same term and index is the call itself (its result), another
+   * entry there means the call was dropped. A caller that asks before the replica applied that
+   * far waits.
    */
   @Test
-  void aCallersWaitForItsAppendedCallEndsWhenTheReplicaAppliesIt() throws Exception {
-    try (NodeHost host = startedAlone()) {
+  void theFateOfAnAppendedCallIsTheEntryCommittedAtItsIndex() throws Exception {
+    try (NodeHost host = startedAlone(new InMemoryKvEngine())) {
       get(host, "k");
       RangeStateMachine replica = host.replica(range(host, "k").getId()).orElseThrow();
-      java.util.concurrent.CompletableFuture<Message> outcome = replica.outcomeOf(1000);
-      assertFalse(outcome.isDone(), "not applied yet");
-      RaftClientReply applied = submit(host, host.localWriter(), 1000, putCommand("k", "late"), List.of());
-      for (int attempt = 0; !applied.isSuccess() && attempt < 20; attempt++) {
-        // The one-node group re-elected itself (a long pause on a loaded machine makes its leader
-        // step down): the same call again, which the range applies at most once.
-        Thread.sleep(100);
-        applied = submit(host, host.localWriter(), 1000, putCommand("k", "late"), List.of());
-      }
+      long term = host.division(range(host, "k").getId()).orElseThrow().getCurrentTerm();
+      RaftClientReply applied = submit(host, host.localWriter(), 1000, putCommand("k", "a"), List.of());
       assertTrue(applied.isSuccess(), applied::toString);
-      assertEquals(applied.getMessage().getContent(), outcome.get(5, TimeUnit.SECONDS).getContent());
-      assertTrue(CommandResult.parseFrom(applied.getMessage().getContent().toByteArray()).hasPut());
+      TermIndex at = TermIndex.valueOf(term, applied.getLogIndex());
+
+      RangeStateMachine.LocalFate fate = replica.fateOf(1000, at).get(5, TimeUnit.SECONDS);
+      assertEquals(applied.getMessage().getContent(), fate.reply().getContent(), "the call applied: its result");
+      assertTrue(replica.fateOf(1001, TermIndex.valueOf(term + 1, at.getIndex())).get(5, TimeUnit.SECONDS).dropped(),
+          "another entry holds that index: dropped");
+
+      TermIndex next = TermIndex.valueOf(term, at.getIndex() + 1);
+      java.util.concurrent.CompletableFuture<RangeStateMachine.LocalFate> waiting = replica.fateOf(1002, next);
+      java.util.concurrent.CompletableFuture<RangeStateMachine.LocalFate> other =
+          replica.fateOf(1003, TermIndex.valueOf(term + 1, at.getIndex() + 1));
+      assertFalse(waiting.isDone(), "that index is not applied yet");
+      RaftClientReply later = submit(host, host.localWriter(), 1002, putCommand("k", "b"), List.of());
+      assertEquals(next.getIndex(), later.getLogIndex());
+      assertEquals(later.getMessage().getContent(), waiting.get(5, TimeUnit.SECONDS).reply().getContent());
+      assertTrue(other.get(5, TimeUnit.SECONDS).dropped());
     }
   }
 
@@ -209,10 +220,13 @@ class NodeHostTest {
     }
   }
 
-  /** A started one-node host with two ranges (split at "m") over an in-memory engine. */
-  private NodeHost startedAlone() throws IOException {
+  /** A started one-node host with two ranges (split at "m") over {@code engine}. */
+  private NodeHost startedAlone(InMemoryKvEngine engine) throws IOException {
     ClusterNode self = new ClusterNode("n1", "http://127.0.9.1:1", "127.0.9.1:" + freePort());
-    NodeHost host = new NodeHost(self, List.of(self), new InMemoryKvEngine(), dir.toFile(), fast(), (n, r) -> {
+    // Election timeouts of 1-2 s: a one-node leader does not step down over a pause of a loaded machine.
+    RaftSettings steady = new RaftSettings(Duration.ofSeconds(1), Duration.ofSeconds(2), 20, 1 << 20,
+        Duration.ofSeconds(3), 20, 1 << 20, true);
+    NodeHost host = new NodeHost(self, List.of(self), engine, dir.toFile(), steady, (n, r) -> {
       throw new IOException("no peers to fetch snapshots from");
     });
     try {
