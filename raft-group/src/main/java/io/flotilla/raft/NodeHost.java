@@ -605,8 +605,8 @@ public final class NodeHost implements AutoCloseable {
    */
   public CompletableFuture<CommandResult> write(RangeDescriptor range, Command command) {
     RangeStateMachine replica = replicas.get(range.getId());
-    if (replica == null || !leads(range.getId())) {
-      return client(range).write(command);
+    if (replica == null || !division(range.getId()).map(d -> d.isLeader() && d.isLeaderReady()).orElse(false)) {
+      return client(range).write(command); // a leader not ready yet refuses writes
     }
     return localWrites.write(replica, RangeGroups.groupId(range.getId()), command, () -> client(range).write(command));
   }

@@ -110,7 +110,7 @@ class NodeHostTest {
       throw new IOException("no peers to fetch snapshots from");
     })) {
       host.start(List.of("m"), 3);
-      get(host, "k"); // the group has a leader
+      awaitReadyLeader(host, "k");
       RaftClientReply first = submit(host, client, 7, old, List.of());
       assertTrue(first.isSuccess(), first::toString);
       assertTrue(put(host, "k", "new").hasPut());
@@ -124,7 +124,7 @@ class NodeHostTest {
       throw new IOException("no peers to fetch snapshots from");
     })) {
       again.start(List.of("m"), 3);
-      get(again, "k");
+      awaitReadyLeader(again, "k");
       RaftClientReply copy = submit(again, client, 7, old, List.of());
       CommandResult answer = CommandResult.parseFrom(copy.getMessage().getContent().toByteArray());
       assertEquals(Rejection.Reason.DUPLICATE, answer.getRejected().getReason(),
@@ -145,7 +145,7 @@ class NodeHostTest {
   void aWriteToARangeTheNodeLeadsIsProposedInProcess() throws Exception {
     InMemoryKvEngine engine = new InMemoryKvEngine();
     try (NodeHost host = startedAlone(engine)) {
-      get(host, "k"); // the group has a leader
+      awaitReadyLeader(host, "k");
       RangeDescriptor range = range(host, "k");
       long revision = host.replica(range.getId()).orElseThrow().revision();
       CommandResult written = host.write(range, routed(host, putCommand("k", "v1"))).get(30, TimeUnit.SECONDS);
@@ -168,7 +168,7 @@ class NodeHostTest {
   @Test
   void theFateOfAnAppendedCallIsTheEntryCommittedAtItsIndex() throws Exception {
     try (NodeHost host = startedAlone(new InMemoryKvEngine())) {
-      get(host, "k");
+      awaitReadyLeader(host, "k");
       RangeStateMachine replica = host.replica(range(host, "k").getId()).orElseThrow();
       long term = host.division(range(host, "k").getId()).orElseThrow().getCurrentTerm();
       RaftClientReply applied = submit(host, host.localWriter(), 1000, putCommand("k", "a"), List.of());
@@ -217,6 +217,20 @@ class NodeHostTest {
       assertEquals(elsewhere, answer);
       assertEquals(1, otherWay.get());
       assertEquals(0, replica.revision(), "nothing applied");
+    }
+  }
+
+  /**
+   * Waits until the replica of the key's range leads and is ready: it committed its first
+   * entry of the term. Until then Ratis refuses writes before appending them (a read may be
+   * answered a moment earlier, so a successful read is not enough).
+   */
+  private static void awaitReadyLeader(NodeHost host, String key) throws Exception {
+    long rangeId = range(host, key).getId();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!host.division(rangeId).map(d -> d.isLeader() && d.isLeaderReady()).orElse(false)) {
+      assertTrue(System.nanoTime() < deadline, "range " + rangeId + " has no ready leader after 30 s");
+      Thread.sleep(20);
     }
   }
 
