@@ -115,10 +115,14 @@ final class LocalWrites {
     }
     Throwable cause = unwrap(failure);
     LogEntryProto entry = appended.getLogEntry();
-    if (cause instanceof StateMachineException || entry == null) {
+    if (cause instanceof StateMachineException) {
       // Refused by the state machine on its way into the log (too large, for one).
       return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.INTERNAL,
           "range " + replica.rangeId() + " failed to take the request: " + cause.getMessage(), cause));
+    }
+    if (entry == null) {
+      // Noted on its way into the log, with no index to look it up by.
+      return CompletableFuture.failedFuture(FlotillaException.outcomeUnknown("the write to range " + replica.rangeId(), cause));
     }
     // In the log, then the replica stopped leading (or shut down): the entry commits with the
     // next leader or is dropped, and this replica follows that leader's log.

@@ -86,6 +86,11 @@ public final class RangeStateMachine extends BaseStateMachine {
   private final Object localWriteOrder = new Object();
   /** Callers waiting to learn what became of a local call (see {@link #fateOf}); under applyLock. */
   private final java.util.Map<Long, Awaited> awaitedLocalCalls = new java.util.HashMap<>();
+  /**
+   * The last index an installed range snapshot brought; under applyLock. The local log at or
+   * below it may still hold entries that never committed, so it cannot tell a call's fate there.
+   */
+  private long installedThrough;
   /** Set once this node's replica left the group: the division lingers but never writes again. */
   private volatile boolean retired;
   /** Generations of every replica on this node, so that no two replica instances share one. */
@@ -195,7 +200,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     return trx;
   }
 
-  /** Held while the local writer takes a call id and submits it, so ids enter the log in order. */
+  /** The lock {@link LocalWrites} holds while it takes a call id and submits it. */
   Object localWriteOrder() {
     return localWriteOrder;
   }
@@ -243,7 +248,8 @@ public final class RangeStateMachine extends BaseStateMachine {
       TermIndex last = getLastAppliedTermIndex();
       long applied = Math.max(persistedIndex, last == null ? 0 : last.getIndex());
       if (applied >= at.getIndex()) {
-        return CompletableFuture.completedFuture(fateFromLog(callId, at));
+        return CompletableFuture.completedFuture(
+            at.getIndex() <= installedThrough ? LocalFate.UNKNOWN : fateFromLog(callId, at));
       }
       Awaited waiting = new Awaited(at, new CompletableFuture<>());
       awaitedLocalCalls.put(callId, waiting);
@@ -257,7 +263,10 @@ public final class RangeStateMachine extends BaseStateMachine {
     }
   }
 
-  /** A local call's fate from this replica's log, once it applied past the call's entry. Under applyLock. */
+  /**
+   * A local call's fate from this replica's log, once it applied past the call's entry by
+   * applying entries (so the log there is the committed one). Under applyLock.
+   */
   private LocalFate fateFromLog(long callId, TermIndex at) {
     TermIndex committed;
     try {
@@ -293,7 +302,8 @@ public final class RangeStateMachine extends BaseStateMachine {
             : at.equals(applied) ? LocalFate.UNKNOWN : LocalFate.DROPPED);
         it.remove();
       } else if (at.getIndex() < applied.getIndex()) {
-        e.getValue().fate().complete(fateFromLog(e.getKey(), at)); // passed by (a snapshot install)
+        // Passed by with a snapshot install: the local log cannot tell.
+        e.getValue().fate().complete(LocalFate.UNKNOWN);
         it.remove();
       }
     }
@@ -577,6 +587,7 @@ public final class RangeStateMachine extends BaseStateMachine {
         revision = header.getState().getRevision();
         calls = AppliedCalls.of(header.getState().getClientsList());
         persistedIndex = installed.getIndex();
+        installedThrough = Math.max(installedThrough, installed.getIndex());
         settleAwaited(installed, null);
         if (installed.getIndex() + 1 < firstInLog.getIndex()) {
           // A consistent but still too old copy: keep it, and let Ratis ask again.
