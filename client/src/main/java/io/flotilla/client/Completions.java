@@ -22,6 +22,16 @@ public final class Completions {
 
   private Completions() {}
 
+  /** The failure inside the wrappers futures put around it ({@code CompletionException}, {@code ExecutionException}). */
+  public static Throwable unwrap(Throwable t) {
+    Throwable c = t;
+    while ((c instanceof java.util.concurrent.CompletionException || c instanceof java.util.concurrent.ExecutionException)
+        && c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c;
+  }
+
   private static ExecutorService newExecutor() {
     ThreadPoolExecutor pool = new ThreadPoolExecutor(THREADS, THREADS, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
         r -> {

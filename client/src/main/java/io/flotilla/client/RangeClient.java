@@ -83,7 +83,7 @@ public final class RangeClient implements AutoCloseable {
       // the leader with a read first, which is safe to retry on another peer, avoids that.
       return read(Query.newBuilder().setRangeId(rangeId).setMultiGet(io.flotilla.proto.MultiGetQuery.getDefaultInstance())
               .build())
-          .handle((r, e) -> unwrap(e) instanceof RangeNotHostedException gone ? gone : null)
+          .handle((r, e) -> Completions.unwrap(e) instanceof RangeNotHostedException gone ? gone : null)
           .thenCompose(gone -> gone != null ? CompletableFuture.<CommandResult>failedFuture(gone)
               : write(command.toByteArray(), 0));
     }
@@ -134,7 +134,7 @@ public final class RangeClient implements AutoCloseable {
 
   /** Failures a leader answers before it appends the request to its log. */
   private static boolean refusedBeforeAppend(Throwable failure) {
-    Throwable t = unwrap(failure);
+    Throwable t = Completions.unwrap(failure);
     return t instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
   }
 
@@ -169,7 +169,7 @@ public final class RangeClient implements AutoCloseable {
         }
         return;
       }
-      Throwable cause = unwrap(failure);
+      Throwable cause = Completions.unwrap(failure);
       boolean mismatch = cause instanceof GroupMismatchException;
       if (mismatch) {
         replaceAfterFailure(sentOn, cause); // that peer does not host the group: try the next one
@@ -189,7 +189,7 @@ public final class RangeClient implements AutoCloseable {
       CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS, Completions.EXECUTOR).execute(() ->
           readWithRetry(query, server, attempt + 1, mismatch ? mismatches + 1 : 0).whenComplete((r, e) -> {
             if (e != null) {
-              result.completeExceptionally(unwrap(e));
+              result.completeExceptionally(Completions.unwrap(e));
             } else {
               result.complete(r);
             }
@@ -198,13 +198,6 @@ public final class RangeClient implements AutoCloseable {
     return result;
   }
 
-  private static Throwable unwrap(Throwable t) {
-    Throwable c = t;
-    while (c instanceof CompletionException && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c;
-  }
 
   /**
    * Hands the range's leadership to {@code nodeId}: first makes it the replica with the highest
@@ -277,7 +270,7 @@ public final class RangeClient implements AutoCloseable {
       return;
     }
     RaftPeerId target = failed.getLeaderId();
-    if (unwrap(failure) instanceof GroupMismatchException) {
+    if (Completions.unwrap(failure) instanceof GroupMismatchException) {
       List<RaftPeer> peers = new java.util.ArrayList<>(group.getPeers());
       int at = 0;
       for (int i = 0; i < peers.size(); i++) {
@@ -349,10 +342,7 @@ public final class RangeClient implements AutoCloseable {
 
   /** Maps a Ratis failure to an API error; writes that may have been applied become "outcome unknown". */
   private CompletionException translate(Throwable failure, boolean write) {
-    Throwable t = failure;
-    while (t instanceof CompletionException && t.getCause() != null) {
-      t = t.getCause();
-    }
+    Throwable t = Completions.unwrap(failure);
     if (t instanceof FlotillaException fe) {
       return new CompletionException(fe);
     }

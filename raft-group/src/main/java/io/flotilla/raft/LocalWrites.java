@@ -9,7 +9,6 @@ import io.flotilla.proto.CommandResult;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -113,7 +112,7 @@ final class LocalWrites {
     if (appended == null) {
       return elsewhere.get(); // refused before it entered the log: nothing can apply it
     }
-    Throwable cause = unwrap(failure);
+    Throwable cause = Completions.unwrap(failure);
     LogEntryProto entry = appended.getLogEntry();
     if (cause instanceof StateMachineException) {
       // Refused by the state machine on its way into the log (too large, for one).
@@ -147,11 +146,4 @@ final class LocalWrites {
     }
   }
 
-  private static Throwable unwrap(Throwable t) {
-    Throwable c = t;
-    while (c instanceof CompletionException && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c;
-  }
 }

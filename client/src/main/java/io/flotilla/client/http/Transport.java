@@ -1,5 +1,7 @@
 package io.flotilla.client.http;
 
+import io.flotilla.client.Completions;
+
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -13,9 +15,7 @@ import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -106,7 +106,7 @@ final class Transport {
         }
         return retry(call, index, attempt, CompletableFuture.completedFuture(reply));
       }
-      Throwable cause = unwrap(error);
+      Throwable cause = Completions.unwrap(error);
       boolean notSent = cause instanceof ConnectException || cause instanceof HttpConnectTimeoutException
           || cause instanceof UnresolvedAddressException;
       if (!notSent && call.write()) {
@@ -149,13 +149,6 @@ final class Transport {
     return b.method(call.method(), body).build();
   }
 
-  private static Throwable unwrap(Throwable t) {
-    Throwable c = t;
-    while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
-      c = c.getCause();
-    }
-    return c;
-  }
 
   private static String describe(Throwable t) {
     return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
