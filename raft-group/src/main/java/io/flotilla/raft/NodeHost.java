@@ -184,7 +184,8 @@ public final class NodeHost implements AutoCloseable {
     this.forwarding = new WriteForwarding(id -> Optional.ofNullable(nodes.get(id)),
         (int) Math.min(Integer.MAX_VALUE, settings.maxEntryBytes() + (1L << 20)));
     org.apache.ratis.conf.Parameters parameters = new org.apache.ratis.conf.Parameters();
-    org.apache.ratis.grpc.GrpcConfigKeys.Server.setServicesCustomizer(parameters, forwarding.customizer());
+    org.apache.ratis.grpc.GrpcConfigKeys.Server.setServicesCustomizer(parameters,
+        forwarding.customizer(settings.rpcOnEventLoop()));
     this.server = RaftServer.newBuilder()
         .setServerId(RangeGroups.peerId(self.id()))
         .setProperties(props)

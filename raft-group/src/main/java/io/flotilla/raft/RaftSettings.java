@@ -15,6 +15,10 @@ import java.time.Duration;
  *     direct write buffer of about this size, so it bounds memory per range
  * @param leaderLease serve strong reads from the leader's lease while it is valid (else every
  *     strong read confirms leadership with a heartbeat round: a read index)
+ * @param rpcOnEventLoop handle the messages arriving on the Raft port (appends, votes, forwarded
+ *     writes) on gRPC's network threads, instead of handing each to an executor thread first;
+ *     every handler there only queues work or completes a future, so none of them blocks a
+ *     network thread for long
  */
 public record RaftSettings(
     Duration rpcTimeoutMin,
@@ -24,5 +28,6 @@ public record RaftSettings(
     Duration requestTimeout,
     int clientMaxAttempts,
     int maxEntryBytes,
-    boolean leaderLease) {
+    boolean leaderLease,
+    boolean rpcOnEventLoop) {
 }

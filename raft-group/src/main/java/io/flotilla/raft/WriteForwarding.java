@@ -83,10 +83,22 @@ public final class WriteForwarding implements AutoCloseable {
     this.maxMessageBytes = Math.max(maxMessageBytes, MIN_INBOUND_BYTES);
   }
 
-  /** Adds the service to the builder of the server that listens on the Raft (server) port. */
-  GrpcServices.Customizer customizer() {
-    return (NettyServerBuilder builder, EnumSet<GrpcServices.Type> types) ->
-        types.contains(GrpcServices.Type.SERVER) ? (NettyServerBuilder) builder.addService(service()) : builder;
+  /**
+   * Adds the service to the builder of the server that listens on the Raft (server) port.
+   *
+   * @param onEventLoop run that server's handlers on its network threads (see
+   *     {@link RaftSettings#rpcOnEventLoop()}); this service's own handler only queues the writes
+   */
+  GrpcServices.Customizer customizer(boolean onEventLoop) {
+    return (NettyServerBuilder builder, EnumSet<GrpcServices.Type> types) -> {
+      if (!types.contains(GrpcServices.Type.SERVER)) {
+        return builder;
+      }
+      if (onEventLoop) {
+        builder.directExecutor();
+      }
+      return (NettyServerBuilder) builder.addService(service());
+    };
   }
 
   void serveWith(Handler h) {

@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.ratis.grpc.server.GrpcServices;
 import org.apache.ratis.thirdparty.io.grpc.Server;
 import org.apache.ratis.thirdparty.io.grpc.netty.NettyServerBuilder;
+import org.apache.ratis.thirdparty.io.netty.util.concurrent.FastThreadLocalThread;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -52,8 +53,12 @@ class WriteForwardingTest {
   }
 
   private int start() throws IOException {
+    return start(true);
+  }
+
+  private int start(boolean onEventLoop) throws IOException {
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(HOST, 0));
-    server = serving.customizer().customize(builder, EnumSet.of(GrpcServices.Type.SERVER)).build().start();
+    server = serving.customizer(onEventLoop).customize(builder, EnumSet.of(GrpcServices.Type.SERVER)).build().start();
     return server.getPort();
   }
 
@@ -98,6 +103,24 @@ class WriteForwardingTest {
     assertEquals(7, replies.getReplies(0).getResult().getRevision());
     assertEquals(8, replies.getReplies(1).getResult().getRevision());
     assertEquals(puts("k1", "k2"), seen.get());
+  }
+
+  @Test
+  void writesAreServedOnTheNetworkThreadsOnlyWhenAsked() throws Exception {
+    for (boolean onEventLoop : new boolean[] {true, false}) {
+      AtomicReference<Thread> servedOn = new AtomicReference<>();
+      serving.serveWith(w -> {
+        servedOn.set(Thread.currentThread());
+        return CompletableFuture.completedFuture(ForwardedWriteReplies.newBuilder()
+            .addReplies(ForwardedWriteReply.newBuilder().setResult(CommandResult.newBuilder().setRevision(1))).build());
+      });
+      assertEquals(1, forward(start(onEventLoop), "n2", puts("k1")).get(5, TimeUnit.SECONDS).getRepliesCount());
+      // gRPC's network threads are netty's; its default executor's are plain threads.
+      assertEquals(onEventLoop, servedOn.get() instanceof FastThreadLocalThread, servedOn.get().getName());
+      stop();
+      server = null;
+      sending = null;
+    }
   }
 
   @Test

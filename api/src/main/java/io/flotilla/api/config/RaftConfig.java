@@ -30,12 +30,18 @@ public class RaftConfig {
    * Off: every strong read confirms leadership with a heartbeat round (read index).
    */
   @JsonProperty public boolean leaderLease = true;
+  /**
+   * Raft-port messages handled on gRPC's network threads, not handed to an executor thread
+   * first: one thread hand-off fewer per append, vote and forwarded write (see
+   * docs/BENCHMARKS.md for what it changed). Off: gRPC's default executor.
+   */
+  @JsonProperty public boolean rpcOnEventLoop = true;
 
   /** @param maxEntryBytes the largest command the API can produce (see {@link NodeConfig#maxEntryBytes()}) */
   public RaftSettings toSettings(int maxEntryBytes) {
     return new RaftSettings(java.time.Duration.ofMillis(rpcTimeoutMin.toMilliseconds()),
         java.time.Duration.ofMillis(rpcTimeoutMax.toMilliseconds()), snapshotThreshold,
         segmentSize.toBytes(), java.time.Duration.ofMillis(requestTimeout.toMilliseconds()), clientMaxAttempts,
-        maxEntryBytes, leaderLease);
+        maxEntryBytes, leaderLease, rpcOnEventLoop);
   }
 }
