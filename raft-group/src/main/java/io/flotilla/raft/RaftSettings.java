@@ -16,9 +16,9 @@ import java.time.Duration;
  * @param leaderLease serve strong reads from the leader's lease while it is valid (else every
  *     strong read confirms leadership with a heartbeat round: a read index)
  * @param rpcOnEventLoop handle the messages arriving on the Raft port (appends, votes, forwarded
- *     writes) on gRPC's network threads, instead of handing each to an executor thread first;
- *     every handler there only queues work or completes a future, so none of them blocks a
- *     network thread for long
+ *     writes, other nodes' range clients' requests) on gRPC's network threads, instead of
+ *     handing each to an executor thread first; the handlers there queue work or return
+ *     futures, and wait at most for a range to take a request in (docs/design-notes.md)
  */
 public record RaftSettings(
     Duration rpcTimeoutMin,
