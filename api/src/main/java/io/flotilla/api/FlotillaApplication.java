@@ -60,6 +60,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
 
   @Override
   public void run(FlotillaConfiguration config, Environment env) throws Exception {
+    quietRatisJmxNameClash();
     NodeConfig node = config.flotilla;
     ClusterNode self = node.self().toNode();
     List<ClusterNode> cluster = node.peers.stream().map(PeerConfig::toNode).toList();
@@ -174,5 +175,19 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         return host.everyLocalRangeHasLeader() ? Result.healthy() : Result.unhealthy("a local range has no leader");
       }
     });
+  }
+
+  /**
+   * Ratis names a replica's JMX bean after the last 12 hex digits of its group id, which the
+   * placement driver's group and range 1's group share. It then registers the second bean under
+   * its fallback name (the node id quoted), but first logs the clash as an error with a stack
+   * trace on every start. Nothing here reads those beans (metrics go to {@code /metrics}), so
+   * the registrar's log is turned off rather than alarm operators.
+   */
+  private static void quietRatisJmxNameClash() {
+    if (org.slf4j.LoggerFactory.getLogger("org.apache.ratis.util.JmxRegister")
+        instanceof ch.qos.logback.classic.Logger registrar) {
+      registrar.setLevel(ch.qos.logback.classic.Level.OFF);
+    }
   }
 }

@@ -46,9 +46,12 @@ public final class CompareMain implements Callable<Integer> {
   @Mixin
   FlotillaNodeOptions flotillaNodes;
 
-  @Option(names = "--ranges", description = "initial Flotilla ranges, cut evenly over the key space "
-      + "(default: bin/flotilla cluster's 4, cut at g, n, t); each range is its own Raft log on every node")
-  Integer ranges;
+  @Option(names = "--ranges", defaultValue = "1", description = "initial Flotilla ranges, cut evenly over the key "
+      + "space; each range is its own Raft log on every node. The default, one, holds the key space in one log as "
+      + "etcd does, and leaves the rest to the placement driver, which splits a range written over 2,000 times a "
+      + "second or grown past 96 MiB, as it would in service (bin/flotilla cluster starts with 4, cut at g, n and "
+      + "t) (default: ${DEFAULT-VALUE})")
+  int ranges;
 
   @Option(names = "--etcd-first-ip", defaultValue = "127.0.91.11",
       description = "loopback address of etcd member 1; member i gets this plus i-1 (default: ${DEFAULT-VALUE})")

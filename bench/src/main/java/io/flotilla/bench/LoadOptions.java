@@ -30,7 +30,7 @@ public final class LoadOptions {
   @Option(names = "--store-warmup-seconds", defaultValue = "120",
       description = "before the measured runs, drive the store with every workload in turn at the largest client "
           + "count, unmeasured, at least this long; a store whose members report their JIT compile time (Flotilla) "
-          + "is driven on until a round of the workloads cost each member's compiler under 5 % of a core: a JVM "
+          + "is driven on until a round of the workloads cost each member's compiler under 5 %% of a core: a JVM "
           + "compiles its hot paths during its first minutes under load, and a store is measured as it runs in "
           + "service, warm (default: ${DEFAULT-VALUE}; 0 for none)")
   int storeWarmupSeconds;

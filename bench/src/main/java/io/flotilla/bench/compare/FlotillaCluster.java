@@ -18,9 +18,8 @@ import java.util.Map;
 
 /**
  * A fresh 3-node Flotilla cluster of separate node JVMs, laid out as {@code bin/flotilla cluster}
- * lays one out ({@link ClusterSpec}: node i on {@code firstIp + i - 1}, four initial ranges unless
- * told otherwise) and
- * started by the same {@link LocalCluster}. Nodes run from this JVM's class path, which holds
+ * lays one out ({@link ClusterSpec}: node i on {@code firstIp + i - 1}; four initial ranges unless
+ * told otherwise) and started by the same {@link LocalCluster}. Nodes run from this JVM's class path, which holds
  * every node class, so no other build output is needed.
  */
 public final class FlotillaCluster implements StoreCluster {
@@ -29,9 +28,11 @@ public final class FlotillaCluster implements StoreCluster {
 
   private final LocalCluster cluster;
   private final List<Endpoint> endpoints;
+  private final int initialRanges;
 
-  private FlotillaCluster(LocalCluster cluster) {
+  private FlotillaCluster(LocalCluster cluster, int initialRanges) {
     this.cluster = cluster;
+    this.initialRanges = initialRanges;
     this.endpoints = cluster.members().stream().map(m -> Endpoint.parse(m.http)).toList();
   }
 
@@ -63,7 +64,7 @@ public final class FlotillaCluster implements StoreCluster {
     try {
       cluster.startAll();
       cluster.awaitReady(timeout);
-      return new FlotillaCluster(cluster);
+      return new FlotillaCluster(cluster, splits.size() + 1);
     } catch (IOException | InterruptedException | RuntimeException e) {
       cluster.close();
       throw e;
@@ -80,7 +81,10 @@ public final class FlotillaCluster implements StoreCluster {
     return endpoints;
   }
 
-  /** The node count and how many ranges there are now (the placement driver may have split hot ones). */
+  /**
+   * The node count, and how many ranges there were at the start and are now (the placement
+   * driver may have split hot ones).
+   */
   @Override
   public String describe() {
     String ranges = "? ranges";
@@ -91,7 +95,8 @@ public final class FlotillaCluster implements StoreCluster {
     } catch (IOException e) {
       ranges = "ranges unknown (" + e.getMessage() + ")";
     }
-    return "Flotilla, " + endpoints.size() + " nodes, " + ranges + " after the runs, replication 3";
+    return "Flotilla, " + endpoints.size() + " nodes, " + initialRanges + (initialRanges == 1 ? " range" : " ranges")
+        + " at the start and " + ranges + " after the runs, replication 3";
   }
 
   /** Each node's process, in node order (node i serves {@code endpoints().get(i - 1)}). */
