@@ -19,8 +19,8 @@ import java.util.Map;
 /**
  * A fresh 3-node Flotilla cluster of separate node JVMs, laid out as {@code bin/flotilla cluster}
  * lays one out ({@link ClusterSpec}: node i on {@code firstIp + i - 1}; four initial ranges unless
- * told otherwise) and started by the same {@link LocalCluster}. Nodes run from this JVM's class path, which holds
- * every node class, so no other build output is needed.
+ * told otherwise) and started by the same {@link LocalCluster}. Nodes run from this JVM's class
+ * path, which holds every node class, so no other build output is needed.
  */
 public final class FlotillaCluster implements StoreCluster {
   /** bin/flotilla node's JVM options: a small heap (RocksDB keeps its data off-heap), short GC pauses. */
