@@ -18,8 +18,8 @@ import java.util.Map;
 
 /**
  * A fresh 3-node Flotilla cluster of separate node JVMs, laid out as {@code bin/flotilla cluster}
- * lays one out ({@link ClusterSpec}: node i on {@code firstIp + i - 1}; four initial ranges unless
- * told otherwise) and started by the same {@link LocalCluster}. Nodes run from this JVM's class
+ * lays one out ({@link ClusterSpec}: node i on {@code firstIp + i - 1}, initial ranges cut evenly
+ * as {@code --ranges} cuts them) and started by the same {@link LocalCluster}. Nodes run from this JVM's class
  * path, which holds every node class, so no other build output is needed.
  */
 public final class FlotillaCluster implements StoreCluster {
@@ -39,15 +39,13 @@ public final class FlotillaCluster implements StoreCluster {
   /**
    * Starts the nodes and waits until each answers {@code /readyz}.
    *
-   * @param ranges initial ranges, cut evenly over the key space; null for the default layout
+   * @param ranges initial ranges, cut evenly over the key space ({@link ClusterSpec#evenSplits})
    * @param javaOpts JVM options of each node, space-separated
    * @param settings extra keys of each node's {@code flotilla:} section (nested maps)
    */
-  public static FlotillaCluster start(Path dataDir, String firstIp, int httpPort, int raftPort, Integer ranges,
+  public static FlotillaCluster start(Path dataDir, String firstIp, int httpPort, int raftPort, int ranges,
       String javaOpts, Map<String, Object> settings, Duration timeout) throws IOException, InterruptedException {
-    List<String> splits = ranges == null
-        ? ClusterSpec.defaults(3, dataDir, firstIp, httpPort, raftPort).initialSplits()
-        : ClusterSpec.evenSplits(ranges);
+    List<String> splits = ClusterSpec.evenSplits(ranges);
     ClusterSpec spec = new ClusterSpec(3, dataDir, firstIp, httpPort, raftPort, splits, settings);
     for (int i = 1; i <= spec.nodes(); i++) {
       Loopback.requireFree(spec.ip(i), httpPort);

@@ -38,9 +38,9 @@ public final class FlotillaNodeOptions {
   /**
    * Starts a fresh 3-node cluster with these options.
    *
-   * @param ranges initial ranges, cut evenly over the key space; null for the default layout
+   * @param ranges initial ranges, cut evenly over the key space
    */
-  public FlotillaCluster start(Path dataDir, Integer ranges, Duration timeout) throws IOException, InterruptedException {
+  public FlotillaCluster start(Path dataDir, int ranges, Duration timeout) throws IOException, InterruptedException {
     return FlotillaCluster.start(dataDir, firstIp, httpPort, raftPort, ranges, nodeJavaOpts, nested(settings), timeout);
   }
 
