@@ -135,6 +135,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     }
     env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes() / 4));
+    // Ranges asleep on this node now, and how many it put to sleep and woke since it started.
+    env.metrics().register("flotilla.ranges.asleep", (com.codahale.metrics.Gauge<Integer>) host::asleepCount);
+    env.metrics().register("flotilla.ranges.slept", (com.codahale.metrics.Gauge<Long>) () -> host.hibernationCounts()[0]);
+    env.metrics().register("flotilla.ranges.woken", (com.codahale.metrics.Gauge<Long>) () -> host.hibernationCounts()[1]);
     // The JIT's cumulative compile time: a node is warm once it stops growing (bench compare waits for that).
     java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
     if (jit != null && jit.isCompilationTimeMonitoringSupported()) {

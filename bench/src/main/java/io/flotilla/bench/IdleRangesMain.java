@@ -44,6 +44,11 @@ public final class IdleRangesMain implements Callable<Integer> {
   @Option(names = "--seconds", defaultValue = "60", description = "the measured idle window (default: ${DEFAULT-VALUE})")
   int seconds;
 
+  @Option(names = "--write-first", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "write one key into every range once it is ready, before the settle time, so that every range "
+          + "has run (elected a leader, applied a write); --no-write-first leaves them as created (default: ${DEFAULT-VALUE})")
+  boolean writeFirst;
+
   @Mixin
   FlotillaNodeOptions nodes;
 
@@ -139,10 +144,15 @@ public final class IdleRangesMain implements Callable<Integer> {
     try (FlotillaCluster cluster = nodes.start(dir, count, Duration.ofMinutes(5))) {
       awaitLeaders(cluster.endpoints().get(0), count, Duration.ofMinutes(10));
       double ready = (System.nanoTime() - begun) / 1e9;
-      System.err.printf(Locale.ROOT, "%d ranges: every range led %.1f s after start; settling %d s%n", count, ready,
+      System.err.printf(Locale.ROOT, "%d ranges: every range led (or slept) %.1f s after start; settling %d s%n", count, ready,
           settleSeconds);
-      notes.add(String.format(Locale.ROOT, "- %d ranges: every range had a leader %.1f s after the nodes were started",
+      notes.add(String.format(Locale.ROOT, "- %d ranges: every range had a leader (or slept) %.1f s after the nodes were started",
           count, ready));
+      if (writeFirst) {
+        double took = writeEach(cluster.endpoints());
+        notes.add(String.format(Locale.ROOT, "- %d ranges: one key written into each in %.1f s, then left alone", count,
+            took));
+      }
       Thread.sleep(settleSeconds * 1000L);
       List<ProcessHandle> handles = cluster.processes().stream().map(Process::toHandle).toList();
       long[] before = handles.stream().mapToLong(IdleRangesMain::cpuNanos).toArray();
@@ -152,6 +162,10 @@ public final class IdleRangesMain implements Callable<Integer> {
       long[] after = handles.stream().mapToLong(IdleRangesMain::cpuNanos).toArray();
       // who leads what at the end of the window (leaders may move while the cluster settles)
       Map<String, Integer> leads = awaitLeaders(cluster.endpoints().get(0), count, Duration.ofMinutes(1));
+      if (leads.containsKey(ASLEEP)) {
+        notes.add(String.format(Locale.ROOT, "- %d ranges: %d asleep right after the window (raft.hibernateAfter)", count,
+            leads.get(ASLEEP)));
+      }
       List<Footprint> out = new ArrayList<>();
       for (int i = 0; i < handles.size(); i++) {
         Endpoint node = cluster.endpoints().get(i);
@@ -162,6 +176,52 @@ public final class IdleRangesMain implements Callable<Integer> {
       }
       return out;
     }
+  }
+
+  private static final String ASLEEP = "asleep";
+
+  /**
+   * Writes one key into every range, 16 at a time over the nodes in turn; returns the seconds it
+   * took. A range that sleeps wakes for its write (about one election timeout).
+   */
+  private double writeEach(List<Endpoint> endpoints) throws IOException, InterruptedException {
+    long begun = System.nanoTime();
+    JsonNode ranges;
+    try (HttpConnection c = new HttpConnection(endpoints.get(0), Duration.ofSeconds(60))) {
+      ranges = json.readTree(c.send("GET", "/v1/admin/ranges", null, null).body()).path("ranges");
+    }
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+    List<java.util.concurrent.Future<String>> writes = new ArrayList<>();
+    int i = 0;
+    for (JsonNode range : ranges) {
+      // Just past the range's start ('!' sorts before every character a split key here holds).
+      String key = range.path("start").asText("") + "!idle";
+      Endpoint node = endpoints.get(i++ % endpoints.size());
+      writes.add(pool.submit(() -> {
+        try (HttpConnection c = new HttpConnection(node, Duration.ofSeconds(60))) {
+          HttpResponse r = c.send("PUT", "/v1/kv/" + java.net.URLEncoder.encode(key, java.nio.charset.StandardCharsets.UTF_8),
+              "idle".getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/octet-stream");
+          return r.status() == 200 ? null
+              : "key " + key + ": HTTP " + r.status() + " " + new String(r.body(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+      }));
+    }
+    pool.shutdown();
+    List<String> failures = new ArrayList<>();
+    for (java.util.concurrent.Future<String> w : writes) {
+      try {
+        String failure = w.get();
+        if (failure != null) {
+          failures.add(failure);
+        }
+      } catch (java.util.concurrent.ExecutionException e) {
+        failures.add(String.valueOf(e.getCause()));
+      }
+    }
+    if (!failures.isEmpty()) {
+      throw new IllegalStateException(failures.size() + " of " + writes.size() + " writes failed, first: " + failures.get(0));
+    }
+    return (System.nanoTime() - begun) / 1e9;
   }
 
   /** Polls the range list until {@code count} ranges each name a leader; returns ranges led per node. */
@@ -180,6 +240,9 @@ public final class IdleRangesMain implements Callable<Integer> {
             if (range.hasNonNull("leader")) {
               led++;
               leads.merge(range.get("leader").asText(), 1, Integer::sum);
+            } else if (range.path("asleep").asBoolean()) {
+              led++; // its replicas closed their Raft groups until its next use (raft.hibernateAfter)
+              leads.merge(ASLEEP, 1, Integer::sum);
             }
           }
           if (ranges.size() == count && led == count) {

@@ -106,6 +106,10 @@ public final class NodeHost implements AutoCloseable {
   private final Object groupChanges = new Object();
   private final RaftServer server;
   private final WriteForwarding forwarding;
+  /** What a range's replica tells this node (descriptors, splits, merges, leaders). */
+  private final RangeEvents events;
+  /** Closes idle ranges' divisions and opens them again on use. */
+  private final Hibernation hibernation;
 
   public NodeHost(ClusterNode self, List<ClusterNode> cluster, KvEngine engine, File raftDir,
       RaftSettings settings, SnapshotSource snapshots) throws IOException {
@@ -139,7 +143,7 @@ public final class NodeHost implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    RangeEvents events = new RangeEvents() {
+    this.events = new RangeEvents() {
       @Override
       public void descriptor(RangeDescriptor range) {
         routing.update(range);
@@ -177,15 +181,22 @@ public final class NodeHost implements AutoCloseable {
       if (rangeId.isEmpty()) {
         return awaitOtherMachine(groupId);
       }
-      return replicas.computeIfAbsent(rangeId.getAsLong(), id ->
-          new RangeStateMachine(self.id(), id, engine, snapshots, installExecutor, events, localWriter,
-              localAppends));
+      // A division opened again after its range slept gets a new replica: Ratis closed the old one.
+      return replicas.compute(rangeId.getAsLong(), (id, old) -> old != null && !old.isClosed() ? old : newReplica(id));
     };
     this.forwarding = new WriteForwarding(id -> Optional.ofNullable(nodes.get(id)),
         (int) Math.min(Integer.MAX_VALUE, settings.maxEntryBytes() + (1L << 20)));
     org.apache.ratis.conf.Parameters parameters = new org.apache.ratis.conf.Parameters();
+    Hibernation[] sleeper = new Hibernation[1]; // the interceptor is built before the server it needs
     org.apache.ratis.grpc.GrpcConfigKeys.Server.setServicesCustomizer(parameters,
-        forwarding.customizer(settings.rpcOnEventLoop()));
+        forwarding.customizer(settings.rpcOnEventLoop(), new org.apache.ratis.thirdparty.io.grpc.ServerInterceptor() {
+          @Override
+          public <Q, A> org.apache.ratis.thirdparty.io.grpc.ServerCall.Listener<Q> interceptCall(
+              org.apache.ratis.thirdparty.io.grpc.ServerCall<Q, A> call, org.apache.ratis.thirdparty.io.grpc.Metadata headers,
+              org.apache.ratis.thirdparty.io.grpc.ServerCallHandler<Q, A> next) {
+            return sleeper[0].interceptor().interceptCall(call, headers, next);
+          }
+        }));
     this.server = RaftServer.newBuilder()
         .setServerId(RangeGroups.peerId(self.id()))
         .setProperties(props)
@@ -194,6 +205,46 @@ public final class NodeHost implements AutoCloseable {
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
     this.localWrites = new LocalWrites(server, localWriter, localAppends, settings.requestTimeout().toMillis());
+    this.hibernation = new Hibernation(server, self.id(), replicas, this::groupToReopen,
+        id -> retiring.containsKey(id) || holdsLocks(id), forwarding, settings.hibernateAfter(), raftDir);
+    sleeper[0] = hibernation;
+  }
+
+  /**
+   * Whether the range's span holds transaction locks: such a range stays awake, so that the
+   * sweeper of its leader resolves them once their transaction is abandoned.
+   */
+  private boolean holdsLocks(long rangeId) {
+    RangeStateMachine replica = replicas.get(rangeId);
+    RangeDescriptor d = replica == null ? null : replica.descriptor();
+    if (d == null) {
+      return true;
+    }
+    try (KvIterator it = engine.iterate(ColumnFamily.LOCKS, d.getStart().toByteArray(), d.getEnd().toByteArray(), false)) {
+      return it.valid();
+    } catch (RuntimeException e) {
+      return true;
+    }
+  }
+
+  private RangeStateMachine newReplica(long rangeId) {
+    return new RangeStateMachine(self.id(), rangeId, engine, snapshots, installExecutor, events, localWriter,
+        localAppends);
+  }
+
+  private RaftGroup groupToReopen(long rangeId) {
+    RangeStateMachine replica = replicas.get(rangeId);
+    RangeDescriptor d = replica == null ? null : replica.descriptor();
+    return d == null ? RaftGroup.valueOf(RangeGroups.groupId(rangeId)) : groupWithPriorities(d);
+  }
+
+  /** Notes a use of the range and opens its division here if it sleeps ({@link Hibernation}). */
+  private void use(long rangeId) {
+    RangeStateMachine replica = replicas.get(rangeId);
+    if (replica != null) {
+      replica.noteUse();
+    }
+    hibernation.wake(rangeId);
   }
 
   /**
@@ -251,6 +302,15 @@ public final class NodeHost implements AutoCloseable {
       layout.forEach(routing::update);
       LOG.info("node {}: bootstrapped a new cluster with {} ranges over {} nodes", self.id(), layout.size(), configured.size());
     }
+    // Ranges whose groups Ratis did not open sleep until used (a new cluster's among them), or
+    // are opened now when hibernation is off.
+    Map<Long, RangeStateMachine> held = new java.util.HashMap<>();
+    for (RangeDescriptor r : routing.all()) {
+      if (r.getReplicasList().contains(self.id())) {
+        held.put(r.getId(), RangeStateMachine.unopened(newReplica(r.getId())));
+      }
+    }
+    hibernation.recover(held, id -> held.get(id).descriptor() == null ? self.id() : held.get(id).descriptor().getReplicas(0));
     // A crash between applying a split and creating the child's group, or between a merge
     // and removing the absorbed group, leaves the groups out of step with the descriptors.
     for (RangeDescriptor r : routing.all()) {
@@ -269,6 +329,7 @@ public final class NodeHost implements AutoCloseable {
         dropGroup(id.getAsLong());
       }
     }
+    hibernation.start();
   }
 
   private boolean listsSelf(byte[] descriptor) throws IOException {
@@ -286,6 +347,9 @@ public final class NodeHost implements AutoCloseable {
   }
 
   private void ensureGroupLocked(RangeDescriptor r) {
+    if (hibernation.isAsleep(r.getId())) {
+      return; // opened on its first use (created then, if it never ran here)
+    }
     try {
       if (retiring.containsKey(r.getId())) {
         removeDivision(r.getId());
@@ -311,6 +375,7 @@ public final class NodeHost implements AutoCloseable {
   }
 
   private void dropGroupLocked(long rangeId) {
+    hibernation.wake(rangeId); // opened, so that it is removed with its directory
     try {
       java.util.concurrent.ScheduledFuture<?> due = retiring.remove(rangeId);
       if (due != null) {
@@ -351,6 +416,7 @@ public final class NodeHost implements AutoCloseable {
   private void seedReplicaLocked(RangeDescriptor range, List<String> members, String source) throws IOException {
     checkRunning();
     long rangeId = range.getId();
+    hibernation.wake(rangeId);
     if (retiring.containsKey(rangeId)) {
       removeDivision(rangeId); // dropped a moment ago and wanted back: start afresh
     }
@@ -398,6 +464,7 @@ public final class NodeHost implements AutoCloseable {
   }
 
   private void removeReplicaLocked(long rangeId, RangeDescriptor current) throws IOException {
+    hibernation.wake(rangeId); // its division retires like any other, directory and all
     // The client stays: this node still routes requests to the range's new replicas.
     RangeStateMachine replica = replicas.remove(rangeId);
     if (replica != null) {
@@ -457,6 +524,7 @@ public final class NodeHost implements AutoCloseable {
 
   /** Removes the range's Raft division (and its directory) now, whether or not it was retiring. */
   private void removeDivision(long rangeId) {
+    hibernation.wake(rangeId);
     java.util.concurrent.ScheduledFuture<?> due = retiring.remove(rangeId);
     if (due != null) {
       due.cancel(false);
@@ -587,6 +655,7 @@ public final class NodeHost implements AutoCloseable {
 
   /** The long-lived client of a range group (created on first use). */
   public RangeClient client(RangeDescriptor range) {
+    use(range.getId());
     RangeClient c = clients.get(range.getId());
     if (c == null) {
       // A new client starts at the leader this node's replica knows (looked up outside the map's lock).
@@ -605,6 +674,7 @@ public final class NodeHost implements AutoCloseable {
    * fails with an unknown outcome when the write may or may not have been applied.
    */
   public CompletableFuture<CommandResult> write(RangeDescriptor range, Command command) {
+    use(range.getId());
     RangeStateMachine replica = replicas.get(range.getId());
     if (replica == null || !division(range.getId()).map(d -> d.isLeader() && d.isLeaderReady()).orElse(false)) {
       return client(range).write(command); // a leader not ready yet refuses writes
@@ -648,6 +718,7 @@ public final class NodeHost implements AutoCloseable {
    * {@link #client}) when it stopped leading meanwhile.
    */
   public Optional<CompletableFuture<QueryResult>> readAsLeader(RangeDescriptor range, Query query) {
+    use(range.getId());
     boolean leads = division(range.getId()).map(DivisionInfo::isLeader).orElse(false);
     return leads ? Optional.of(readInProcess(range, query)) : Optional.empty();
   }
@@ -660,6 +731,7 @@ public final class NodeHost implements AutoCloseable {
    * {@link #client}) when the replica cannot serve it, for instance during an election.
    */
   public Optional<CompletableFuture<QueryResult>> readOnLocalReplica(RangeDescriptor range, Query query) {
+    use(range.getId());
     return division(range.getId()).isPresent() ? Optional.of(readInProcess(range, query)) : Optional.empty();
   }
 
@@ -745,7 +817,7 @@ public final class NodeHost implements AutoCloseable {
   public List<Long> rangesWithoutLeader() {
     List<Long> missing = new ArrayList<>();
     for (RangeDescriptor r : routing.all()) {
-      if (r.getReplicasList().contains(self.id())
+      if (r.getReplicasList().contains(self.id()) && !hibernation.isAsleep(r.getId())
           && division(r.getId()).map(d -> d.getLeaderId() == null).orElse(true)) {
         missing.add(r.getId());
       }
@@ -769,6 +841,26 @@ public final class NodeHost implements AutoCloseable {
     return n;
   }
 
+  /** True when this node's replica of the range sleeps ({@link Hibernation}): its division is closed. */
+  public boolean asleep(long rangeId) {
+    return hibernation.isAsleep(rangeId);
+  }
+
+  /** True when the range sleeps and this node led it when it fell asleep: it reports the range as its leader. */
+  public boolean sleptAsLeader(long rangeId) {
+    return hibernation.sleptAsLeader(rangeId);
+  }
+
+  /** How many of this node's replicas sleep now. */
+  public int asleepCount() {
+    return hibernation.asleepCount();
+  }
+
+  /** Ranges this node put to sleep and woke since it started: {slept, woken}. */
+  public long[] hibernationCounts() {
+    return hibernation.counts();
+  }
+
   public RaftSettings settings() {
     return settings;
   }
@@ -783,6 +875,7 @@ public final class NodeHost implements AutoCloseable {
   @Override
   public void close() throws IOException {
     forwarding.stopServing(); // before the range clients close: peers then go their own way
+    hibernation.stop();
     groupExecutor.shutdownNow();
     retirer.shutdownNow(); // divisions still retiring close with the server; a restart drops them
     clients.values().forEach(RangeClient::close);

@@ -19,6 +19,8 @@ import java.time.Duration;
  *     writes, other nodes' range clients' requests) on gRPC's network threads, instead of
  *     handing each to an executor thread first; the handlers there queue work or return
  *     futures, and wait at most for a range to take a request in (docs/design-notes.md)
+ * @param hibernateAfter how long a range must go unused before its replicas close their Raft
+ *     divisions until its next use ({@link Hibernation}); zero: ranges never sleep
  */
 public record RaftSettings(
     Duration rpcTimeoutMin,
@@ -29,5 +31,6 @@ public record RaftSettings(
     int clientMaxAttempts,
     int maxEntryBytes,
     boolean leaderLease,
-    boolean rpcOnEventLoop) {
+    boolean rpcOnEventLoop,
+    Duration hibernateAfter) {
 }

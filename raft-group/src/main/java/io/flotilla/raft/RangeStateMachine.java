@@ -103,6 +103,11 @@ public final class RangeStateMachine extends BaseStateMachine {
    */
   private volatile long ttlGeneration = TTL_GENERATIONS.incrementAndGet();
 
+  /** When this replica last applied an entry or served a request ({@link Hibernation}). */
+  private volatile long lastUseNanos = System.nanoTime();
+  /** Set once Ratis closed this replica's division; a division opened again gets a new replica. */
+  private volatile boolean closed;
+
   RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
       Executor installExecutor, RangeEvents events, org.apache.ratis.protocol.ClientId localWriter,
       java.util.Map<Long, TransactionContext> localAppends) {
@@ -121,6 +126,38 @@ public final class RangeStateMachine extends BaseStateMachine {
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage storage) throws IOException {
     super.initialize(server, groupId, storage);
     getLifeCycle().startAndTransition(this::loadFromEngine);
+  }
+
+  /** Notes a use of the range: a write applied, a request served or about to be. */
+  public void noteUse() {
+    lastUseNanos = System.nanoTime();
+  }
+
+  /** How long since this replica last applied an entry or served a request. */
+  long idleNanos() {
+    return System.nanoTime() - lastUseNanos;
+  }
+
+  @Override
+  public void close() throws IOException {
+    closed = true;
+    super.close();
+  }
+
+  /**
+   * A replica of a range whose division is not open (it sleeps: {@link Hibernation}), loaded
+   * from the engine so that it answers stale reads and routing; counts as closed, so the
+   * division's opening gets a fresh replica.
+   */
+  static RangeStateMachine unopened(RangeStateMachine replica) throws IOException {
+    replica.loadFromEngine();
+    replica.closed = true;
+    return replica;
+  }
+
+  /** True once Ratis closed this replica's division (it still answers stale reads). */
+  boolean isClosed() {
+    return closed;
   }
 
   @Override
@@ -180,6 +217,7 @@ public final class RangeStateMachine extends BaseStateMachine {
 
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    noteUse();
     synchronized (applyLock) {
       return applyLocked(trx);
     }

@@ -9,6 +9,8 @@ import io.flotilla.common.FlotillaException;
 import io.flotilla.proto.ForwardedWriteReplies;
 import io.flotilla.proto.ForwardedWriteReply;
 import io.flotilla.proto.ForwardedWrites;
+import io.flotilla.proto.SleepReply;
+import io.flotilla.proto.SleepRequest;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +28,7 @@ import org.apache.ratis.thirdparty.io.grpc.Context;
 import org.apache.ratis.thirdparty.io.grpc.ManagedChannel;
 import org.apache.ratis.thirdparty.io.grpc.Metadata;
 import org.apache.ratis.thirdparty.io.grpc.MethodDescriptor;
+import org.apache.ratis.thirdparty.io.grpc.ServerInterceptor;
 import org.apache.ratis.thirdparty.io.grpc.ServerServiceDefinition;
 import org.apache.ratis.thirdparty.io.grpc.Status;
 import org.apache.ratis.thirdparty.io.grpc.netty.NettyChannelBuilder;
@@ -61,6 +64,20 @@ public final class WriteForwarding implements AutoCloseable {
           .setResponseMarshaller(new ProtoMarshaller<>(ForwardedWriteReplies.parser()))
           .build();
 
+  /** Serves a peer's request to put this node's replica of a range to sleep ({@link Hibernation}). */
+  @FunctionalInterface
+  interface SleepHandler {
+    CompletableFuture<SleepReply> handle(SleepRequest request);
+  }
+
+  private static final MethodDescriptor<SleepRequest, SleepReply> SLEEP =
+      MethodDescriptor.<SleepRequest, SleepReply>newBuilder()
+          .setType(MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Sleep"))
+          .setRequestMarshaller(new ProtoMarshaller<>(SleepRequest.parser()))
+          .setResponseMarshaller(new ProtoMarshaller<>(SleepReply.parser()))
+          .build();
+
   private static final Handler NOT_YET = w -> CompletableFuture.completedFuture(
       declined(w.getWritesCount(), "this node does not serve forwarded writes yet"));
   private static final Handler STOPPED = w -> CompletableFuture.completedFuture(
@@ -72,6 +89,8 @@ public final class WriteForwarding implements AutoCloseable {
   private final int maxMessageBytes;
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private volatile Handler handler = NOT_YET;
+  private volatile SleepHandler sleeper = r -> CompletableFuture.completedFuture(
+      SleepReply.newBuilder().setReason("this node does not hibernate ranges yet").build());
   private volatile boolean closed;
 
   /**
@@ -88,9 +107,12 @@ public final class WriteForwarding implements AutoCloseable {
    *
    * @param onEventLoop run that server's handlers on its network threads (see
    *     {@link RaftSettings#rpcOnEventLoop()}); this service's own handler only queues the writes
+   * @param wake sees every message arriving on the node's Raft ports first (it opens the
+   *     division of a sleeping range the message is for: {@link Hibernation})
    */
-  GrpcServices.Customizer customizer(boolean onEventLoop) {
+  GrpcServices.Customizer customizer(boolean onEventLoop, ServerInterceptor wake) {
     return (NettyServerBuilder builder, EnumSet<GrpcServices.Type> types) -> {
+      builder.intercept(wake);
       if (!types.contains(GrpcServices.Type.SERVER)) {
         return builder;
       }
@@ -105,6 +127,10 @@ public final class WriteForwarding implements AutoCloseable {
     this.handler = h;
   }
 
+  void sleepWith(SleepHandler h) {
+    this.sleeper = h;
+  }
+
   /** From now on declines every forwarded write (nothing is proposed): the node is stopping. */
   void stopServing() {
     this.handler = STOPPED;
@@ -113,7 +139,48 @@ public final class WriteForwarding implements AutoCloseable {
   private ServerServiceDefinition service() {
     return ServerServiceDefinition.builder(SERVICE)
         .addMethod(WRITE, ServerCalls.asyncUnaryCall(this::serve))
+        .addMethod(SLEEP, ServerCalls.asyncUnaryCall(this::serveSleep))
         .build();
+  }
+
+  private void serveSleep(SleepRequest request, StreamObserver<SleepReply> answer) {
+    CompletableFuture<SleepReply> reply;
+    try {
+      reply = sleeper.handle(request);
+    } catch (RuntimeException e) {
+      reply = CompletableFuture.failedFuture(e);
+    }
+    reply.whenComplete((r, error) -> {
+      answer.onNext(error == null ? r : SleepReply.newBuilder().setReason("failed: " + error).build());
+      answer.onCompleted();
+    });
+  }
+
+  /** Asks node {@code nodeId} to put its replica of a range to sleep (or, in a dry run, whether it would). */
+  CompletableFuture<SleepReply> askToSleep(String nodeId, SleepRequest request, long deadlineMillis) {
+    CompletableFuture<SleepReply> result = new CompletableFuture<>();
+    try {
+      ClientCalls.asyncUnaryCall(channel(nodeId).newCall(SLEEP,
+          CallOptions.DEFAULT.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS)), request, new StreamObserver<>() {
+            @Override
+            public void onNext(SleepReply reply) {
+              result.complete(reply);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              result.complete(SleepReply.newBuilder().setReason("node " + nodeId + ": " + Status.fromThrowable(t)).build());
+            }
+
+            @Override
+            public void onCompleted() {
+              result.complete(SleepReply.newBuilder().setReason("node " + nodeId + " sent no reply").build());
+            }
+          });
+    } catch (RuntimeException e) {
+      result.complete(SleepReply.newBuilder().setReason("node " + nodeId + ": " + e).build());
+    }
+    return result;
   }
 
   private void serve(ForwardedWrites writes, StreamObserver<ForwardedWriteReplies> answer) {

@@ -47,7 +47,7 @@ class NodeHostTest {
   }
 
   private static RaftSettings fast() {
-    return new RaftSettings(Duration.ofMillis(150), Duration.ofMillis(300), 20, 1 << 20, Duration.ofSeconds(3), 20, 1 << 20, true, true);
+    return new RaftSettings(Duration.ofMillis(150), Duration.ofMillis(300), 20, 1 << 20, Duration.ofSeconds(3), 20, 1 << 20, true, true, Duration.ZERO);
   }
 
   private static CommandResult put(NodeHost host, String key, String value) throws Exception {
@@ -239,7 +239,7 @@ class NodeHostTest {
     ClusterNode self = new ClusterNode("n1", "http://127.0.9.1:1", "127.0.9.1:" + freePort());
     // Election timeouts of 1-2 s: a one-node leader does not step down over a pause of a loaded machine.
     RaftSettings steady = new RaftSettings(Duration.ofSeconds(1), Duration.ofSeconds(2), 20, 1 << 20,
-        Duration.ofSeconds(3), 20, 1 << 20, true, true);
+        Duration.ofSeconds(3), 20, 1 << 20, true, true, Duration.ZERO);
     NodeHost host = new NodeHost(self, List.of(self), engine, dir.toFile(), steady, (n, r) -> {
       throw new IOException("no peers to fetch snapshots from");
     });

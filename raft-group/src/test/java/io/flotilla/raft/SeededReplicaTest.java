@@ -50,7 +50,7 @@ class SeededReplicaTest {
   }
 
   private static RaftSettings fast() {
-    return new RaftSettings(Duration.ofMillis(150), Duration.ofMillis(300), 20, 1 << 20, Duration.ofSeconds(3), 20, 1 << 20, true, true);
+    return new RaftSettings(Duration.ofMillis(150), Duration.ofMillis(300), 20, 1 << 20, Duration.ofSeconds(3), 20, 1 << 20, true, true, Duration.ZERO);
   }
 
   private static Command putCommand(RangeDescriptor range, String key) {

@@ -212,8 +212,12 @@ public class AdminResource {
     Query status = Query.newBuilder().setRangeId(r.getId()).setStatus(StatusQuery.getDefaultInstance()).build();
     Query replicaStatus = Query.newBuilder().setRangeId(r.getId())
         .setStatus(StatusQuery.newBuilder().setWithChecksum(checksum)).build();
-    CompletableFuture<java.util.Optional<QueryResult>> leaderStatus = operations.readOrGone(r, status)
-        .exceptionally(e -> java.util.Optional.of(QueryResult.getDefaultInstance()));
+    // A range asleep here has had no write anywhere since it fell asleep (any use wakes every
+    // replica): its status comes from this node's replica, and looking at it does not wake it.
+    boolean asleep = host.asleep(r.getId()) && host.replica(r.getId()).isPresent();
+    CompletableFuture<java.util.Optional<QueryResult>> leaderStatus = asleep
+        ? CompletableFuture.completedFuture(java.util.Optional.of(host.replica(r.getId()).orElseThrow().queryLocal(status)))
+        : operations.readOrGone(r, status).exceptionally(e -> java.util.Optional.of(QueryResult.getDefaultInstance()));
     return leaderStatus.thenCompose(found -> {
       if (found.isEmpty()) {
         return CompletableFuture.completedFuture(null);
@@ -225,7 +229,10 @@ public class AdminResource {
         host.routing().update(current);
       }
       v.putAll(descriptorView(current));
-      v.put("leader", host.leaderOf(current).orElse(null));
+      v.put("leader", asleep ? null : host.leaderOf(current).orElse(null));
+      if (asleep) {
+        v.put("asleep", true); // no Raft division runs until its next use (docs/design-notes.md)
+      }
       RangeStatus st = ls != null && ls.hasStatus() ? ls.getStatus() : null;
       v.put("approximate_size", st == null ? null : st.getApproximateBytes());
       v.put("key_count", st == null ? null : st.getApproximateKeys());

@@ -145,7 +145,9 @@ public final class PlacementController implements Managed {
         continue;
       }
       hb.addHosted(HostedReplica.newBuilder().setRangeId(id).setEpoch(range.getEpoch()));
-      boolean leads = host.division(id).map(d -> d.isLeader()).orElse(false);
+      // A sleeping range is reported by the node that led it when it fell asleep: the placement
+      // driver keeps it in view (and repairs it if a replica's node dies) though no leader runs.
+      boolean leads = host.division(id).map(d -> d.isLeader()).orElse(false) || host.sleptAsLeader(id);
       if (leads) {
         long revision = replica.revision();
         Long before = lastRevision.put(id, revision);
