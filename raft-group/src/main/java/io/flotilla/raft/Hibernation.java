@@ -327,6 +327,13 @@ final class Hibernation {
             }
             super.onMessage(message);
           }
+
+          @Override
+          public void onHalfClose() {
+            if (!failed) { // a closed call's handler must not answer it again
+              super.onHalfClose();
+            }
+          }
         };
       }
     };
@@ -334,6 +341,9 @@ final class Hibernation {
 
   /** False when the message's range is falling asleep right now and must not get it yet. */
   private boolean arriving(Object message) {
+    if (!enabled() && asleep.isEmpty()) {
+      return true; // nothing sleeps here, and nothing will
+    }
     RaftProtos.RaftRpcRequestProto header;
     boolean use;
     if (message instanceof RaftProtos.RaftClientRequestProto m) {

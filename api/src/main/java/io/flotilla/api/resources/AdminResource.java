@@ -212,8 +212,9 @@ public class AdminResource {
     Query status = Query.newBuilder().setRangeId(r.getId()).setStatus(StatusQuery.getDefaultInstance()).build();
     Query replicaStatus = Query.newBuilder().setRangeId(r.getId())
         .setStatus(StatusQuery.newBuilder().setWithChecksum(checksum)).build();
-    // A range asleep here has had no write anywhere since it fell asleep (any use wakes every
-    // replica): its status comes from this node's replica, and looking at it does not wake it.
+    // A range asleep here has had no write anywhere since it fell asleep (a use wakes one
+    // replica, whose election wakes the others): its status comes from this node's replica,
+    // and looking at it does not wake it.
     boolean asleep = host.asleep(r.getId()) && host.replica(r.getId()).isPresent();
     CompletableFuture<java.util.Optional<QueryResult>> leaderStatus = asleep
         ? CompletableFuture.completedFuture(java.util.Optional.of(host.replica(r.getId()).orElseThrow().queryLocal(status)))
