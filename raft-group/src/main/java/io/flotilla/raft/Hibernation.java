@@ -63,7 +63,7 @@ import org.slf4j.LoggerFactory;
  *       division before Ratis sees the message, and so does any local use of the range (a
  *       write, a linearizable read, its client). An opened division starts as a follower; the
  *       first replica whose election timer fires asks the others for votes, which opens theirs.
- *       A request therefore waits about one election timeout; clients retry until a leader is
+ *       A request therefore waits at least one election timeout; clients retry until a leader is
  *       there. Stale reads need no division and never wake a range.
  * </ul>
  *

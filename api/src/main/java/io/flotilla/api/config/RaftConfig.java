@@ -41,7 +41,8 @@ public class RaftConfig {
   /**
    * A range unused this long (no write applied, no request but stale reads served) sleeps: its
    * replicas close their Raft divisions, which cost nothing until its next use opens them again
-   * (that use waits about one election timeout). Zero: ranges never sleep.
+   * (that use waits for an election: a few seconds with the default timeouts). Zero: ranges
+   * never sleep.
    */
   @NotNull @JsonProperty public Duration hibernateAfter = Duration.seconds(0);
 
