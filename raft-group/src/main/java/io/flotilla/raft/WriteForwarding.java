@@ -45,6 +45,9 @@ import org.apache.ratis.thirdparty.io.grpc.stub.StreamObserver;
  * a refusal, or a failure it saw); the write never left this node, because no connection to
  * the peer could be had (reported as {@code declined}, safe to send another way); or it left
  * and no answer came back, an unknown outcome, since the peer may have proposed it.
+ *
+ * <p>The same service carries a leader's requests that its followers put an idle range to sleep
+ * ({@link Hibernation}), and the server it is added to gets the interceptor that wakes them.
  */
 public final class WriteForwarding implements AutoCloseable {
   static final String SERVICE = "flotilla.NodeLink";
