@@ -1,6 +1,7 @@
 package io.flotilla.raft;
 
 import io.flotilla.client.RangeGroups;
+import io.flotilla.proto.RangeDescriptor;
 import io.flotilla.proto.SleepReply;
 import io.flotilla.proto.SleepRequest;
 import java.io.File;
@@ -188,12 +189,13 @@ final class Hibernation {
    * At start, before any range group is created: a range this node holds a replica of whose
    * group Ratis did not open (its directory waits under {@value #ASLEEP_DIR}, or it has none yet:
    * a new cluster's ranges, or a split's right half the node crashed before creating) sleeps,
-   * with {@code replica} standing for it until its first use opens it. With hibernation off,
+   * with an {@code unopened} replica standing for it until its first use opens it. With hibernation off,
    * they are opened now instead. Directories of ranges this node no longer holds are removed.
    *
-   * @param held the ranges this node holds a replica of, with a replica object each (not opened)
+   * @param held the ranges this node holds a replica of
+   * @param unopened a replica object, loaded but not opened, for a range that sleeps
    */
-  void recover(Map<Long, RangeStateMachine> held, java.util.function.LongFunction<String> firstReplica) throws IOException {
+  void recover(Map<Long, RangeDescriptor> held, ReplicaFactory unopened) throws IOException {
     java.util.Set<Long> opened = new java.util.HashSet<>();
     for (RaftGroupId g : server.getGroupIds()) {
       RangeGroups.rangeId(g).ifPresent(opened::add);
@@ -212,18 +214,24 @@ final class Hibernation {
             rangeId.getAsLong());
       }
     }
-    for (Map.Entry<Long, RangeStateMachine> e : held.entrySet()) {
+    for (Map.Entry<Long, RangeDescriptor> e : held.entrySet()) {
       long rangeId = e.getKey();
       if (opened.contains(rangeId)) {
         continue;
       }
-      replicas.putIfAbsent(rangeId, e.getValue());
+      replicas.putIfAbsent(rangeId, unopened.create(rangeId));
       // Reported to the placement driver by its first replica's node (the preferred leader).
-      asleep.put(rangeId, new Sleep(firstReplica.apply(rangeId), -1));
+      asleep.put(rangeId, new Sleep(e.getValue().getReplicas(0), -1));
       if (!enabled()) {
         wake(rangeId);
       }
     }
+  }
+
+  /** Makes the replica object of a range whose division is not open. */
+  @FunctionalInterface
+  interface ReplicaFactory {
+    RangeStateMachine create(long rangeId) throws IOException;
   }
 
   boolean isAsleep(long rangeId) {

@@ -304,13 +304,13 @@ public final class NodeHost implements AutoCloseable {
     }
     // Ranges whose groups Ratis did not open sleep until used (a new cluster's among them), or
     // are opened now when hibernation is off.
-    Map<Long, RangeStateMachine> held = new java.util.HashMap<>();
+    Map<Long, RangeDescriptor> held = new java.util.HashMap<>();
     for (RangeDescriptor r : routing.all()) {
       if (r.getReplicasList().contains(self.id())) {
-        held.put(r.getId(), RangeStateMachine.unopened(newReplica(r.getId())));
+        held.put(r.getId(), r);
       }
     }
-    hibernation.recover(held, id -> held.get(id).descriptor() == null ? self.id() : held.get(id).descriptor().getReplicas(0));
+    hibernation.recover(held, id -> RangeStateMachine.unopened(newReplica(id)));
     // A crash between applying a split and creating the child's group, or between a merge
     // and removing the absorbed group, leaves the groups out of step with the descriptors.
     for (RangeDescriptor r : routing.all()) {
