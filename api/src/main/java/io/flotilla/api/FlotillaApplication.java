@@ -139,6 +139,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     env.metrics().register("flotilla.ranges.asleep", (com.codahale.metrics.Gauge<Integer>) host::asleepCount);
     env.metrics().register("flotilla.ranges.slept", (com.codahale.metrics.Gauge<Long>) () -> host.hibernationCounts()[0]);
     env.metrics().register("flotilla.ranges.woken", (com.codahale.metrics.Gauge<Long>) () -> host.hibernationCounts()[1]);
+    env.metrics().register("flotilla.ranges.woken_electing", (com.codahale.metrics.Gauge<Long>) () -> host.hibernationCounts()[2]);
     // The JIT's cumulative compile time: a node is warm once it stops growing (bench compare waits for that).
     java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
     if (jit != null && jit.isCompilationTimeMonitoringSupported()) {

@@ -30,9 +30,12 @@ import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.RaftServerProtocol;
 import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.util.ProtoUtils;
 import org.apache.ratis.thirdparty.io.grpc.ForwardingServerCallListener;
 import org.apache.ratis.thirdparty.io.grpc.Metadata;
 import org.apache.ratis.thirdparty.io.grpc.ServerCall;
@@ -62,10 +65,12 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Waking up.</b> Any message for the range's group arriving on this node's Raft ports
  *       (a request from another node's client, a vote, an append, a read index) opens the
  *       division before Ratis sees the message, and so does any local use of the range (a
- *       write, a linearizable read, its client). An opened division starts as a follower; the
- *       first replica whose election timer fires asks the others for votes, which opens theirs.
- *       A request therefore waits at least one election timeout; clients retry until a leader is
- *       there. Stale reads need no division and never wake a range.
+ *       write, a linearizable read, its client). An opened division starts as a follower. One
+ *       opened for a use asks the others for votes at once, which opens theirs, rather than
+ *       after its first election timeout (a second or two): a request to a sleeping range waits
+ *       for one election round, and clients retry until the leader is there. One opened by
+ *       another replica's message does not campaign: the sender leads or is asking for votes.
+ *       Stale reads need no division and never wake a range.
  * </ul>
  *
  * <p>A sleeping range keeps its replica object (its descriptor, for routing and stale reads) and
@@ -112,6 +117,7 @@ final class Hibernation {
   private final AtomicLong callIds = new AtomicLong();
   private final LongAdder slept = new LongAdder();
   private final LongAdder woken = new LongAdder();
+  private final LongAdder campaigned = new LongAdder();
   private final ScheduledExecutorService scanner;
   /**
    * Closes divisions, for ranges this node leads and for followers asked to: never on a network
@@ -238,19 +244,31 @@ final class Hibernation {
     return asleep.containsKey(rangeId);
   }
 
-  /** True when this node led the range when it fell asleep (it reports the range for it). */
-  boolean sleptAsLeader(long rangeId) {
-    Sleep s = asleep.get(rangeId);
-    return s != null && s.leader().equals(selfId);
+  /**
+   * True when the range sleeps here and this node reports it to the placement driver: its
+   * descriptor's first replica. Every replica of a sleeping range holds the same descriptor, so
+   * they agree on that node whoever led the range last, and after a restart too (a sleeping
+   * range runs no election that would name a leader to report it).
+   */
+  boolean reportsAsleep(long rangeId) {
+    if (!asleep.containsKey(rangeId)) {
+      return false;
+    }
+    RangeStateMachine replica = replicas.get(rangeId);
+    RangeDescriptor d = replica == null ? null : replica.descriptor();
+    return d != null && d.getReplicasCount() > 0 && d.getReplicas(0).equals(selfId);
   }
 
   int asleepCount() {
     return asleep.size();
   }
 
-  /** Ranges put to sleep and woken on this node since it started. */
+  /**
+   * Since this node started: ranges put to sleep, ranges woken, and wakes for a use whose
+   * division here stood for election at once.
+   */
   long[] counts() {
-    return new long[] {slept.sum(), woken.sum()};
+    return new long[] {slept.sum(), woken.sum(), campaigned.sum()};
   }
 
   /**
@@ -258,11 +276,22 @@ final class Hibernation {
    * use the range notes the use on its replica first ({@link RangeStateMachine#noteUse}).
    */
   void wake(long rangeId) {
-    wake(rangeId, Long.MAX_VALUE);
+    wake(rangeId, Long.MAX_VALUE, false);
   }
 
-  /** As {@link #wake(long)}, but false when the range is falling asleep and that takes over {@code waitMillis}. */
-  private boolean wake(long rangeId, long waitMillis) {
+  /**
+   * As {@link #wake(long)}, for a use of the range: a division opened here asks for votes at
+   * once. The caller notes the use on its replica first ({@link RangeStateMachine#noteUse}).
+   */
+  void wakeToUse(long rangeId) {
+    wake(rangeId, Long.MAX_VALUE, true);
+  }
+
+  /**
+   * As {@link #wake(long)}, but false when the range is falling asleep and that takes over
+   * {@code waitMillis}; with {@code campaign}, a division opened here starts an election at once.
+   */
+  private boolean wake(long rangeId, long waitMillis, boolean campaign) {
     if (!asleep.containsKey(rangeId)) {
       return true;
     }
@@ -291,6 +320,9 @@ final class Hibernation {
             groupOf.apply(rangeId), !dir.exists()));
         woken.increment();
         LOG.debug("node {}: woke range {}", selfId, rangeId);
+        if (campaign) {
+          campaign(rangeId);
+        }
       } catch (IOException | RuntimeException e) {
         asleep.put(rangeId, was); // still closed: the next use tries again
         LOG.warn("node {}: could not wake range {}: {}", selfId, rangeId, e.toString());
@@ -299,6 +331,89 @@ final class Hibernation {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Has an election start now for the range whose division just opened here for a use, rather
+   * than after a first election timeout. Every replica held the whole log when the range fell
+   * asleep, so any of them can win; the one to stand is the range's preferred replica (the
+   * highest priority in its configuration), since Ratis would hand a lead won by another over
+   * to it straight away, and the use would wait for that too. Ratis starts an election at once
+   * when a leader asks a follower to (as in a leadership transfer); here this node asks, in its
+   * own name, with its own last entry, which passes the checks of such a request on a division
+   * that knows no leader: in-process when this replica is the preferred one, else over the
+   * network to the preferred replica's node (whose division that message opens). When that
+   * fails, this replica stands itself; when nothing can start, the election timers still run.
+   */
+  private void campaign(long rangeId) {
+    RaftGroupId group = RangeGroups.groupId(rangeId);
+    RaftServer.Division division;
+    try {
+      division = server.getDivision(group);
+    } catch (IOException e) {
+      return;
+    }
+    RaftPeer preferred = preferredPeer(division);
+    if (preferred == null || preferred.getId().equals(server.getId())) {
+      standForElection(rangeId, division);
+      return;
+    }
+    // Over the network: never on the caller's thread, which may be a network thread itself.
+    sleepers.execute(() -> {
+      boolean started;
+      try {
+        started = server.getServerRpc().startLeaderElection(startElection(division, preferred.getId()))
+            .getServerReply().getSuccess();
+      } catch (IOException | RuntimeException e) {
+        started = false;
+      }
+      if (started) {
+        campaigned.increment();
+      } else {
+        standForElection(rangeId, division);
+      }
+    });
+  }
+
+  /** The peer of highest priority in the division's configuration, if one outranks all others. */
+  private static RaftPeer preferredPeer(RaftServer.Division division) {
+    RaftPeer best = null;
+    boolean tie = false;
+    for (RaftPeer p : division.getRaftConf().getCurrentPeers()) {
+      if (best == null || p.getPriority() > best.getPriority()) {
+        best = p;
+        tie = false;
+      } else if (p.getPriority() == best.getPriority()) {
+        tie = true;
+      }
+    }
+    return tie ? null : best;
+  }
+
+  /** Has this node's division of the range start an election now, if it can. */
+  private void standForElection(long rangeId, RaftServer.Division division) {
+    try {
+      if (division instanceof RaftServerProtocol protocol && division.getInfo().isFollower()
+          && protocol.startLeaderElection(startElection(division, server.getId())).getServerReply().getSuccess()) {
+        campaigned.increment();
+      } else {
+        LOG.debug("node {}: range {} woke without an election of its own", selfId, rangeId);
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("node {}: range {} woke without an election of its own: {}", selfId, rangeId, e.toString());
+    }
+  }
+
+  /** A request that {@code to}'s division of the range start an election, sent in this division's name. */
+  private RaftProtos.StartLeaderElectionRequestProto startElection(RaftServer.Division division, RaftPeerId to) {
+    TermIndex last = division.getRaftLog().getLastEntryTermIndex();
+    RaftProtos.RaftRpcRequestProto header = RaftProtos.RaftRpcRequestProto.newBuilder()
+        .setRequestorId(server.getId().toByteString()).setReplyId(to.toByteString())
+        .setRaftGroupId(ProtoUtils.toRaftGroupIdProtoBuilder(division.getGroup().getGroupId()))
+        .setCallId(callIds.incrementAndGet()).build();
+    return RaftProtos.StartLeaderElectionRequestProto.newBuilder().setServerRequest(header)
+        .setLeaderLastEntry(last == null ? RaftProtos.TermIndexProto.getDefaultInstance() : last.toProto())
+        .build();
   }
 
   private static File groupDir(File parent, long rangeId) {
@@ -394,7 +509,7 @@ final class Hibernation {
         replica.noteUse();
       }
     }
-    return wake(rangeId.getAsLong(), ARRIVING_WAIT_MILLIS);
+    return wake(rangeId.getAsLong(), ARRIVING_WAIT_MILLIS, use);
   }
 
   /**

@@ -244,7 +244,7 @@ public final class NodeHost implements AutoCloseable {
     if (replica != null) {
       replica.noteUse();
     }
-    hibernation.wake(rangeId);
+    hibernation.wakeToUse(rangeId);
   }
 
   /**
@@ -846,9 +846,12 @@ public final class NodeHost implements AutoCloseable {
     return hibernation.isAsleep(rangeId);
   }
 
-  /** True when the range sleeps and this node led it when it fell asleep: it reports the range as its leader. */
-  public boolean sleptAsLeader(long rangeId) {
-    return hibernation.sleptAsLeader(rangeId);
+  /**
+   * True when the range sleeps here and this node reports it to the placement driver in its
+   * leader's stead: the first replica of its descriptor.
+   */
+  public boolean reportsAsleep(long rangeId) {
+    return hibernation.reportsAsleep(rangeId);
   }
 
   /** How many of this node's replicas sleep now. */
@@ -856,7 +859,10 @@ public final class NodeHost implements AutoCloseable {
     return hibernation.asleepCount();
   }
 
-  /** Ranges this node put to sleep and woke since it started: {slept, woken}. */
+  /**
+   * Since this node started: {ranges put to sleep, ranges woken, wakes for a use whose division
+   * here stood for election at once}.
+   */
   public long[] hibernationCounts() {
     return hibernation.counts();
   }

@@ -128,7 +128,9 @@ class HibernationTest {
     assertTrue(first.hasPut(), first::toString);
 
     await("the range sleeps on all three nodes", () -> asleepEverywhere(id));
-    assertTrue(hosts.stream().anyMatch(h -> h.sleptAsLeader(id)), "the node that led it still reports it");
+    assertEquals(List.of(range.getReplicas(0)),
+        hosts.stream().filter(h -> h.reportsAsleep(id)).map(h -> h.self().id()).toList(),
+        "one node reports the sleeping range to the placement driver: its first replica's");
     assertTrue(hosts.get(1).rangesWithoutLeader().isEmpty(), "a sleeping range is not a range without a leader");
     // A stale read needs no division: served from the sleeping replica's data.
     assertEquals("1", value(hosts.get(1).replica(id).orElseThrow().queryLocal(get(range, "a"))));
@@ -143,9 +145,13 @@ class HibernationTest {
 
     await("the range sleeps again", () -> asleepEverywhere(id));
     // A write through a node: its own replica wakes first.
+    long electing = hosts.get(2).hibernationCounts()[2];
     CommandResult third = hosts.get(2).write(range, put(range, "c", "3")).get(30, TimeUnit.SECONDS);
     assertTrue(third.hasPut(), third::toString);
     assertEquals(second.getRevision() + 1, third.getRevision());
+    assertEquals(electing + 1, hosts.get(2).hibernationCounts()[2],
+        "an election started at once when the write woke the range (on its preferred replica), "
+            + "not after an election timeout");
 
     await("the range sleeps a third time", () -> asleepEverywhere(id));
     // A linearizable read wakes it as well and sees every write.
@@ -175,6 +181,9 @@ class HibernationTest {
     }
     openHosts();
     assertTrue(asleepEverywhere(id), "a restart leaves a sleeping range asleep");
+    assertEquals(List.of(range.getReplicas(0)),
+        hosts.stream().filter(h -> h.reportsAsleep(id)).map(h -> h.self().id()).toList(),
+        "after the restart the same one node reports it");
     assertEquals("1", value(hosts.get(2).replica(id).orElseThrow().queryLocal(get(range, "a"))),
         "its replica still answers stale reads");
     CommandResult second = hosts.get(1).write(range, put(range, "b", "2")).get(30, TimeUnit.SECONDS);

@@ -145,9 +145,11 @@ public final class PlacementController implements Managed {
         continue;
       }
       hb.addHosted(HostedReplica.newBuilder().setRangeId(id).setEpoch(range.getEpoch()));
-      // A sleeping range is reported by the node that led it when it fell asleep: the placement
-      // driver keeps it in view (and repairs it if a replica's node dies) though no leader runs.
-      boolean leads = host.division(id).map(d -> d.isLeader()).orElse(false) || host.sleptAsLeader(id);
+      // A sleeping range is reported by its first replica's node (the same on every replica, and
+      // across restarts): the placement driver keeps it in view though no leader runs, and
+      // repairs it if a replica's node dies (the repair's first step wakes it). When that node
+      // itself stops, the driver keeps its last report, and repairs the range from it.
+      boolean leads = host.division(id).map(d -> d.isLeader()).orElse(false) || host.reportsAsleep(id);
       if (leads) {
         long revision = replica.revision();
         Long before = lastRevision.put(id, revision);
