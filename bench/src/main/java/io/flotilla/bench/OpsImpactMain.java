@@ -131,7 +131,7 @@ public final class OpsImpactMain implements Callable<Integer> {
    * placement driver re-created every replica it held elsewhere.
    */
   private void repair(long rangeId, Recorder recorder, AtomicLong errors) throws Exception {
-    JsonNode range = get("/v1/admin/ranges/" + rangeId);
+    JsonNode range = rangeWithLeader(rangeId);
     JsonNode cluster = json.readTree(killFrom.toFile());
     String victim = null;
     long pid = 0;
@@ -176,6 +176,24 @@ public final class OpsImpactMain implements Callable<Integer> {
     }
     row("repair after kill -9 of " + victim, (System.nanoTime() - t0) / 1e9, recorder.getIntervalHistogram(),
         errors.getAndSet(0));
+  }
+
+  /**
+   * The range as the first node lists it, once it names a leader. The running load keeps it
+   * awake, but a listing can still catch it with none (asleep, or between leaders), and then the
+   * leader itself would pass for a follower.
+   */
+  private JsonNode rangeWithLeader(long rangeId) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    JsonNode range = get("/v1/admin/ranges/" + rangeId);
+    while (!range.hasNonNull("leader")) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("range " + rangeId + " named no leader within 30 s: " + range);
+      }
+      Thread.sleep(200);
+      range = get("/v1/admin/ranges/" + rangeId);
+    }
+    return range;
   }
 
   private static void row(String phase, double secs, Histogram h, long errors) {

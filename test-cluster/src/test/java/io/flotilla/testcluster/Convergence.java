@@ -11,8 +11,14 @@ final class Convergence {
 
   /**
    * Polls {@code GET /v1/admin/ranges/{id}?checksum=true} on node {@code via} until the range
-   * names a leader and all three replicas are up with the same applied revision, data checksum
-   * and key count; returns that status, or fails after {@code timeout} with the last answer.
+   * names a leader or is asleep, and all three replicas are up with the same applied revision,
+   * data checksum and key count; returns that status, or fails after {@code timeout} with the
+   * last answer. The status of a sleeping range names no leader: a caller must not take one from
+   * it.
+   *
+   * <p>Asleep is as good as led: a range falls asleep only once every follower matched and
+   * applied its whole log, and each replica's entry comes from that replica's own data, so the
+   * comparison below means the same either way.
    *
    * <p>The revision, not the applied log index: the index also counts Ratis's own entries
    * (configuration and commit-metadata entries, which carry no data), and an idle follower was
@@ -32,7 +38,7 @@ final class Convergence {
         if (r.status() == 200) {
           lastStatus = r.json();
         }
-        if (r.status() == 200 && r.json().hasNonNull("leader")) {
+        if (r.status() == 200 && (r.json().hasNonNull("leader") || r.json().path("asleep").asBoolean())) {
           JsonNode replicas = r.json().get("replica_status");
           Set<String> states = new HashSet<>();
           boolean allUp = true;

@@ -64,6 +64,19 @@ class MoveIT {
     return r.json();
   }
 
+  /** The range's leader as n1 reports it, once it names one (the range must be in use: awake). */
+  private String leaderOf(long id) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonNode now = range(id);
+      if (now.hasNonNull("leader")) {
+        return now.get("leader").asText();
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("range " + id + " named no leader within 30 s: " + range(id));
+  }
+
   /**
    * The last range (in key order) that has no replica on {@code node}. In this class's order that
    * is a range of the first layout, whose descriptor the node stores but which it never hosted
@@ -113,7 +126,6 @@ class MoveIT {
   void movingTheLeadersReplicaUnderWriteLoadLosesAndFailsNoWrite() throws Exception {
     JsonNode target = rangeWithout("n4");
     long id = target.get("id").asLong();
-    String from = range(id).get("leader").asText();
     String prefix = prefixOf(target);
     Map<String, String> acked = new ConcurrentHashMap<>();
     ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
@@ -138,8 +150,11 @@ class MoveIT {
       writers.add(t);
     }
     Resp move;
+    String from;
     try {
       Thread.sleep(1500);
+      // Asked only now: the range sleeps, with no leader, until the writers' first use wakes it.
+      from = leaderOf(id);
       move = admin("n2", "POST", "ranges/" + id + "/move", "{\"from\": \"" + from + "\", \"to\": \"n4\"}");
       Thread.sleep(1500);
     } finally {

@@ -34,8 +34,10 @@ class PlacementIT {
 
   @BeforeAll
   void startCluster() throws Exception {
-    cluster = ProcessCluster.start("placement", 44, 4, Map.of("placement",
-        Map.of("enabled", true, "interval", "500ms", "nodeDownAfter", "4s")));
+    cluster = ProcessCluster.start("placement", 44, 4, Map.of(
+        "placement", Map.of("enabled", true, "interval", "500ms", "nodeDownAfter", "4s"),
+        // Ranges never sleep here: the join test counts leaders, and a sleeping range has none.
+        "raft", Map.of("hibernateAfter", "0s")));
     api = cluster.api();
     for (int i = 0; i < 200; i++) {
       assertEquals(200, api.put(cluster.url("n" + (1 + i % 4)), (char) ('a' + i % 26) + "/pl/" + i, "v" + i).status());

@@ -60,9 +60,9 @@ class ReadModesIT {
   @Test
   void aPartitionedOldLeaderServesNoStaleStrongOrFollowerRead() throws Exception {
     String key = "c/modes/leader";
+    assertEquals(200, api.put(cluster.url("n1"), key, "v1").status()); // wakes the range: see leaderOf
     String oldLeader = leaderOf(1, "n1");
     String other = otherThan(oldLeader);
-    assertEquals(200, api.put(cluster.url(oldLeader), key, "v1").status());
     awaitValue(oldLeader, key, "v1");
 
     network.isolate(oldLeader);
@@ -108,9 +108,9 @@ class ReadModesIT {
   @Test
   void anIsolatedFollowerServesStaleReadsButNoFollowerReadsUntilItCatchesUp() throws Exception {
     String key = "j/modes/follower";
+    assertEquals(200, api.put(cluster.url("n1"), key, "old").status()); // wakes the range: see leaderOf
     String leader = leaderOf(2, "n1");
     String follower = otherThan(leader);
-    assertEquals(200, api.put(cluster.url(leader), key, "old").status());
     awaitValue(follower, key, "old");
 
     network.isolate(follower);
@@ -133,9 +133,9 @@ class ReadModesIT {
   @Test
   void aPausedFollowerThatResumesAnswersFollowerReadsWithTheLatestWrite() throws Exception {
     String key = "q/modes/paused";
+    assertEquals(200, api.put(cluster.url("n1"), key, "start").status()); // wakes the range: see leaderOf
     String leader = leaderOf(3, "n1");
     String follower = otherThan(leader);
-    assertEquals(200, api.put(cluster.url(leader), key, "start").status());
     awaitValue(follower, key, "start");
     for (int round = 0; round < 5; round++) {
       cluster.pause(follower);
@@ -154,17 +154,31 @@ class ReadModesIT {
     }
   }
 
-  /** The range's leader, as confirmed by the leader's own node (another node's view may lag). */
+  /**
+   * The range's leader, as confirmed by the leader's own node (another node's view may lag), and
+   * the same 400 ms later: right after a use wakes a range, Ratis may hand its leadership to the
+   * range's preferred replica once. Only a range in use has a leader (a new cluster's ranges sleep
+   * until their first use), so callers write to the range first.
+   */
   private String leaderOf(long rangeId, String via) throws InterruptedException {
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (System.nanoTime() < deadline) {
-      String seen = leaderSeenBy(rangeId, via);
-      if (seen != null && seen.equals(leaderSeenBy(rangeId, seen))) {
-        return seen;
+      String seen = confirmedLeader(rangeId, via);
+      if (seen != null) {
+        Thread.sleep(400);
+        if (seen.equals(confirmedLeader(rangeId, via))) {
+          return seen;
+        }
       }
       Thread.sleep(100);
     }
-    throw new AssertionError("range " + rangeId + " has no leader");
+    throw new AssertionError("range " + rangeId + " has no leader that stays");
+  }
+
+  /** The leader {@code via} names, if that leader's own node names itself too; else null. */
+  private String confirmedLeader(long rangeId, String via) {
+    String seen = leaderSeenBy(rangeId, via);
+    return seen != null && seen.equals(leaderSeenBy(rangeId, seen)) ? seen : null;
   }
 
   private String leaderSeenBy(long rangeId, String node) {

@@ -50,6 +50,8 @@ public interface Nemesis {
   final class Choice {
     final ClusterBackend cluster;
     final Random random;
+    /** Said after what the fault did, for the history, when a choice fell back to chance; else empty. */
+    String fallback = "";
 
     Choice(ClusterBackend cluster, Random random) {
       this.cluster = cluster;
@@ -71,7 +73,10 @@ public interface Nemesis {
     return c.cluster.nodeIds();
   }
 
-  /** The leader of a random range, as some live node reports it (a random node if none answers). */
+  /**
+   * The leader of a random range, as some live node reports it; a random node, noted in {@link
+   * Choice#fallback}, if no node names one (none answers, or every range sleeps).
+   */
   private static String leaderOfSomeRange(Choice c) {
     ApiClient api = new ApiClient(Duration.ofSeconds(3));
     for (String via : c.shuffled(nodes(c))) {
@@ -90,6 +95,7 @@ public interface Nemesis {
         // that node is down or slow: ask another
       }
     }
+    c.fallback = " (a random node: no node named a range leader; sleeping ranges have none)";
     return c.pick(nodes(c));
   }
 
@@ -123,11 +129,12 @@ public interface Nemesis {
 
     @Override
     public String start(Random random) throws Exception {
-      killed = victims.apply(new Choice(cluster, random));
+      Choice c = new Choice(cluster, random);
+      killed = victims.apply(c);
       for (String id : killed) {
         cluster.kill(id);
       }
-      return "killed " + killed;
+      return "killed " + killed + c.fallback;
     }
 
     @Override
@@ -319,7 +326,7 @@ public interface Nemesis {
       if (shape.equals("leader")) {
         String leader = leaderOfSomeRange(c);
         network.isolate(leader);
-        return "isolated " + leader;
+        return "isolated " + leader + c.fallback;
       }
       List<String> all = c.shuffled(nodes(c));
       if (shape.equals("bridge")) {
