@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -65,11 +66,12 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Waking up.</b> Any message for the range's group arriving on this node's Raft ports
  *       (a request from another node's client, a vote, an append, a read index) opens the
  *       division before Ratis sees the message, and so does any local use of the range (a
- *       write, a linearizable read, its client). An opened division starts as a follower. One
- *       opened for a use asks the others for votes at once, which opens theirs, rather than
- *       after its first election timeout (a second or two): a request to a sleeping range waits
- *       for one election round, and clients retry until the leader is there. One opened by
- *       another replica's message does not campaign: the sender leads or is asking for votes.
+ *       write, a linearizable read, its client). An opened division starts as a follower. A wake
+ *       for a use has an election start at once, on the range's preferred replica, whose vote
+ *       requests open the other divisions, rather than after a first election timeout (a
+ *       second or two): a request to a sleeping range waits for one election round, and clients
+ *       retry until the leader is there. A division opened by another replica's message starts
+ *       no election of its own: the sender leads or is asking for votes.
  *       Stale reads need no division and never wake a range.
  * </ul>
  *
@@ -264,8 +266,8 @@ final class Hibernation {
   }
 
   /**
-   * Since this node started: ranges put to sleep, ranges woken, and wakes for a use whose
-   * division here stood for election at once.
+   * Since this node started: ranges put to sleep, ranges woken, and wakes for a use here that
+   * started an election at once (here or on the range's preferred replica).
    */
   long[] counts() {
     return new long[] {slept.sum(), woken.sum(), campaigned.sum()};
@@ -320,12 +322,13 @@ final class Hibernation {
             groupOf.apply(rangeId), !dir.exists()));
         woken.increment();
         LOG.debug("node {}: woke range {}", selfId, rangeId);
-        if (campaign) {
-          campaign(rangeId);
-        }
       } catch (IOException | RuntimeException e) {
         asleep.put(rangeId, was); // still closed: the next use tries again
         LOG.warn("node {}: could not wake range {}: {}", selfId, rangeId, e.toString());
+        return true;
+      }
+      if (campaign) {
+        campaign(rangeId);
       }
       return true;
     } finally {
@@ -359,20 +362,27 @@ final class Hibernation {
       return;
     }
     // Over the network: never on the caller's thread, which may be a network thread itself.
-    sleepers.execute(() -> {
-      boolean started;
-      try {
-        started = server.getServerRpc().startLeaderElection(startElection(division, preferred.getId()))
-            .getServerReply().getSuccess();
-      } catch (IOException | RuntimeException e) {
-        started = false;
-      }
-      if (started) {
-        campaigned.increment();
-      } else {
-        standForElection(rangeId, division);
-      }
-    });
+    try {
+      sleepers.execute(() -> askToStand(rangeId, division, preferred.getId()));
+    } catch (RejectedExecutionException e) {
+      // stopping: the division closes with the node
+    }
+  }
+
+  /** Asks the preferred replica's node to stand for election; stands here when that fails. */
+  private void askToStand(long rangeId, RaftServer.Division division, RaftPeerId preferred) {
+    boolean started;
+    try {
+      started = server.getServerRpc().startLeaderElection(startElection(division, preferred))
+          .getServerReply().getSuccess();
+    } catch (IOException | RuntimeException e) {
+      started = false;
+    }
+    if (started) {
+      campaigned.increment();
+    } else {
+      standForElection(rangeId, division);
+    }
   }
 
   /** The peer of highest priority in the division's configuration, if one outranks all others. */

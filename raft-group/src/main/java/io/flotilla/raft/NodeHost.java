@@ -860,8 +860,8 @@ public final class NodeHost implements AutoCloseable {
   }
 
   /**
-   * Since this node started: {ranges put to sleep, ranges woken, wakes for a use whose division
-   * here stood for election at once}.
+   * Since this node started: {ranges put to sleep, ranges woken, wakes for a use here that
+   * started an election at once}.
    */
   public long[] hibernationCounts() {
     return hibernation.counts();

@@ -149,13 +149,14 @@ public final class PlacementController implements Managed {
       // across restarts): the placement driver keeps it in view though no leader runs, and
       // repairs it if a replica's node dies (the repair's first step wakes it). When that node
       // itself stops, the driver keeps its last report, and repairs the range from it.
-      boolean leads = host.division(id).map(d -> d.isLeader()).orElse(false) || host.reportsAsleep(id);
-      if (leads) {
+      boolean leads = host.division(id).map(d -> d.isLeader()).orElse(false);
+      boolean asleep = !leads && host.reportsAsleep(id);
+      if (leads || asleep) {
         long revision = replica.revision();
         Long before = lastRevision.put(id, revision);
         double writes = before == null ? 0 : Math.max(0, revision - before) / seconds;
         RangeHeartbeat.Builder rb = RangeHeartbeat.newBuilder().setRange(range).setWritesPerSecond(writes)
-            .setApproximateBytes(host.engine().approximateSize(range.getStart().toByteArray(),
+            .setAsleep(asleep).setApproximateBytes(host.engine().approximateSize(range.getStart().toByteArray(),
                 range.getEnd().toByteArray()));
         if (writes > planner.config().splitWritesPerSecond()) {
           replica.loadSplitKey().ifPresent(k -> rb.setLoadSplitKey(com.google.protobuf.ByteString.copyFrom(k)));
@@ -342,9 +343,11 @@ public final class PlacementController implements Managed {
     List<RangeView> ranges = new ArrayList<>();
     for (RangeReport r : reports.values()) {
       RangeDescriptor d = r.heartbeat().getRange();
-      boolean leaderUp = !liveness.isDown(r.leader());
+      // A sleeping range's reporter does not lead it: balancing leaders must neither count it
+      // nor move it (a move would wake the range, and it would sleep again under the same reporter).
+      boolean leading = !r.heartbeat().getAsleep() && !liveness.isDown(r.leader());
       ranges.add(new RangeView(d.getId(), d.getStart().toByteArray(), d.getEnd().toByteArray(), d.getReplicasList(),
-          leaderUp ? r.leader() : null, r.heartbeat().getApproximateBytes(), r.heartbeat().getKeys(),
+          leading ? r.leader() : null, r.heartbeat().getApproximateBytes(), r.heartbeat().getKeys(),
           r.heartbeat().getWritesPerSecond(), r.heartbeat().getLoadSplitKey().toByteArray()));
     }
     return ClusterView.of(nodes, ranges);
