@@ -346,7 +346,10 @@ final class Hibernation {
    * own name, with its own last entry, which passes the checks of such a request on a division
    * that knows no leader: in-process when this replica is the preferred one, else over the
    * network to the preferred replica's node (whose division that message opens). When that
-   * fails, this replica stands itself; when nothing can start, the election timers still run.
+   * node cannot be reached, this replica stands itself; when nothing can start, the election
+   * timers still run. Such an election, which skips Ratis's pre-vote, can unseat a leader the
+   * other replicas elected a moment before (when this replica slept on a little after they
+   * woke): that costs one more election, never a write.
    */
   private void campaign(long rangeId) {
     RaftGroupId group = RangeGroups.groupId(rangeId);
@@ -369,18 +372,18 @@ final class Hibernation {
     }
   }
 
-  /** Asks the preferred replica's node to stand for election; stands here when that fails. */
+  /**
+   * Asks the preferred replica's node to stand for election; stands here when that node cannot
+   * be reached. A refusal means the preferred replica knows a leader or stands already (another
+   * use woke the range there too): then nothing more is started, since a second candidate would
+   * only unseat the first.
+   */
   private void askToStand(long rangeId, RaftServer.Division division, RaftPeerId preferred) {
-    boolean started;
     try {
-      started = server.getServerRpc().startLeaderElection(startElection(division, preferred))
-          .getServerReply().getSuccess();
+      if (server.getServerRpc().startLeaderElection(startElection(division, preferred)).getServerReply().getSuccess()) {
+        campaigned.increment();
+      }
     } catch (IOException | RuntimeException e) {
-      started = false;
-    }
-    if (started) {
-      campaigned.increment();
-    } else {
       standForElection(rangeId, division);
     }
   }
