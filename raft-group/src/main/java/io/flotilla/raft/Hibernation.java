@@ -307,8 +307,10 @@ final class Hibernation {
       return false;
     }
     try {
-      Sleep was = asleep.remove(rangeId);
-      if (was == null) {
+      // Marked asleep until the division runs: a message arriving meanwhile waits above for the
+      // lock rather than reach a division Ratis has not started yet (it refuses those as "not
+      // ready"). Re-entered on this thread while opening: nothing more to do.
+      if (!asleep.containsKey(rangeId) || lock.getHoldCount() > 1) {
         return true;
       }
       try {
@@ -320,10 +322,11 @@ final class Hibernation {
         // No directory at all: a range that has not run here yet (a new cluster's), created now.
         server.groupManagement(GroupManagementRequest.newAdd(localClient, server.getId(), callIds.incrementAndGet(),
             groupOf.apply(rangeId), !dir.exists()));
+        asleep.remove(rangeId);
         woken.increment();
         LOG.debug("node {}: woke range {}", selfId, rangeId);
       } catch (IOException | RuntimeException e) {
-        asleep.put(rangeId, was); // still closed: the next use tries again
+        // still closed, and still marked: the next use tries again
         LOG.warn("node {}: could not wake range {}: {}", selfId, rangeId, e.toString());
         return true;
       }
