@@ -76,7 +76,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>A sleeping range keeps its replica object (its descriptor, for routing and stale reads) and
- * its directory; a restart opens every group, and idle ones fall asleep again.
+ * its directory under {@code raft/asleep/}, so a restart leaves it asleep.
  */
 final class Hibernation {
   private static final Logger LOG = LoggerFactory.getLogger(Hibernation.class);
@@ -130,8 +130,14 @@ final class Hibernation {
   /** Puts ranges this node leads to sleep; apart from {@link #closer}, which answers other leaders. */
   private final ExecutorService sleepers;
 
-  /** The leader and term a range fell asleep under (term -1: unknown, asleep since before a restart). */
-  private record Sleep(String leader, long term) {}
+  /**
+   * The leader and term a range fell asleep under, for telling late heartbeats from wake-ups
+   * ({@link #lateHeartbeat}); {@link #UNKNOWN} for a range asleep since before a restart, for
+   * which no heartbeat counts as late.
+   */
+  private record Sleep(String leader, long term) {
+    static final Sleep UNKNOWN = new Sleep("", -1);
+  }
 
   /**
    * @param groupOf the group to open a sleeping range's division with
@@ -228,8 +234,7 @@ final class Hibernation {
         continue;
       }
       replicas.putIfAbsent(rangeId, unopened.create(rangeId));
-      // Reported to the placement driver by its first replica's node (the preferred leader).
-      asleep.put(rangeId, new Sleep(e.getValue().getReplicas(0), -1));
+      asleep.put(rangeId, Sleep.UNKNOWN);
       if (!enabled()) {
         wake(rangeId);
       }
