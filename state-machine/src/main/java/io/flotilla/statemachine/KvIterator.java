@@ -6,6 +6,7 @@ public interface KvIterator extends AutoCloseable {
 
   byte[] key();
 
+  /** The current value; as with {@link KvReader#get}, nobody changes the array afterwards. */
   byte[] value();
 
   void next();

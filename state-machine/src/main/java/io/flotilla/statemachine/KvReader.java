@@ -2,7 +2,10 @@ package io.flotilla.statemachine;
 
 /** Read access to an engine or to a consistent snapshot of it. */
 public interface KvReader {
-  /** The value, or null when absent. */
+  /**
+   * The value, or null when absent. The engine never changes the array afterwards, and callers
+   * do not change it either (readers may hand out views of it).
+   */
   byte[] get(ColumnFamily cf, byte[] key);
 
   /**

@@ -82,13 +82,13 @@ public final class RangeQueries {
     if (stored == null) {
       return out.build();
     }
-    StoredValue v = StoredValue.decode(stored);
-    if (v.expiredAt(now)) {
+    long expiresAt = StoredValue.peekExpiresAt(stored);
+    if (StoredValue.expired(expiresAt, now)) {
       return out.build();
     }
     return out.setFound(true).setKv(KeyValue.newBuilder().setKey(key)
-        .setValue(ByteString.copyFrom(v.value())).setVersion(v.version())
-        .setExpiresAtMillis(v.expiresAtMillis())).build();
+        .setValue(StoredValue.valueOf(stored)).setVersion(StoredValue.peekVersion(stored))
+        .setExpiresAtMillis(expiresAt)).build();
   }
 
   private static ScanResult scan(KvReader reader, RangeDescriptor range, ScanQuery scan, long now) {
@@ -98,8 +98,9 @@ public final class RangeQueries {
     ScanResult.Builder out = ScanResult.newBuilder();
     try (KvIterator it = reader.iterate(ColumnFamily.DATA, start, end, scan.getReverse())) {
       for (; it.valid(); it.next()) {
-        StoredValue v = StoredValue.decode(it.value());
-        if (v.expiredAt(now)) {
+        byte[] stored = it.value();
+        long expiresAt = StoredValue.peekExpiresAt(stored);
+        if (StoredValue.expired(expiresAt, now)) {
           continue;
         }
         if (out.getItemsCount() == limit) {
@@ -107,9 +108,9 @@ public final class RangeQueries {
           break;
         }
         KeyValue.Builder kv = KeyValue.newBuilder().setKey(ByteString.copyFrom(it.key()))
-            .setVersion(v.version()).setExpiresAtMillis(v.expiresAtMillis());
+            .setVersion(StoredValue.peekVersion(stored)).setExpiresAtMillis(expiresAt);
         if (!scan.getKeysOnly()) {
-          kv.setValue(ByteString.copyFrom(v.value()));
+          kv.setValue(StoredValue.valueOf(stored));
         }
         out.addItems(kv);
       }

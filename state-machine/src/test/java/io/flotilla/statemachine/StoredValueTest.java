@@ -42,6 +42,17 @@ class StoredValueTest {
   }
 
   @Test
+  void theValueViewIsTheValueAfterTheHeaderAndRefusesWhatDecodeRefuses() {
+    byte[] binary = {0, (byte) 0xff, 1, (byte) 0x80, 0};
+    byte[] encoded = new StoredValue(7, 9, binary).encode();
+    assertArrayEquals(binary, StoredValue.valueOf(encoded).toByteArray());
+    assertEquals(0, StoredValue.valueOf(new StoredValue(1, 0, new byte[0]).encode()).size());
+    assertEquals(7, StoredValue.peekVersion(encoded));
+    assertEquals(9, StoredValue.peekExpiresAt(encoded));
+    assertThrows(IllegalStateException.class, () -> StoredValue.valueOf(k("plain user bytes")));
+  }
+
+  @Test
   void bytesThatAreNotAStoredValueAreRefused() {
     assertThrows(IllegalStateException.class, () -> StoredValue.decode(new byte[0]));
     assertThrows(IllegalStateException.class, () -> StoredValue.decode(k("plain user bytes")));
@@ -58,6 +69,9 @@ class StoredValueTest {
     StoredValue v = new StoredValue(1, 500, new byte[0]);
     assertFalse(v.expiredAt(499));
     assertTrue(v.expiredAt(500));
+    assertFalse(StoredValue.expired(0, Long.MAX_VALUE));
+    assertFalse(StoredValue.expired(500, 499));
+    assertTrue(StoredValue.expired(500, 500));
     assertTrue(v.expiredAt(501));
   }
 
