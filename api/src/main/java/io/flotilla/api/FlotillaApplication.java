@@ -174,6 +174,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     }
     ErrorMappers.all().forEach(env.jersey()::register);
     env.jersey().register(new io.flotilla.api.resources.BodyDrain(drainBound));
+    env.jersey().register(new io.flotilla.api.resources.ByteStringBodies());
     env.healthChecks().register("ranges-have-leaders", new com.codahale.metrics.health.HealthCheck() {
       @Override
       protected Result check() {

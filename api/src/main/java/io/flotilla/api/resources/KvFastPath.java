@@ -3,6 +3,7 @@ package io.flotilla.api.resources;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
 import io.flotilla.common.FlotillaException;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
@@ -214,31 +215,46 @@ public final class KvFastPath implements Filter {
       r = new ErrorMappers.Unexpected().toResponse(e.getCause() != null ? e.getCause() : e);
     }
     Object entity = r.getEntity();
-    byte[] body;
-    String type;
-    if (entity == null) {
-      body = null;
-      type = null;
+    ByteString raw = null;
+    byte[] body = null;
+    String type = null;
+    if (entity instanceof ByteString value) {
+      raw = value;
+      type = typeOf(r);
     } else if (entity instanceof byte[] bytes) {
       body = bytes;
-      type = r.getMediaType() != null ? r.getMediaType().toString() : MediaType.APPLICATION_OCTET_STREAM;
-    } else {
+      type = typeOf(r);
+    } else if (entity != null) {
       body = json.writeValueAsBytes(entity);
       type = MediaType.APPLICATION_JSON;
     }
     out.setStatus(r.getStatus());
-    for (Map.Entry<String, List<String>> header : r.getStringHeaders().entrySet()) {
+    // The headers as set (strings and numbers here), not Jersey's string view of them, which
+    // builds converted lists per header on every answer.
+    for (Map.Entry<String, List<Object>> header : r.getHeaders().entrySet()) {
       if (header.getKey().equalsIgnoreCase(HttpHeaders.CONTENT_TYPE)) {
         continue;
       }
-      for (String value : header.getValue()) {
-        out.addHeader(header.getKey(), value);
+      for (Object value : header.getValue()) {
+        out.addHeader(header.getKey(), value instanceof String || value instanceof Number ? value.toString()
+            : r.getHeaderString(header.getKey()));
       }
     }
-    if (body != null) {
+    if (raw != null) {
+      out.setContentType(type);
+      out.setContentLength(raw.size());
+      raw.writeTo(out.getOutputStream());
+    } else if (body != null) {
       out.setContentType(type);
       out.setContentLength(body.length);
       out.getOutputStream().write(body);
     }
+  }
+
+  /** The answer's media type as a header value; octet streams without formatting the type anew. */
+  private static String typeOf(Response r) {
+    MediaType type = r.getMediaType();
+    return type == null || type.equals(MediaType.APPLICATION_OCTET_STREAM_TYPE) ? MediaType.APPLICATION_OCTET_STREAM
+        : type.toString();
   }
 }

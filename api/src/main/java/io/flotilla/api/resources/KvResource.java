@@ -101,7 +101,7 @@ public class KvResource {
       }
       KeyValue kv = g.getKv();
       if (raw) {
-        return withReadHeaders(Response.ok(kv.getValue().toByteArray(), MediaType.APPLICATION_OCTET_STREAM_TYPE)
+        return withReadHeaders(Response.ok(kv.getValue(), MediaType.APPLICATION_OCTET_STREAM_TYPE)
             .header("X-Flotilla-Version", kv.getVersion())
             .header("X-Flotilla-Revision", served.result().getRevision()), served, mode);
       }
