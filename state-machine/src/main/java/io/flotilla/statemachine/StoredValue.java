@@ -43,8 +43,8 @@ public record StoredValue(long version, long expiresAtMillis, byte[] value) {
 
   /**
    * The user's value of a stored entry as a view of {@code stored}, not a copy: a read's value
-   * was copied once already, out of the engine, and a 1 KB value copied twice more per read was
-   * a quarter of what a read allocated. Engines never change an array once they returned it
+   * was copied once already, out of the engine, and two more copies of a 1 KB value were about
+   * a seventh of what a read allocated. Engines never change an array once they returned it
    * ({@link KvReader#get}), and the caller hands {@code stored} over.
    */
   public static ByteString valueOf(byte[] stored) {

@@ -18,6 +18,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.ext.RuntimeDelegate;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -236,8 +237,7 @@ public final class KvFastPath implements Filter {
         continue;
       }
       for (Object value : header.getValue()) {
-        out.addHeader(header.getKey(), value instanceof String || value instanceof Number ? value.toString()
-            : r.getHeaderString(header.getKey()));
+        out.addHeader(header.getKey(), headerValue(value));
       }
     }
     if (raw != null) {
@@ -249,6 +249,24 @@ public final class KvFastPath implements Filter {
       out.setContentLength(body.length);
       out.getOutputStream().write(body);
     }
+  }
+
+  /** A header value as Jersey writes it: strings and numbers as they are, other types through their delegate. */
+  @SuppressWarnings("unchecked")
+  static String headerValue(Object value) {
+    if (value instanceof String s) {
+      return s;
+    }
+    if (value instanceof Number) {
+      return value.toString();
+    }
+    RuntimeDelegate.HeaderDelegate<Object> delegate;
+    try {
+      delegate = RuntimeDelegate.getInstance().createHeaderDelegate((Class<Object>) value.getClass());
+    } catch (IllegalArgumentException unknownType) {
+      delegate = null;
+    }
+    return delegate != null ? delegate.toString(value) : value.toString();
   }
 
   /** The answer's media type as a header value; octet streams without formatting the type anew. */

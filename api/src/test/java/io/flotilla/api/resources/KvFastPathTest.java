@@ -67,4 +67,12 @@ class KvFastPathTest {
     assertNull(KvFastPath.queryParams("raw&ttl=5", GET), "ttl is not a GET parameter");
     assertNull(KvFastPath.queryParams("consistency=%zz", GET));
   }
+
+  @Test
+  void headerValuesAreWrittenAsJerseyWritesThem() {
+    assertEquals("abc", KvFastPath.headerValue("abc"));
+    assertEquals("42", KvFastPath.headerValue(42L));
+    assertEquals("application/octet-stream", KvFastPath.headerValue(jakarta.ws.rs.core.MediaType.APPLICATION_OCTET_STREAM_TYPE));
+    assertEquals("Thu, 01 Jan 1970 00:00:00 GMT", KvFastPath.headerValue(new java.util.Date(0)));
+  }
 }
