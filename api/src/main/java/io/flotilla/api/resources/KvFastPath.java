@@ -4,6 +4,7 @@ import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.flotilla.common.FlotillaException;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
@@ -216,17 +217,16 @@ public final class KvFastPath implements Filter {
       r = new ErrorMappers.Unexpected().toResponse(e.getCause() != null ? e.getCause() : e);
     }
     Object entity = r.getEntity();
-    ByteString raw = null;
-    byte[] body = null;
+    ByteString body = null;
     String type = null;
     if (entity instanceof ByteString value) {
-      raw = value;
+      body = value;
       type = typeOf(r);
     } else if (entity instanceof byte[] bytes) {
-      body = bytes;
+      body = UnsafeByteOperations.unsafeWrap(bytes);
       type = typeOf(r);
     } else if (entity != null) {
-      body = json.writeValueAsBytes(entity);
+      body = UnsafeByteOperations.unsafeWrap(json.writeValueAsBytes(entity));
       type = MediaType.APPLICATION_JSON;
     }
     out.setStatus(r.getStatus());
@@ -240,14 +240,10 @@ public final class KvFastPath implements Filter {
         out.addHeader(header.getKey(), headerValue(value));
       }
     }
-    if (raw != null) {
+    if (body != null) {
       out.setContentType(type);
-      out.setContentLength(raw.size());
-      raw.writeTo(out.getOutputStream());
-    } else if (body != null) {
-      out.setContentType(type);
-      out.setContentLength(body.length);
-      out.getOutputStream().write(body);
+      out.setContentLength(body.size());
+      body.writeTo(out.getOutputStream());
     }
   }
 
