@@ -127,7 +127,9 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         () -> host.nodes().keySet().stream().filter(id -> !id.equals(self.id())).toList());
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds(),
         node.requestTimeout.toMilliseconds() / 2,
-        node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(), java.util.Set.copyOf(node.failpoints),
+        node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(),
+        new KeyService.Queues(node.limits.maxQueuedPerRange, node.limits.maxQueuedWriteBytes),
+        java.util.Set.copyOf(node.failpoints),
         node.forwardWrites, node.proposeInProcess);
     for (String count : keys.forwardingCounts().keySet()) {
       env.metrics().register("flotilla.writes." + count,

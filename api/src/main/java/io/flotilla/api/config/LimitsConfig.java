@@ -19,5 +19,17 @@ public class LimitsConfig {
    */
   @Min(1) @JsonProperty public int maxBatchBytes = 1024 * 1024 + 4096;
   @Min(1) @JsonProperty public int maxScanLimit = 10_000;
+  /**
+   * Requests of one range a node holds waiting to be proposed, forwarded to the range's leader,
+   * or read (per read mode) while earlier ones are under way. Past it a request is refused with
+   * 429 {@code overloaded}, nothing applied: a closed loop of 64 clients queues at most 64.
+   */
+  @Min(1) @JsonProperty public int maxQueuedPerRange = 2048;
+  /**
+   * Bytes of keys and values of the writes a node holds waiting, over all ranges; past it a
+   * write is refused with 429 {@code overloaded}, nothing applied. Bounds the heap a flood of
+   * writes can take (one write always fits an empty queue, whatever its size).
+   */
+  @Min(1) @JsonProperty public long maxQueuedWriteBytes = 32L << 20;
   @Min(1) @JsonProperty public int defaultScanLimit = 100;
 }

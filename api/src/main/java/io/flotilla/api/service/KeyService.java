@@ -72,20 +72,27 @@ public final class KeyService {
    * @param lockWaitMillis how long a write waits for a key locked by a transaction before it
    *     answers 503 (it applied nothing)
    * @param txnAbandonAfterMillis see {@link Transactions}
+   * @param queues how many requests and write bytes may wait in the node's queues
    * @param forwardWrites see {@code NodeConfig.forwardWrites}
    * @param proposeInProcess see {@code NodeConfig.proposeInProcess}
    */
   public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock,
       long requestTimeoutMillis, long lockWaitMillis, long txnAbandonAfterMillis, int maxEntryBytes,
-      java.util.Set<String> failpoints, boolean forwardWrites, boolean proposeInProcess) {
+      Queues queues, java.util.Set<String> failpoints, boolean forwardWrites, boolean proposeInProcess) {
     this.failpoints = java.util.Set.copyOf(failpoints);
+    // A write waits at most half the request timeout in a queue, so that its caller learns it
+    // was refused (nothing applied) rather than that its outcome is unknown.
+    BatchLanes.Limits writeLimits = new BatchLanes.Limits(queues.perRange(),
+        java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis / 2),
+        new BatchLanes.Budget(queues.writeBytes()), System::nanoTime);
     this.writes = new LeaderWrites(LeaderWrites.Node.of(host), new WriteBatcher(proposeInProcess
         ? host::write : (range, command) -> host.client(range).write(command),
-        clock::millis, maxEntryBytes / 4), maxEntryBytes / 2, requestTimeoutMillis, forwardWrites);
+        clock::millis, maxEntryBytes / 4, writeLimits), maxEntryBytes / 2, requestTimeoutMillis, writeLimits,
+        forwardWrites);
     host.serveForwardedWrites(writes::serve);
     this.reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0), ReadBatcher.IN_FLIGHT,
-        requestTimeoutMillis,
-        System::nanoTime);
+        new BatchLanes.Limits(queues.perRange(), java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis),
+            BatchLanes.Budget.unbounded(), System::nanoTime));
     this.host = host;
     this.resolver = resolver;
     this.replicas = replicas;
@@ -118,11 +125,20 @@ public final class KeyService {
     }, clock, txnAbandonAfterMillis, maxEntryBytes);
   }
 
-  /** How many single-key writes this node forwarded to leaders, had declined, and served for peers. */
+  /**
+   * Bounds on what waits in the node's queues: requests per range (writes, and linearizable
+   * gets per read mode), and bytes of writes over all ranges.
+   */
+  public record Queues(int perRange, long writeBytes) {}
+
+  /**
+   * How many single-key writes this node forwarded to leaders, had declined, served for peers,
+   * and refused (429) for want of room or after waiting too long in its queues.
+   */
   public java.util.Map<String, Long> forwardingCounts() {
     LeaderWrites.Counts c = writes.counts();
     return java.util.Map.of("forwarded", c.forwarded(), "forward-declined", c.declined(),
-        "served-for-peers", c.servedForPeers());
+        "served-for-peers", c.servedForPeers(), "refused-overloaded", c.refused(), "dropped-overloaded", c.expired());
   }
 
   /** The transaction coordinator and resolver of this node (the sweeper uses it too). */

@@ -1,6 +1,5 @@
 package io.flotilla.api.service;
 
-import io.flotilla.client.Completions;
 import io.flotilla.client.RangeNotHostedException;
 import io.flotilla.common.ErrorCode;
 import io.flotilla.common.FlotillaException;
@@ -16,12 +15,11 @@ import io.flotilla.raft.NodeHost;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 
 /**
  * Takes every single-key write of a range to the node that leads the range, so that the
@@ -100,32 +98,38 @@ final class LeaderWrites {
   private final LongAdder forwarded = new LongAdder();
   private final LongAdder declined = new LongAdder();
   private final LongAdder servedForPeers = new LongAdder();
-  private final Map<LaneKey, Lane> lanes = new ConcurrentHashMap<>();
+  private final Lanes lanes;
   private final long maxMessageBytes;
   private final long deadlineMillis;
   private final boolean forward;
 
   /**
    * Counts since start: writes this node forwarded and had answered, forwarded writes that came
-   * back declined (and went the node's own way), and writes this node proposed for its peers.
+   * back declined (and went the node's own way), writes this node proposed for its peers, and
+   * writes its queues (to forward or to propose) refused for want of room or dropped after
+   * waiting too long.
    */
-  record Counts(long forwarded, long declined, long servedForPeers) {}
+  record Counts(long forwarded, long declined, long servedForPeers, long refused, long expired) {}
 
   /**
    * @param maxMessageBytes the most bytes of writes one message to a leader's node carries
    *     (one write always goes, whatever its size)
    * @param deadlineMillis how long a forwarded message may go unanswered (the request timeout:
    *     the leader's node retries across an election within it)
+   * @param limits how many writes, of how many bytes, wait how long for a range's leader (a
+   *     write past them is refused as {@code overloaded}, nothing applied)
    */
-  LeaderWrites(Node host, WriteBatcher batcher, long maxMessageBytes, long deadlineMillis) {
-    this(host, batcher, maxMessageBytes, deadlineMillis, true);
+  LeaderWrites(Node host, WriteBatcher batcher, long maxMessageBytes, long deadlineMillis, BatchLanes.Limits limits) {
+    this(host, batcher, maxMessageBytes, deadlineMillis, limits, true);
   }
 
   /**
    * @param forward whether this node forwards its writes to the leaders' nodes (it serves the
    *     writes its peers forward either way)
    */
-  LeaderWrites(Node host, WriteBatcher batcher, long maxMessageBytes, long deadlineMillis, boolean forward) {
+  LeaderWrites(Node host, WriteBatcher batcher, long maxMessageBytes, long deadlineMillis, BatchLanes.Limits limits,
+      boolean forward) {
+    this.lanes = new Lanes(limits);
     this.forward = forward;
     this.host = host;
     this.batcher = batcher;
@@ -143,16 +147,14 @@ final class LeaderWrites {
       return batcher.write(range, command);
     }
     ForwardedWrite write = ForwardedWrite.newBuilder().setRange(range).setCommand(command).build();
-    LaneKey key = new LaneKey(leader.get(), range.getId());
-    Pending p = new Pending(write, new CompletableFuture<>());
-    while (!lanes.computeIfAbsent(key, Lane::new).offer(p)) {
-      // that lane went idle and left the map meanwhile: the next lookup finds or makes a live one
-    }
+    Pending p = new Pending(write, write.getSerializedSize(), lanes.nanoClock().getAsLong(), new CompletableFuture<>());
+    lanes.submit(new LaneKey(leader.get(), range.getId()), p);
     return p.result();
   }
 
   Counts counts() {
-    return new Counts(forwarded.sum(), declined.sum(), servedForPeers.sum());
+    return new Counts(forwarded.sum(), declined.sum(), servedForPeers.sum(),
+        lanes.refusedCount() + batcher.refusedCount(), lanes.expiredCount() + batcher.expiredCount());
   }
 
   /** Serves writes another node forwarded here: proposes each whose range this node leads. */
@@ -224,7 +226,13 @@ final class LeaderWrites {
     }
   }
 
-  private record Pending(ForwardedWrite write, CompletableFuture<CommandResult> result) {}
+  private record Pending(ForwardedWrite write, long bytes, long queuedAtNanos,
+      CompletableFuture<CommandResult> result) implements BatchLanes.Queued {
+    @Override
+    public void fail(Throwable error) {
+      result.completeExceptionally(error);
+    }
+  }
 
   private record LaneKey(String node, long rangeId) {}
 
@@ -234,61 +242,35 @@ final class LeaderWrites {
    * not per node: a message is answered when all its writes are, so a slow range, in an
    * election for instance, would hold up the writes of every other range led there.)
    */
-  private final class Lane {
-    private final LaneKey key;
-    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
-    private int inFlight;
-    /** Left the map when idle: takes no more writes, so a range never has two lanes at once. */
-    private boolean retired;
+  private final class Lanes extends BatchLanes<LaneKey, Pending> {
+    private final LongSupplier nanoClock;
 
-    Lane(LaneKey key) {
-      this.key = key;
+    Lanes(BatchLanes.Limits limits) {
+      super(IN_FLIGHT, limits);
+      this.nanoClock = limits.nanoClock();
     }
 
-    /** Queues {@code p} and sends a message if none is under way; false if this lane is retired. */
-    boolean offer(Pending p) {
-      List<Pending> next;
-      synchronized (this) {
-        if (retired) {
-          return false;
-        }
-        waiting.add(p);
-        next = inFlight < IN_FLIGHT ? take() : null;
-      }
-      send(next);
-      return true;
+    LongSupplier nanoClock() {
+      return nanoClock;
     }
 
-    /**
-     * The next message's writes from the head of the queue; the caller holds the lock. An idle
-     * lane retires and leaves the map.
-     */
-    private List<Pending> take() {
+    @Override
+    protected List<Pending> take(LaneKey key, ArrayDeque<Pending> waiting) {
       List<Pending> batch = new ArrayList<>();
       long bytes = 0;
       while (!waiting.isEmpty() && batch.size() < MAX_WRITES) {
-        long size = waiting.peek().write().getSerializedSize();
+        long size = waiting.peek().bytes();
         if (!batch.isEmpty() && bytes + size > maxMessageBytes) {
           break;
         }
         batch.add(waiting.poll());
         bytes += size;
       }
-      if (batch.isEmpty()) {
-        if (inFlight == 0) {
-          retired = true;
-          lanes.remove(key, this);
-        }
-        return null;
-      }
-      inFlight++;
       return batch;
     }
 
-    private void send(List<Pending> batch) {
-      if (batch == null) {
-        return;
-      }
+    @Override
+    protected CompletableFuture<Answered<Pending>> send(LaneKey key, List<Pending> batch) {
       CompletableFuture<ForwardedWriteReplies> sent;
       try {
         ForwardedWrites.Builder message = ForwardedWrites.newBuilder();
@@ -297,45 +279,42 @@ final class LeaderWrites {
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(FlotillaException.outcomeUnknown("the forwarded write", e));
       }
-      // A message answered at once (declined without a connection) continues on another thread:
-      // chaining the next message here would recurse once per queued message.
-      if (sent.isDone()) {
-        sent.whenCompleteAsync((replies, error) -> answered(batch, replies, error), Completions.EXECUTOR);
-      } else {
-        sent.whenComplete((replies, error) -> answered(batch, replies, error));
-      }
+      return sent.handle((replies, error) -> Answered.all(() -> answered(batch, replies, error)));
     }
 
-    private void answered(List<Pending> batch, ForwardedWriteReplies replies, Throwable error) {
+    @Override
+    protected FlotillaException full(LaneKey key, String why) {
+      return new FlotillaException(ErrorCode.OVERLOADED, "range " + key.rangeId()
+          + " has no room for more writes to its leader on this node (" + why + "); nothing was applied");
+    }
+
+    @Override
+    protected FlotillaException expired(LaneKey key, long waitedMillis) {
+      return new FlotillaException(ErrorCode.OVERLOADED, "the write waited " + waitedMillis
+          + " ms behind other writes of range " + key.rangeId() + " to its leader and was not sent; nothing was applied");
+    }
+  }
+
+  private void answered(List<Pending> batch, ForwardedWriteReplies replies, Throwable error) {
+    for (int i = 0; i < batch.size(); i++) {
+      Pending p = batch.get(i);
       try {
-        for (int i = 0; i < batch.size(); i++) {
-          Pending p = batch.get(i);
-          try {
-            if (error != null) {
-              p.result().completeExceptionally(error);
-            } else if (replies.getRepliesCount() != batch.size()) {
-              p.result().completeExceptionally(FlotillaException.outcomeUnknown("the forwarded write",
-                  new IllegalStateException(replies.getRepliesCount() + " replies to " + batch.size() + " writes")));
+        if (error != null) {
+          p.result().completeExceptionally(error);
+        } else if (replies.getRepliesCount() != batch.size()) {
+          p.result().completeExceptionally(FlotillaException.outcomeUnknown("the forwarded write",
+              new IllegalStateException(replies.getRepliesCount() + " replies to " + batch.size() + " writes")));
+        } else {
+          settle(p, replies.getReplies(i)).whenComplete((r, e) -> {
+            if (e != null) {
+              p.result().completeExceptionally(e);
             } else {
-              settle(p, replies.getReplies(i)).whenComplete((r, e) -> {
-                if (e != null) {
-                  p.result().completeExceptionally(e);
-                } else {
-                  p.result().complete(r);
-                }
-              });
+              p.result().complete(r);
             }
-          } catch (RuntimeException e) {
-            p.result().completeExceptionally(FlotillaException.outcomeUnknown("the forwarded write", e));
-          }
+          });
         }
-      } finally {
-        List<Pending> next;
-        synchronized (this) {
-          inFlight--;
-          next = take();
-        }
-        send(next);
+      } catch (RuntimeException e) {
+        p.result().completeExceptionally(FlotillaException.outcomeUnknown("the forwarded write", e));
       }
     }
   }

@@ -9,10 +9,7 @@ import io.flotilla.proto.RangeDescriptor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -33,8 +30,9 @@ import java.util.function.LongSupplier;
  * caller's own retry routes it again. An answer stops at {@link #RESULT_BYTES} of keys and
  * values (well under the RPC message limit); the members it did not reach go again at the head
  * of the queue. A get that waited longer than the request timeout (its caller has been answered
- * already) is dropped from the queue with a timeout. Stale reads, scans and multi-gets go out
- * unchanged.
+ * already) is dropped from the queue with a timeout, and one its range's queue has no room for
+ * is refused as {@code overloaded} ({@link BatchLanes}). Stale reads, scans and multi-gets go
+ * out unchanged.
  */
 final class ReadBatcher {
   /**
@@ -57,27 +55,29 @@ final class ReadBatcher {
   private record LaneKey(long rangeId, ReadMode mode) {}
 
   private record Pending(RangeDescriptor range, Query query, long queuedAtNanos,
-      CompletableFuture<Served<QueryResult>> result) {}
+      CompletableFuture<Served<QueryResult>> result) implements BatchLanes.Queued {
+    @Override
+    public long bytes() {
+      return query.getGet().getKey().size();
+    }
+
+    @Override
+    public void fail(Throwable error) {
+      result.completeExceptionally(error);
+    }
+  }
 
   private final Reader reader;
-  private final int inFlightMax;
-  private final long maxWaitNanos;
-  private final LongSupplier nanoClock;
-  private final Map<LaneKey, Lane> lanes = new ConcurrentHashMap<>();
+  private final Lanes lanes;
 
   /**
    * @param inFlightMax reads of one range and mode under way before gets wait ({@link #IN_FLIGHT})
-   * @param maxWaitMillis how long a get may wait in the queue (the request timeout: its caller
-   *     has been answered by then)
+   * @param limits how many gets wait how long (the request timeout: their callers have been
+   *     answered by then) for one range and mode
    */
-  ReadBatcher(Reader reader, int inFlightMax, long maxWaitMillis, LongSupplier nanoClock) {
-    if (inFlightMax < 1) {
-      throw new IllegalArgumentException("at least one read must be allowed under way, got " + inFlightMax);
-    }
+  ReadBatcher(Reader reader, int inFlightMax, BatchLanes.Limits limits) {
     this.reader = reader;
-    this.inFlightMax = inFlightMax;
-    this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(maxWaitMillis);
-    this.nanoClock = nanoClock;
+    this.lanes = new Lanes(inFlightMax, limits);
   }
 
   /** Serves {@code query} in {@code mode}, maybe together with other gets of its range. */
@@ -85,71 +85,42 @@ final class ReadBatcher {
     if (!query.hasGet() || mode == ReadMode.STALE) {
       return reader.read(range, query, mode);
     }
-    LaneKey key = new LaneKey(range.getId(), mode);
-    return lanes.computeIfAbsent(key, k -> new Lane(k)).submit(range, query);
+    Pending p = new Pending(range, query, lanes.nanoClock.getAsLong(), new CompletableFuture<>());
+    lanes.submit(new LaneKey(range.getId(), mode), p);
+    return p.result();
   }
 
-  /** One range's reads in one mode from this node: how many are under way, and who waits. */
-  private final class Lane {
-    private final LaneKey key;
-    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
-    private int inFlight;
+  /** Each range's reads in one mode from this node. */
+  private final class Lanes extends BatchLanes<LaneKey, Pending> {
+    private final LongSupplier nanoClock;
 
-    Lane(LaneKey key) {
-      this.key = key;
+    Lanes(int inFlightMax, BatchLanes.Limits limits) {
+      super(inFlightMax, limits);
+      this.nanoClock = limits.nanoClock();
     }
 
-    CompletableFuture<Served<QueryResult>> submit(RangeDescriptor range, Query query) {
-      Pending p = new Pending(range, query, nanoClock.getAsLong(), new CompletableFuture<>());
-      List<Pending> next;
-      List<Pending> expired = new ArrayList<>();
-      synchronized (this) {
-        waiting.add(p);
-        next = inFlight < inFlightMax ? take(expired) : null;
-      }
-      expire(expired);
-      if (next != null) {
-        dispatch(next);
-      }
-      return p.result();
-    }
-
-    /**
-     * The next batch from the head of the queue (one range epoch), moving gets that waited too
-     * long to {@code expired}; the caller holds the lock. An idle lane leaves the map.
-     */
-    private List<Pending> take(List<Pending> expired) {
-      long now = nanoClock.getAsLong();
+    /** The next batch from the head of the queue: one range epoch. */
+    @Override
+    protected List<Pending> take(LaneKey key, ArrayDeque<Pending> waiting) {
       List<Pending> batch = new ArrayList<>();
       while (!waiting.isEmpty() && batch.size() < MAX_KEYS) {
-        Pending head = waiting.peek();
-        if (now - head.queuedAtNanos() > maxWaitNanos) {
-          expired.add(waiting.poll());
-          continue;
-        }
-        if (!batch.isEmpty() && !head.query().getEpoch().equals(batch.get(0).query().getEpoch())) {
+        if (!batch.isEmpty() && !waiting.peek().query().getEpoch().equals(batch.get(0).query().getEpoch())) {
           break;
         }
         batch.add(waiting.poll());
       }
-      if (batch.isEmpty()) {
-        if (inFlight == 0) {
-          lanes.remove(key, this); // a get that still finds this lane is served by it all the same
-        }
-        return null;
-      }
-      inFlight++;
       return batch;
     }
 
-    private void dispatch(List<Pending> batch) {
+    @Override
+    protected CompletableFuture<Answered<Pending>> send(LaneKey key, List<Pending> batch) {
       CompletableFuture<Served<QueryResult>> sent;
       try {
         sent = reader.read(batch.get(0).range(), batch.size() == 1 ? batch.get(0).query() : multiGet(batch), key.mode());
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
-      sent.whenComplete((served, failure) -> {
+      return sent.handle((served, failure) -> {
         Throwable error = failure;
         int answered = batch.size();
         try {
@@ -164,40 +135,39 @@ final class ReadBatcher {
         } catch (RuntimeException e) {
           error = new FlotillaException(ErrorCode.INTERNAL, "a batched read's answer was malformed", e);
         }
-        List<Pending> next;
-        List<Pending> expired = new ArrayList<>();
-        synchronized (this) {
-          inFlight--;
-          for (int i = batch.size() - 1; i >= answered; i--) {
-            waiting.addFirst(batch.get(i)); // past the answer's byte budget: they go again first
-          }
-          next = take(expired);
-        }
-        expire(expired);
-        if (next != null) {
-          dispatch(next);
-        }
-        for (int i = 0; i < answered; i++) {
-          CompletableFuture<Served<QueryResult>> mine = batch.get(i).result();
-          try {
-            if (error != null) {
-              mine.completeExceptionally(error);
-            } else if (batch.size() == 1 || served.result().hasRejected()) {
-              mine.complete(served);
-            } else {
-              mine.complete(memberResult(served, i));
-            }
-          } catch (RuntimeException e) {
-            mine.completeExceptionally(new FlotillaException(ErrorCode.INTERNAL, "a batched read's answer was malformed", e));
-          }
-        }
+        // Members past the answer's byte budget go again first.
+        Throwable outcome = error;
+        int count = answered;
+        return new Answered<>(batch.subList(count, batch.size()), () -> answer(batch, count, served, outcome));
       });
     }
 
-    private void expire(List<Pending> expired) {
-      for (Pending p : expired) {
-        p.result().completeExceptionally(new FlotillaException(ErrorCode.TIMEOUT,
-            "the read waited longer than the request timeout behind other reads of range " + key.rangeId()));
+    @Override
+    protected FlotillaException full(LaneKey key, String why) {
+      return new FlotillaException(ErrorCode.OVERLOADED, "range " + key.rangeId()
+          + " has no room for more reads on this node (" + why + ")");
+    }
+
+    @Override
+    protected FlotillaException expired(LaneKey key, long waitedMillis) {
+      return new FlotillaException(ErrorCode.TIMEOUT,
+          "the read waited longer than the request timeout behind other reads of range " + key.rangeId());
+    }
+  }
+
+  private static void answer(List<Pending> batch, int answered, Served<QueryResult> served, Throwable error) {
+    for (int i = 0; i < answered; i++) {
+      CompletableFuture<Served<QueryResult>> mine = batch.get(i).result();
+      try {
+        if (error != null) {
+          mine.completeExceptionally(error);
+        } else if (batch.size() == 1 || served.result().hasRejected()) {
+          mine.complete(served);
+        } else {
+          mine.complete(memberResult(served, i));
+        }
+      } catch (RuntimeException e) {
+        mine.completeExceptionally(new FlotillaException(ErrorCode.INTERNAL, "a batched read's answer was malformed", e));
       }
     }
   }

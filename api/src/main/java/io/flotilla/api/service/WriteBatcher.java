@@ -1,6 +1,8 @@
 package io.flotilla.api.service;
 
 import com.google.protobuf.ByteString;
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
 import io.flotilla.proto.BatchEntry;
 import io.flotilla.proto.BatchOp;
 import io.flotilla.proto.Command;
@@ -12,10 +14,8 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.LongSupplier;
 
@@ -38,6 +38,10 @@ import java.util.function.LongSupplier;
  * refused as a whole when one of its keys is locked by a transaction; only that key's writer
  * gets the refusal, the others go again at the head of the queue. A failure (an unknown
  * outcome) is every member's.
+ *
+ * <p>A range's queue is bounded ({@link BatchLanes}): a write it has no room for, or that
+ * waited in it longer than its limit, is refused as {@code overloaded} (429, retry later) and
+ * never proposed.
  */
 final class WriteBatcher {
   /**
@@ -51,18 +55,21 @@ final class WriteBatcher {
   private final BiFunction<RangeDescriptor, Command, CompletableFuture<CommandResult>> send;
   private final LongSupplier clock;
   private final long maxBatchBytes;
-  private final Map<Long, Lane> lanes = new ConcurrentHashMap<>();
+  private final Lanes lanes;
 
   /**
    * @param send proposes one command to the range (the node's write: in-process or through the range client)
    * @param maxBatchBytes the most key and value bytes one batch carries (well under the
    *     largest log entry)
+   * @param limits how many writes, of how many bytes, wait how long for a range (a write past
+   *     them is refused as {@code overloaded}, nothing applied)
    */
   WriteBatcher(BiFunction<RangeDescriptor, Command, CompletableFuture<CommandResult>> send, LongSupplier clock,
-      long maxBatchBytes) {
+      long maxBatchBytes, BatchLanes.Limits limits) {
     this.send = send;
     this.clock = clock;
     this.maxBatchBytes = maxBatchBytes;
+    this.lanes = new Lanes(limits);
   }
 
   /** Proposes {@code command} to {@code range}, maybe together with other writes. */
@@ -70,16 +77,34 @@ final class WriteBatcher {
     if (!command.hasPut() && !command.hasDelete()) {
       return send.apply(range, command);
     }
-    return lanes.computeIfAbsent(range.getId(), id -> new Lane()).submit(range, command);
+    Pending p = new Pending(range, command, lanes.nanoClock().getAsLong(), new CompletableFuture<>());
+    lanes.submit(range.getId(), p);
+    return p.result();
   }
 
-  private record Pending(RangeDescriptor range, Command command, CompletableFuture<CommandResult> result) {
+  /** Writes refused for want of room in their range's queue, and dropped after waiting too long. */
+  long refusedCount() {
+    return lanes.refusedCount();
+  }
+
+  long expiredCount() {
+    return lanes.expiredCount();
+  }
+
+  private record Pending(RangeDescriptor range, Command command, long queuedAtNanos,
+      CompletableFuture<CommandResult> result) implements BatchLanes.Queued {
     ByteString key() {
       return command.hasPut() ? command.getPut().getKey() : command.getDelete().getKey();
     }
 
-    long bytes() {
+    @Override
+    public long bytes() {
       return key().size() + (command.hasPut() ? command.getPut().getValue().size() : 0);
+    }
+
+    @Override
+    public void fail(Throwable error) {
+      result.completeExceptionally(error);
     }
 
     BatchEntry entry() {
@@ -88,26 +113,21 @@ final class WriteBatcher {
     }
   }
 
-  /** One range's writes from this node: how many entries are under way, and who waits. */
-  private final class Lane {
-    private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
-    private int inFlight;
+  /** Each range's writes from this node, by range id. */
+  private final class Lanes extends BatchLanes<Long, Pending> {
+    private final LongSupplier nanoClock;
 
-    CompletableFuture<CommandResult> submit(RangeDescriptor range, Command command) {
-      Pending p = new Pending(range, command, new CompletableFuture<>());
-      List<Pending> next;
-      synchronized (this) {
-        waiting.add(p);
-        next = inFlight < IN_FLIGHT ? take() : null;
-      }
-      if (next != null) {
-        dispatch(next);
-      }
-      return p.result();
+    Lanes(BatchLanes.Limits limits) {
+      super(IN_FLIGHT, limits);
+      this.nanoClock = limits.nanoClock();
     }
 
-    /** The next batch from the head of the queue; the caller holds the lock. */
-    private List<Pending> take() {
+    LongSupplier nanoClock() {
+      return nanoClock;
+    }
+
+    @Override
+    protected List<Pending> take(Long rangeId, ArrayDeque<Pending> waiting) {
       List<Pending> batch = new ArrayList<>();
       Set<ByteString> keys = new HashSet<>();
       long bytes = 0;
@@ -125,13 +145,11 @@ final class WriteBatcher {
         keys.add(p.key());
         bytes += p.bytes();
       }
-      if (!batch.isEmpty()) {
-        inFlight++;
-      }
-      return batch.isEmpty() ? null : batch;
+      return batch;
     }
 
-    private void dispatch(List<Pending> batch) {
+    @Override
+    protected CompletableFuture<Answered<Pending>> send(Long rangeId, List<Pending> batch) {
       CompletableFuture<CommandResult> sent;
       try {
         sent = batch.size() == 1 ? send.apply(batch.get(0).range(), batch.get(0).command())
@@ -139,37 +157,42 @@ final class WriteBatcher {
       } catch (RuntimeException e) {
         sent = CompletableFuture.failedFuture(e);
       }
-      sent.whenComplete((result, error) -> {
+      return sent.handle((result, error) -> {
         List<Pending> again = lockedOut(batch, result, error);
-        List<Pending> next;
-        synchronized (this) {
-          inFlight--;
-          for (int i = again.size() - 1; i >= 0; i--) {
-            waiting.addFirst(again.get(i));
-          }
-          next = take();
-        }
-        if (next != null) {
-          dispatch(next);
-        }
-        for (int i = 0; i < batch.size(); i++) {
-          Pending p = batch.get(i);
-          if (again.contains(p)) {
-            continue;
-          }
-          try {
-            if (error != null) {
-              p.result().completeExceptionally(error);
-            } else if (batch.size() == 1 || result.hasRejected()) {
-              p.result().complete(result);
-            } else {
-              p.result().complete(memberResult(result, i));
-            }
-          } catch (RuntimeException e) {
-            p.result().completeExceptionally(io.flotilla.common.FlotillaException.outcomeUnknown("the write", e));
-          }
-        }
+        return new Answered<>(again, () -> answer(batch, again, result, error));
       });
+    }
+
+    @Override
+    protected FlotillaException full(Long rangeId, String why) {
+      return new FlotillaException(ErrorCode.OVERLOADED, "range " + rangeId
+          + " has no room for more writes on this node (" + why + "); nothing was applied");
+    }
+
+    @Override
+    protected FlotillaException expired(Long rangeId, long waitedMillis) {
+      return new FlotillaException(ErrorCode.OVERLOADED, "the write waited " + waitedMillis
+          + " ms behind other writes of range " + rangeId + " and was not proposed; nothing was applied");
+    }
+  }
+
+  private static void answer(List<Pending> batch, List<Pending> again, CommandResult result, Throwable error) {
+    for (int i = 0; i < batch.size(); i++) {
+      Pending p = batch.get(i);
+      if (again.contains(p)) {
+        continue;
+      }
+      try {
+        if (error != null) {
+          p.result().completeExceptionally(error);
+        } else if (batch.size() == 1 || result.hasRejected()) {
+          p.result().complete(result);
+        } else {
+          p.result().complete(memberResult(result, i));
+        }
+      } catch (RuntimeException e) {
+        p.result().completeExceptionally(FlotillaException.outcomeUnknown("the write", e));
+      }
     }
   }
 

@@ -34,6 +34,7 @@ class LeaderWritesTest {
   private static final RangeDescriptor RANGE_7 = range(7);
   private static final RangeDescriptor RANGE_8 = range(8);
   private static final long DEADLINE = 9_000;
+  private static final BatchLanes.Limits LIMITS = BatchLanes.Limits.unbounded(DEADLINE, System::nanoTime);
 
   /** Ranges this node leads, and the leader it knows of the others. */
   private final java.util.Set<Long> led = new java.util.HashSet<>();
@@ -85,7 +86,7 @@ class LeaderWritesTest {
     CompletableFuture<CommandResult> f = new CompletableFuture<>();
     proposals.add(f);
     return f;
-  }, () -> 1_000, 1 << 20), 1 << 20, DEADLINE);
+  }, () -> 1_000, 1 << 20, LIMITS), 1 << 20, DEADLINE, LIMITS);
 
   private static RangeDescriptor range(long id) {
     return RangeDescriptor.newBuilder().setId(id).setEpoch(RangeEpoch.newBuilder().setVersion(1).setConf(1)).build();
@@ -179,8 +180,8 @@ class LeaderWritesTest {
     CompletableFuture<ForwardedWriteReplies> declinedNow = CompletableFuture.completedFuture(
         ForwardedWriteReplies.newBuilder().addReplies(ForwardedWriteReply.newBuilder().setDeclined("no channel")).build());
     LeaderWrites unreachable = new LeaderWrites(leadingNothing(w -> declinedNow),
-        new WriteBatcher((range, command) -> CompletableFuture.completedFuture(putOk(1)), () -> 1, 1 << 20), 1 << 20,
-        DEADLINE);
+        new WriteBatcher((range, command) -> CompletableFuture.completedFuture(putOk(1)), () -> 1, 1 << 20, LIMITS), 1 << 20,
+        DEADLINE, LIMITS);
     for (int i = 0; i < 3; i++) {
       assertEquals(1, unreachable.write(RANGE_7, put(RANGE_7, "k" + i)).get(5, TimeUnit.SECONDS).getPut().getVersion(),
           "declined, then proposed this node's own way");
@@ -240,7 +241,7 @@ class LeaderWritesTest {
     LeaderWrites local = new LeaderWrites(node, new WriteBatcher((range, command) -> {
       proposed.add(command);
       return CompletableFuture.completedFuture(putOk(1));
-    }, () -> 1_000, 1 << 20), 1 << 20, DEADLINE, false);
+    }, () -> 1_000, 1 << 20, LIMITS), 1 << 20, DEADLINE, LIMITS, false);
     local.write(RANGE_8, put(RANGE_8, "a")).get(5, TimeUnit.SECONDS);
     assertTrue(messages.isEmpty(), "nothing forwarded");
     led.add(7L);
@@ -319,7 +320,7 @@ class LeaderWritesTest {
         return all.build();
       }, replies);
     }), new WriteBatcher((range, command) -> CompletableFuture.failedFuture(new AssertionError("never here")), () -> 1,
-        1 << 20), 1 << 20, DEADLINE);
+        1 << 20, LIMITS), 1 << 20, DEADLINE, LIMITS);
     try {
       List<CompletableFuture<CompletableFuture<CommandResult>>> submitted = new ArrayList<>();
       for (int i = 0; i < 4_000; i++) {

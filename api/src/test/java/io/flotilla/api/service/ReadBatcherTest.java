@@ -39,7 +39,7 @@ class ReadBatcherTest {
     CompletableFuture<Served<QueryResult>> reply = new CompletableFuture<>();
     replies.add(reply);
     return reply;
-  }, 1, 10_000, () -> nanos);
+  }, 1, BatchLanes.Limits.unbounded(10_000, () -> nanos));
 
   private static Query get(String key, long now) {
     return get(key, now, EPOCH);
@@ -205,7 +205,7 @@ class ReadBatcherTest {
         throw new IllegalStateException("boom");
       }
       return CompletableFuture.completedFuture(served(QueryResult.newBuilder().setGet(found("b", "2")).build()));
-    }, 1, 10_000, () -> 0);
+    }, 1, BatchLanes.Limits.unbounded(10_000, () -> 0));
     ExecutionException first = assertThrows(ExecutionException.class,
         () -> throwing.read(RANGE, get("a", 10), ReadMode.STRONG).get());
     assertEquals("boom", first.getCause().getMessage());
@@ -220,7 +220,7 @@ class ReadBatcherTest {
       CompletableFuture<Served<QueryResult>> reply = new CompletableFuture<>();
       replies.add(reply);
       return reply;
-    }, 2, 10_000, () -> 0);
+    }, 2, BatchLanes.Limits.unbounded(10_000, () -> 0));
     two.read(RANGE, get("a", 10), ReadMode.STRONG);
     two.read(RANGE, get("b", 10), ReadMode.STRONG);
     two.read(RANGE, get("c", 10), ReadMode.STRONG);

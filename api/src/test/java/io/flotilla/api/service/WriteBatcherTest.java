@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
 import io.flotilla.proto.BatchResult;
 import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class WriteBatcherTest {
@@ -37,7 +40,7 @@ class WriteBatcherTest {
     CompletableFuture<CommandResult> reply = new CompletableFuture<>();
     replies.add(reply);
     return reply;
-  }, () -> 1_000, 1 << 20);
+  }, () -> 1_000, 1 << 20, BatchLanes.Limits.unbounded(10_000, System::nanoTime));
 
   private static Command put(String key) {
     return Command.newBuilder().setRangeId(7).setEpoch(RANGE.getEpoch()).setProposedAtMillis(5)
@@ -177,5 +180,29 @@ class WriteBatcherTest {
         .setKey(ByteString.copyFromUtf8("n")).setDelta(1)).build();
     batcher.write(RANGE, incr);
     assertEquals(incr, sent.get(1));
+  }
+
+  @Test
+  void aWriteItsRangesQueueHasNoRoomForIsRefusedAsOverloadedAndNeverProposed() throws Exception {
+    WriteBatcher small = new WriteBatcher((range, command) -> {
+      sent.add(command);
+      CompletableFuture<CommandResult> reply = new CompletableFuture<>();
+      replies.add(reply);
+      return reply;
+    }, () -> 1_000, 1 << 20, new BatchLanes.Limits(1, TimeUnit.SECONDS.toNanos(5), BatchLanes.Budget.unbounded(),
+        System::nanoTime));
+    small.write(RANGE, put("a"));
+    CompletableFuture<CommandResult> b = small.write(RANGE, put("b"));
+    CompletableFuture<CommandResult> c = small.write(RANGE, put("c"));
+    ExecutionException refused = assertThrows(ExecutionException.class, c::get);
+    FlotillaException e = (FlotillaException) refused.getCause();
+    assertEquals(ErrorCode.OVERLOADED, e.code());
+    assertTrue(e.getMessage().contains("nothing was applied"), e.getMessage());
+    assertEquals(1, small.refusedCount());
+
+    replies.get(0).complete(putOk(11));
+    replies.get(1).complete(putOk(12));
+    assertEquals(12, b.get().getPut().getVersion());
+    assertEquals(List.of(put("a"), put("b")), sent, "c was never proposed");
   }
 }

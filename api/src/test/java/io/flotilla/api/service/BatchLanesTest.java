@@ -1,0 +1,159 @@
+package io.flotilla.api.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.common.ErrorCode;
+import io.flotilla.common.FlotillaException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class BatchLanesTest {
+  private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+  private long nanos;
+  private final BatchLanes.Budget budget = new BatchLanes.Budget(100);
+
+  private record Item(String name, long bytes, long queuedAtNanos, CompletableFuture<String> result)
+      implements BatchLanes.Queued {
+    @Override
+    public void fail(Throwable error) {
+      result.completeExceptionally(error);
+    }
+  }
+
+  /** Sends everything waiting as one batch; the test answers each batch. */
+  private final class Lanes extends BatchLanes<String, Item> {
+    final List<List<Item>> sent = new ArrayList<>();
+    final List<CompletableFuture<Void>> answers = new ArrayList<>();
+
+    Lanes(int maxWaiting) {
+      super(1, new Limits(maxWaiting, WAIT_NANOS, budget, () -> nanos));
+    }
+
+    @Override
+    protected List<Item> take(String key, ArrayDeque<Item> waiting) {
+      List<Item> batch = new ArrayList<>(waiting);
+      waiting.clear();
+      return batch;
+    }
+
+    @Override
+    protected CompletableFuture<Answered<Item>> send(String key, List<Item> batch) {
+      sent.add(batch);
+      CompletableFuture<Void> answer = new CompletableFuture<>();
+      answers.add(answer);
+      return answer.thenApply(x -> Answered.all(() -> batch.forEach(i -> i.result().complete(key + ":" + i.name()))));
+    }
+
+    @Override
+    protected FlotillaException full(String key, String why) {
+      return new FlotillaException(ErrorCode.OVERLOADED, key + " is full: " + why);
+    }
+
+    @Override
+    protected FlotillaException expired(String key, long waitedMillis) {
+      return new FlotillaException(ErrorCode.OVERLOADED, key + " waited " + waitedMillis + " ms");
+    }
+
+    Item submit(String key, String name, long bytes) {
+      Item item = new Item(name, bytes, nanos, new CompletableFuture<>());
+      submit(key, item);
+      return item;
+    }
+  }
+
+  private static FlotillaException failure(Item item) {
+    assertTrue(item.result().isCompletedExceptionally(), item.name() + " should have failed");
+    try {
+      item.result().get();
+      throw new AssertionError("unreachable");
+    } catch (ExecutionException e) {
+      return (FlotillaException) e.getCause();
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void aLaneHoldsAtMostItsLimitWaitingAndRefusesTheRestWithoutSendingThem() throws Exception {
+    Lanes lanes = new Lanes(2);
+    Item first = lanes.submit("r1", "a", 1);
+    Item b = lanes.submit("r1", "b", 1);
+    Item c = lanes.submit("r1", "c", 1);
+    Item d = lanes.submit("r1", "d", 1);
+    assertEquals(1, lanes.sent.size(), "a goes out; b and c wait");
+    FlotillaException refused = failure(d);
+    assertEquals(ErrorCode.OVERLOADED, refused.code());
+    assertTrue(refused.getMessage().contains("2 requests are waiting"), refused.getMessage());
+    assertEquals(1, lanes.refusedCount());
+
+    Item other = lanes.submit("r2", "x", 1);
+    assertFalse(other.result().isDone(), "another key's lane has its own room");
+    assertEquals(2, lanes.sent.size());
+
+    lanes.answers.get(0).complete(null);
+    assertEquals("r1:a", first.result().get());
+    assertEquals(List.of(b, c), lanes.sent.get(2), "the waiting ones leave together, the refused one never");
+    Item e = lanes.submit("r1", "e", 1);
+    assertFalse(e.result().isDone(), "room again once the waiting ones left");
+  }
+
+  @Test
+  void waitingRequestsOfAllLanesShareTheByteBudgetAndOneAlwaysFitsAnEmptyOne() throws Exception {
+    Lanes lanes = new Lanes(100);
+    lanes.submit("r1", "under-way", 90); // sent at once: no longer waiting, so it holds no budget
+    lanes.submit("r2", "under-way", 1);
+    assertEquals(0, budget.used());
+    Item big = lanes.submit("r1", "big", 500);
+    assertFalse(big.result().isDone(), "one request fits an empty budget, whatever its size");
+    assertEquals(500, budget.used());
+    Item small = lanes.submit("r2", "small", 1);
+    assertEquals(ErrorCode.OVERLOADED, failure(small).code(), "the budget is the node's, over every lane");
+
+    lanes.answers.get(0).complete(null);
+    assertEquals(0, budget.used(), "bytes go back as requests leave the queue");
+    Item fits = lanes.submit("r2", "fits", 60);
+    Item over = lanes.submit("r2", "over", 41);
+    assertFalse(fits.result().isDone());
+    assertEquals(ErrorCode.OVERLOADED, failure(over).code());
+    assertEquals(60, budget.used());
+  }
+
+  @Test
+  void aRequestThatWaitedTooLongIsDroppedUnsentWhenItsLaneNextTakesABatch() throws Exception {
+    Lanes lanes = new Lanes(100);
+    Item first = lanes.submit("r1", "a", 1);
+    Item old = lanes.submit("r1", "old", 7);
+    nanos += WAIT_NANOS / 2;
+    Item young = lanes.submit("r1", "young", 3);
+    nanos += WAIT_NANOS / 2 + 1_000_000;
+
+    lanes.answers.get(0).complete(null);
+    assertEquals("r1:a", first.result().get());
+    FlotillaException dropped = failure(old);
+    assertEquals(ErrorCode.OVERLOADED, dropped.code());
+    assertTrue(dropped.getMessage().contains("waited 5001 ms"), dropped.getMessage());
+    assertEquals(List.of(young), lanes.sent.get(1), "only the one still within its wait is sent");
+    assertEquals(1, lanes.expiredCount());
+    assertEquals(0, budget.used());
+  }
+
+  @Test
+  void aBatchWhoseSendFailsFailsEveryMemberAndTheLaneGoesOn() throws Exception {
+    Lanes lanes = new Lanes(100);
+    Item a = lanes.submit("r1", "a", 1);
+    Item b = lanes.submit("r1", "b", 1);
+    lanes.answers.get(0).completeExceptionally(new FlotillaException(ErrorCode.UNAVAILABLE, "no leader"));
+    assertEquals(ErrorCode.UNAVAILABLE, failure(a).code());
+    assertEquals(List.of(b), lanes.sent.get(1));
+    lanes.answers.get(1).complete(null);
+    assertEquals("r1:b", b.result().get());
+  }
+}
