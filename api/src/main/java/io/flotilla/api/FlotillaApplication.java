@@ -128,7 +128,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     KeyService keys = new KeyService(host, replicaReader, resolver, clock, node.requestTimeout.toMilliseconds(),
         node.requestTimeout.toMilliseconds() / 2,
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes(),
-        new KeyService.Queues(node.limits.maxQueuedPerRange, node.limits.maxQueuedWriteBytes),
+        new KeyService.Queues(node.limits.maxQueueDelay.toNanoseconds(), node.limits.maxQueuedPerRange,
+            node.limits.maxQueuedWriteBytes),
         java.util.Set.copyOf(node.failpoints),
         node.forwardWrites, node.proposeInProcess);
     for (String count : keys.forwardingCounts().keySet()) {

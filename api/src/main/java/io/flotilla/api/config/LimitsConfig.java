@@ -1,8 +1,10 @@
 package io.flotilla.api.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import io.dropwizard.util.Duration;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotNull;
 
 /** Request limits, enforced before anything reaches the Raft log. */
 public class LimitsConfig {
@@ -19,6 +21,15 @@ public class LimitsConfig {
    */
   @Min(1) @JsonProperty public int maxBatchBytes = 1024 * 1024 + 4096;
   @Min(1) @JsonProperty public int maxScanLimit = 10_000;
+  /**
+   * How long the oldest request waiting for one of a range's queues on a node (to be proposed,
+   * forwarded to the range's leader, or read) may have waited before the queue takes no more:
+   * a request it does not take is refused with 429 {@code overloaded}, nothing applied. The
+   * queue then holds what the range serves in about this time, so an accepted request waits
+   * about this long at most, whatever its size. An election without a leader for longer also
+   * refuses writes until the range has one again.
+   */
+  @NotNull @JsonProperty public Duration maxQueueDelay = Duration.seconds(1);
   /**
    * Requests of one range a node holds waiting to be proposed, forwarded to the range's leader,
    * or read (per read mode) while earlier ones are under way. Past it a request is refused with

@@ -26,6 +26,9 @@ import java.util.function.LongSupplier;
  * <p>Bounds ({@link Limits}), each answered with the subclass's refusal ({@link #full},
  * {@link #expired}); a refused or expired request was never sent, so it changed nothing:
  * <ul>
+ *   <li>a lane takes no request while its oldest waiting one has waited longer than
+ *       {@code maxQueueDelayNanos}: the queue then holds about what the lane sends in that
+ *       time, whatever its requests' size and cost, so what it accepts waits about that long;
  *   <li>a lane holds at most {@code maxWaiting} waiting requests;
  *   <li>the waiting requests of every lane sharing a {@link Budget} hold at most its bytes (one
  *       request always fits an empty budget, whatever its size);
@@ -95,21 +98,24 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
   }
 
   /**
+   * @param maxQueueDelayNanos how long a lane's oldest waiting request may have waited for the
+   *     lane to take another
    * @param maxWaiting the most requests one lane holds waiting
    * @param maxWaitNanos the longest a request waits before it is dropped
    * @param budget the bytes the waiting requests of every lane sharing it may hold
    */
-  record Limits(int maxWaiting, long maxWaitNanos, Budget budget, LongSupplier nanoClock) {
+  record Limits(long maxQueueDelayNanos, int maxWaiting, long maxWaitNanos, Budget budget, LongSupplier nanoClock) {
     Limits {
-      if (maxWaiting < 1 || maxWaitNanos < 1) {
+      if (maxWaiting < 1 || maxWaitNanos < 1 || maxQueueDelayNanos < 1) {
         throw new IllegalArgumentException("a lane must hold a request for some time, got " + maxWaiting
-            + " requests and " + maxWaitNanos + " ns");
+            + " requests, " + maxWaitNanos + " ns and a queue delay of " + maxQueueDelayNanos + " ns");
       }
     }
 
     /** No bounds but the wait (tests, and lanes nothing can flood). */
     static Limits unbounded(long maxWaitMillis, LongSupplier nanoClock) {
-      return new Limits(Integer.MAX_VALUE, TimeUnit.MILLISECONDS.toNanos(maxWaitMillis), Budget.unbounded(), nanoClock);
+      return new Limits(Long.MAX_VALUE, Integer.MAX_VALUE, TimeUnit.MILLISECONDS.toNanos(maxWaitMillis),
+          Budget.unbounded(), nanoClock);
     }
   }
 
@@ -190,7 +196,10 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
         if (retired) {
           return false;
         }
-        if (waiting.size() >= limits.maxWaiting()) {
+        long oldest = waiting.isEmpty() ? 0 : limits.nanoClock().getAsLong() - waiting.peek().queuedAtNanos();
+        if (oldest > limits.maxQueueDelayNanos()) {
+          full = "the oldest waiting request has waited " + TimeUnit.NANOSECONDS.toMillis(oldest) + " ms";
+        } else if (waiting.size() >= limits.maxWaiting()) {
           full = waiting.size() + " requests are waiting already";
         } else if (!limits.budget().tryTake(p.bytes())) {
           full = "the node's queues hold " + limits.budget().used() + " of at most " + limits.budget().max()

@@ -82,7 +82,7 @@ public final class KeyService {
     this.failpoints = java.util.Set.copyOf(failpoints);
     // A write waits at most half the request timeout in a queue, so that its caller learns it
     // was refused (nothing applied) rather than that its outcome is unknown.
-    BatchLanes.Limits writeLimits = new BatchLanes.Limits(queues.perRange(),
+    BatchLanes.Limits writeLimits = new BatchLanes.Limits(queues.delayNanos(), queues.perRange(),
         java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis / 2),
         new BatchLanes.Budget(queues.writeBytes()), System::nanoTime);
     this.writes = new LeaderWrites(LeaderWrites.Node.of(host), new WriteBatcher(proposeInProcess
@@ -91,7 +91,8 @@ public final class KeyService {
         forwardWrites);
     host.serveForwardedWrites(writes::serve);
     this.reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0), ReadBatcher.IN_FLIGHT,
-        new BatchLanes.Limits(queues.perRange(), java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis),
+        new BatchLanes.Limits(queues.delayNanos(), queues.perRange(),
+            java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis),
             BatchLanes.Budget.unbounded(), System::nanoTime));
     this.host = host;
     this.resolver = resolver;
@@ -126,10 +127,11 @@ public final class KeyService {
   }
 
   /**
-   * Bounds on what waits in the node's queues: requests per range (writes, and linearizable
-   * gets per read mode), and bytes of writes over all ranges.
+   * Bounds on what waits in the node's queues: how long the oldest waiting request of a range
+   * may have waited for its queue to take another, requests per range (writes, and
+   * linearizable gets per read mode), and bytes of writes over all ranges (see {@link BatchLanes}).
    */
-  public record Queues(int perRange, long writeBytes) {}
+  public record Queues(long delayNanos, int perRange, long writeBytes) {}
 
   /**
    * How many single-key writes this node forwarded to leaders, had declined, served for peers,

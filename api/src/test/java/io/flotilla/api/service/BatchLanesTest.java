@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 class BatchLanesTest {
   private static final long WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+  private static final long DELAY_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private long nanos;
   private final BatchLanes.Budget budget = new BatchLanes.Budget(100);
@@ -34,7 +35,11 @@ class BatchLanesTest {
     final List<CompletableFuture<Void>> answers = new ArrayList<>();
 
     Lanes(int maxWaiting) {
-      super(1, new Limits(maxWaiting, WAIT_NANOS, budget, () -> nanos));
+      this(maxWaiting, DELAY_NANOS);
+    }
+
+    Lanes(int maxWaiting, long queueDelayNanos) {
+      super(1, new Limits(queueDelayNanos, maxWaiting, WAIT_NANOS, budget, () -> nanos));
     }
 
     @Override
@@ -128,7 +133,7 @@ class BatchLanesTest {
 
   @Test
   void aRequestThatWaitedTooLongIsDroppedUnsentWhenItsLaneNextTakesABatch() throws Exception {
-    Lanes lanes = new Lanes(100);
+    Lanes lanes = new Lanes(100, Long.MAX_VALUE);
     Item first = lanes.submit("r1", "a", 1);
     Item old = lanes.submit("r1", "old", 7);
     nanos += WAIT_NANOS / 2;
@@ -155,5 +160,26 @@ class BatchLanesTest {
     assertEquals(List.of(b), lanes.sent.get(1));
     lanes.answers.get(1).complete(null);
     assertEquals("r1:b", b.result().get());
+  }
+
+  @Test
+  void aLaneWhoseOldestWaitingRequestWaitedPastTheQueueDelayTakesNoMoreUntilItMoves() throws Exception {
+    Lanes lanes = new Lanes(100);
+    Item first = lanes.submit("r1", "a", 1);
+    Item waiting = lanes.submit("r1", "b", 1);
+    nanos += DELAY_NANOS;
+    Item atTheLimit = lanes.submit("r1", "c", 1);
+    assertFalse(atTheLimit.result().isDone(), "b has waited just the queue delay: c still joins");
+    nanos += 1_000_000;
+    Item late = lanes.submit("r1", "d", 1);
+    FlotillaException refused = failure(late);
+    assertEquals(ErrorCode.OVERLOADED, refused.code());
+    assertTrue(refused.getMessage().contains("has waited 1001 ms"), refused.getMessage());
+    assertFalse(lanes.submit("r2", "x", 1).result().isDone(), "another range's lane is not held up");
+
+    lanes.answers.get(0).complete(null);
+    assertEquals("r1:a", first.result().get());
+    assertEquals(List.of(waiting, atTheLimit), lanes.sent.get(2));
+    assertFalse(lanes.submit("r1", "e", 1).result().isDone(), "the lane moved: it takes requests again");
   }
 }
