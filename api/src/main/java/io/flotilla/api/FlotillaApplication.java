@@ -153,6 +153,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     KvResource kv = new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id());
     env.jersey().register(kv);
     long drainBound = 4L * Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes);
+    // Registered first: a large request the node has no room to read is refused before anything reads it.
+    env.servlets().addFilter("body-budget", new io.flotilla.api.resources.BodyBudget(node.limits.bodyBytesInFlight(),
+        Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes), env.getObjectMapper(), env.metrics()))
+        .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/v1/*");
     env.servlets().addFilter("kv-fast-path", new io.flotilla.api.resources.KvFastPath(kv, env.getObjectMapper(),
         drainBound, env.metrics())).addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true,
         "/v1/kv/*");

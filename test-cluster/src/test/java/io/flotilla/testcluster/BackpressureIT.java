@@ -1,12 +1,20 @@
 package io.flotilla.testcluster;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.testcluster.ApiClient.Resp;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,26 +22,47 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 /**
- * A node with more writes than its queues hold refuses the rest with API.md's 429
- * {@code overloaded} and a {@code Retry-After}, and a refused write changes nothing, while every
- * write it accepted is there. The cluster's queues are set to one waiting request per range,
- * so that a burst of concurrent puts, sent through all three nodes (most of them forwarded to the
- * range's leader), overflows them.
+ * A node with more writes than its queues hold, or more large request bodies than it reads at
+ * once, refuses the rest with API.md's 429 {@code overloaded} and a {@code Retry-After}; a
+ * refused write changes nothing, and every write it accepted is there. The cluster's bounds are
+ * set tiny: one waiting request per range's queue, and one large body read at a time.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BackpressureIT {
   private static final int SUBNET = 38;
   private static final int CONCURRENT = 96;
+  private static final int LARGE = 100_000;
+
+  private ProcessCluster cluster;
+  private ApiClient api;
+  private List<String> nodes;
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    // Queues of one request per range; request bodies of 64 KiB or more read one at a time.
+    cluster = ProcessCluster.start("backpressure", SUBNET, 3,
+        Map.of("limits", Map.of("maxQueuedPerRange", 1, "maxBodyBytesInFlight", 1)));
+    api = cluster.api();
+    nodes = cluster.nodeIds().stream().map(cluster::url).toList();
+  }
+
+  @AfterAll
+  void stopCluster() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
 
   @Test
   void aBurstPastTheQueuesGets429sThatChangedNothingAndEveryAcceptedWriteIsThere() throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(CONCURRENT);
-    try (ProcessCluster cluster = ProcessCluster.start("backpressure", SUBNET, 3,
-        Map.of("limits", Map.of("maxQueuedPerRange", 1)))) {
-      ApiClient api = cluster.api();
-      List<String> nodes = cluster.nodeIds().stream().map(cluster::url).toList();
+    try {
       Map<String, Integer> answered = new LinkedHashMap<>();
       int refused = 0;
       for (int wave = 0; wave < 5 && refused == 0; wave++) {
@@ -77,5 +106,59 @@ class BackpressureIT {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /**
+   * A put whose body is still on its way holds the node's body budget (set to one body here);
+   * a large put meanwhile is refused before its body is read, and the first one completes.
+   */
+  @Test
+  void aLargeBodyTheNodeHasNoRoomToReadIsRefusedUnreadAndChangesNothing() throws Exception {
+    URI n1 = URI.create(nodes.get(0));
+    byte[] slow = new byte[LARGE];
+    Arrays.fill(slow, (byte) 's');
+    try (Socket socket = new Socket(n1.getHost(), n1.getPort())) {
+      socket.setSoTimeout(20_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("PUT /v1/kv/bp-large/slow HTTP/1.1\r\nHost: " + n1.getHost() + "\r\nContent-Length: " + LARGE
+          + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(slow, 0, 1000);
+      out.flush();
+
+      // Once the node reads the slow body, every other large put is refused until it is done.
+      byte[] large = new byte[LARGE];
+      Arrays.fill(large, (byte) 'x');
+      List<String> accepted = new ArrayList<>();
+      Resp refused = null;
+      for (int attempt = 0; attempt < 100 && refused == null; attempt++) {
+        String key = "bp-large/other-" + attempt;
+        Resp r = api.put(nodes.get(0), key, large, null);
+        if (r.status() == 429) {
+          refused = r;
+          assertEquals(404, api.get(nodes.get(1), key).status(), "a put refused unread was applied");
+        } else {
+          assertEquals(200, r.status(), r::toString);
+          accepted.add(key); // sent before the node took up the slow put
+          Thread.sleep(50);
+        }
+      }
+      assertNotNull(refused, "no large put was refused while another one's body was being read");
+      assertEquals("overloaded", refused.json().path("error").asText(), refused.toString());
+      assertNotNull(refused.header("Retry-After"), refused::toString);
+
+      out.write(slow, 1000, LARGE - 1000);
+      out.flush();
+      String status = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+          .readLine();
+      assertEquals("HTTP/1.1 200 OK", status);
+      for (String key : accepted) {
+        assertEquals(200, api.get(nodes.get(1), key).status(), key);
+      }
+    }
+    Resp slowRead = api.get(nodes.get(1), "bp-large/slow", "raw");
+    assertEquals(200, slowRead.status(), slowRead::toString);
+    assertArrayEquals(slow, slowRead.body());
+    assertEquals(200, api.put(nodes.get(0), "bp-large/after", new byte[LARGE], null).status(),
+        "the budget is free again once the slow put was read");
   }
 }

@@ -42,5 +42,16 @@ public class LimitsConfig {
    * writes can take (one write always fits an empty queue, whatever its size).
    */
   @Min(1) @JsonProperty public long maxQueuedWriteBytes = 32L << 20;
+  /**
+   * Bytes of request bodies of 64 KiB or more a node reads at once; a request past it is refused
+   * with 429 {@code overloaded} before its body is read, nothing applied. 0 (the default): a
+   * quarter of the heap.
+   */
+  @Min(0) @JsonProperty public long maxBodyBytesInFlight = 0;
+
+  /** {@link #maxBodyBytesInFlight}, with 0 resolved against this JVM's heap. */
+  public long bodyBytesInFlight() {
+    return maxBodyBytesInFlight > 0 ? maxBodyBytesInFlight : Runtime.getRuntime().maxMemory() / 4;
+  }
   @Min(1) @JsonProperty public int defaultScanLimit = 100;
 }

@@ -10,7 +10,7 @@ import java.util.Map;
 /** The one place that turns an error into shared/API.md's JSON body and status. */
 public final class ErrorBodies {
   /** Seconds a client should wait before retrying a 429 or 503. */
-  private static final String RETRY_AFTER_SECONDS = "1";
+  static final String RETRY_AFTER_SECONDS = "1";
 
   private ErrorBodies() {}
 

@@ -1,0 +1,101 @@
+package io.flotilla.api.resources;
+
+import com.codahale.metrics.Meter;
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.common.ErrorCode;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Bounds the bytes of request bodies a node reads at once, and refuses a large request it has no
+ * room for before reading its body: 429 {@code overloaded} with {@code Retry-After}, nothing
+ * applied, and {@code Connection: close} (the unread body stays on the connection).
+ *
+ * <p>Why: a request's body is on the heap, about twice over, while it is read and turned into a
+ * command; a burst of large values read at once ran nodes out of heap (docs/design-notes.md,
+ * "Backpressure"). Once a request's handler has read its body and returned, the command waits in
+ * the node's bounded queues, so the budget is held only while the handler runs on its request
+ * thread. Bodies under {@link #SMALL_BYTES} pass without counting: a thousand of them fit.
+ * A body of unknown length (chunked) counts as {@code unknownLengthBytes}, the largest body the
+ * node accepts.
+ */
+public final class BodyBudget implements Filter {
+  /** Bodies smaller than this are not counted. */
+  static final long SMALL_BYTES = 64 * 1024;
+  static final String REFUSED_METER = "flotilla.requests.body-budget-refused";
+
+  private final long maxBytes;
+  private final long unknownLengthBytes;
+  private final ObjectMapper json;
+  private final Meter refused;
+  private final AtomicLong used = new AtomicLong();
+
+  public BodyBudget(long maxBytes, long unknownLengthBytes, ObjectMapper json, MetricRegistry metrics) {
+    this.maxBytes = maxBytes;
+    this.unknownLengthBytes = unknownLengthBytes;
+    this.json = json;
+    this.refused = metrics.meter(REFUSED_METER);
+  }
+
+  @Override
+  public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+      throws IOException, ServletException {
+    long length = request.getContentLengthLong();
+    long bytes = length < 0 && "chunked".equalsIgnoreCase(((jakarta.servlet.http.HttpServletRequest) request)
+        .getHeader("Transfer-Encoding")) ? unknownLengthBytes : length;
+    if (bytes < SMALL_BYTES) {
+      chain.doFilter(request, response);
+      return;
+    }
+    if (!tryTake(bytes)) {
+      refused.mark();
+      refuse((HttpServletResponse) response, bytes);
+      return;
+    }
+    try {
+      chain.doFilter(request, response);
+    } finally {
+      used.addAndGet(-bytes);
+    }
+  }
+
+  /** Takes {@code bytes} if they fit, or if nothing is taken (one body always fits). */
+  boolean tryTake(long bytes) {
+    long now;
+    do {
+      now = used.get();
+      if (now > 0 && now + bytes > maxBytes) {
+        return false;
+      }
+    } while (!used.compareAndSet(now, now + bytes));
+    return true;
+  }
+
+  long used() {
+    return used.get();
+  }
+
+  private void refuse(HttpServletResponse response, long bytes) throws IOException {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", ErrorCode.OVERLOADED.wireName());
+    body.put("message", "the node is reading " + used.get() + " bytes of request bodies, and " + bytes
+        + " more would pass its limit of " + maxBytes + "; nothing was applied");
+    byte[] bytesOut = json.writeValueAsBytes(body);
+    response.setStatus(ErrorCode.OVERLOADED.status());
+    response.setContentType("application/json");
+    response.setHeader("Retry-After", ErrorBodies.RETRY_AFTER_SECONDS);
+    response.setHeader("Connection", "close");
+    response.setContentLength(bytesOut.length);
+    response.getOutputStream().write(bytesOut);
+    response.flushBuffer();
+  }
+}
