@@ -22,12 +22,11 @@ public class LimitsConfig {
   @Min(1) @JsonProperty public int maxBatchBytes = 1024 * 1024 + 4096;
   @Min(1) @JsonProperty public int maxScanLimit = 10_000;
   /**
-   * How long the oldest request waiting for one of a range's queues on a node (to be proposed,
-   * forwarded to the range's leader, or read) may have waited before the queue takes no more:
-   * a request it does not take is refused with 429 {@code overloaded}, nothing applied. The
-   * queue then holds what the range serves in about this time, so an accepted request waits
-   * about this long at most, whatever its size. An election without a leader for longer also
-   * refuses writes until the range has one again.
+   * How long the oldest request waiting in one of a range's queues on a node (to be proposed,
+   * forwarded to the range's leader, or read) may have waited before the queue takes no more,
+   * once it holds 32 requests or 8 MiB or more: a request it does not take is refused with 429
+   * {@code overloaded}, nothing applied. The queue then holds what the range serves in about
+   * this time, so an accepted request waits about this long at most, whatever its size.
    */
   @NotNull @JsonProperty public Duration maxQueueDelay = Duration.seconds(1);
   /**

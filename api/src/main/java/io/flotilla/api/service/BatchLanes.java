@@ -26,9 +26,12 @@ import java.util.function.LongSupplier;
  * <p>Bounds ({@link Limits}), each answered with the subclass's refusal ({@link #full},
  * {@link #expired}); a refused or expired request was never sent, so it changed nothing:
  * <ul>
- *   <li>a lane takes no request while its oldest waiting one has waited longer than
- *       {@code maxQueueDelayNanos}: the queue then holds about what the lane sends in that
- *       time, whatever its requests' size and cost, so what it accepts waits about that long;
+ *   <li>a lane holding at least {@link #DELAY_APPLIES_FROM} waiting requests, or
+ *       {@link #DELAY_APPLIES_FROM_BYTES} of them, takes no more
+ *       while its oldest one has waited longer than {@code maxQueueDelayNanos}: the queue then
+ *       holds about what the lane sends in that time, whatever its requests' size and cost, so
+ *       what it accepts waits about that long. Fewer waiting requests are no overload, only a
+ *       stall (an election, a split): they wait it out;
  *   <li>a lane holds at most {@code maxWaiting} waiting requests;
  *   <li>the waiting requests of every lane sharing a {@link Budget} hold at most its bytes (one
  *       request always fits an empty budget, whatever its size);
@@ -129,6 +132,10 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
     }
   }
 
+  /** The fewest waiting requests, or bytes of them, at which a lane refuses for their wait (see the class comment). */
+  static final int DELAY_APPLIES_FROM = 32;
+  static final long DELAY_APPLIES_FROM_BYTES = 8L << 20;
+
   private final int inFlightMax;
   private final Limits limits;
   private final Map<K, Lane> lanes = new ConcurrentHashMap<>();
@@ -180,6 +187,8 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
   private final class Lane {
     private final K key;
     private final ArrayDeque<P> waiting = new ArrayDeque<>();
+    /** Bytes of the requests in {@link #waiting}. */
+    private long waitingBytes;
     private int inFlight;
     private boolean retired;
 
@@ -196,7 +205,8 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
         if (retired) {
           return false;
         }
-        long oldest = waiting.isEmpty() ? 0 : limits.nanoClock().getAsLong() - waiting.peek().queuedAtNanos();
+        long oldest = waiting.size() < DELAY_APPLIES_FROM && waitingBytes < DELAY_APPLIES_FROM_BYTES ? 0
+            : limits.nanoClock().getAsLong() - waiting.peek().queuedAtNanos();
         if (oldest > limits.maxQueueDelayNanos()) {
           full = "the oldest waiting request has waited " + TimeUnit.NANOSECONDS.toMillis(oldest) + " ms";
         } else if (waiting.size() >= limits.maxWaiting()) {
@@ -206,6 +216,7 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
               + " bytes";
         } else {
           waiting.add(p);
+          waitingBytes += p.bytes();
         }
         next = inFlight < inFlightMax ? next(late) : null; // a refusal into an idle lane retires it
       }
@@ -227,6 +238,7 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
       long now = limits.nanoClock().getAsLong();
       while (!waiting.isEmpty() && now - waiting.peek().queuedAtNanos() > limits.maxWaitNanos()) {
         P p = waiting.poll();
+        waitingBytes -= p.bytes();
         limits.budget().give(p.bytes());
         late.add(p);
       }
@@ -238,7 +250,10 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
         return null;
       }
       List<P> batch = take(key, waiting);
-      batch.forEach(p -> limits.budget().give(p.bytes()));
+      for (P p : batch) {
+        waitingBytes -= p.bytes();
+        limits.budget().give(p.bytes());
+      }
       inFlight++;
       return batch;
     }
@@ -278,6 +293,7 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
         inFlight--;
         for (int i = again.size() - 1; i >= 0; i--) {
           limits.budget().take(again.get(i).bytes());
+          waitingBytes += again.get(i).bytes();
           waiting.addFirst(again.get(i));
         }
         next = next(late);

@@ -39,6 +39,10 @@ class BatchLanesTest {
     }
 
     Lanes(int maxWaiting, long queueDelayNanos) {
+      this(maxWaiting, queueDelayNanos, budget);
+    }
+
+    Lanes(int maxWaiting, long queueDelayNanos, BatchLanes.Budget budget) {
       super(1, new Limits(queueDelayNanos, maxWaiting, WAIT_NANOS, budget, () -> nanos));
     }
 
@@ -166,12 +170,15 @@ class BatchLanesTest {
   void aLaneWhoseOldestWaitingRequestWaitedPastTheQueueDelayTakesNoMoreUntilItMoves() throws Exception {
     Lanes lanes = new Lanes(100);
     Item first = lanes.submit("r1", "a", 1);
-    Item waiting = lanes.submit("r1", "b", 1);
-    nanos += DELAY_NANOS;
-    Item atTheLimit = lanes.submit("r1", "c", 1);
-    assertFalse(atTheLimit.result().isDone(), "b has waited just the queue delay: c still joins");
-    nanos += 1_000_000;
-    Item late = lanes.submit("r1", "d", 1);
+    List<Item> waiting = new ArrayList<>();
+    for (int i = 0; i < BatchLanes.DELAY_APPLIES_FROM - 1; i++) {
+      waiting.add(lanes.submit("r1", "w" + i, 1));
+    }
+    nanos += DELAY_NANOS + 1_000_000;
+    Item stalled = lanes.submit("r1", "s", 1);
+    assertFalse(stalled.result().isDone(), "fewer waiting than the threshold: a stall, not an overload");
+    waiting.add(stalled);
+    Item late = lanes.submit("r1", "late", 1);
     FlotillaException refused = failure(late);
     assertEquals(ErrorCode.OVERLOADED, refused.code());
     assertTrue(refused.getMessage().contains("has waited 1001 ms"), refused.getMessage());
@@ -179,7 +186,36 @@ class BatchLanesTest {
 
     lanes.answers.get(0).complete(null);
     assertEquals("r1:a", first.result().get());
-    assertEquals(List.of(waiting, atTheLimit), lanes.sent.get(2));
+    assertEquals(waiting, lanes.sent.get(2));
     assertFalse(lanes.submit("r1", "e", 1).result().isDone(), "the lane moved: it takes requests again");
+  }
+
+  @Test
+  void atTheQueueDelayALaneStillTakesRequests() {
+    Lanes lanes = new Lanes(100);
+    lanes.submit("r1", "a", 1);
+    for (int i = 0; i < BatchLanes.DELAY_APPLIES_FROM; i++) {
+      lanes.submit("r1", "w" + i, 1);
+    }
+    nanos += DELAY_NANOS;
+    assertFalse(lanes.submit("r1", "at-the-limit", 1).result().isDone());
+    nanos += 1;
+    assertTrue(lanes.submit("r1", "past-it", 1).result().isCompletedExceptionally());
+  }
+
+  @Test
+  void largeRequestsCountTowardTheQueueDelayByTheirBytes() {
+    BatchLanes.Budget roomy = new BatchLanes.Budget(1L << 40);
+    Lanes lanes = new Lanes(100, DELAY_NANOS, roomy);
+    lanes.submit("r1", "a", 1);
+    long each = BatchLanes.DELAY_APPLIES_FROM_BYTES / 4;
+    for (int i = 0; i < 3; i++) {
+      lanes.submit("r1", "big" + i, each);
+    }
+    nanos += DELAY_NANOS + 1;
+    assertFalse(lanes.submit("r1", "fourth", each).result().isDone(), "under the bytes threshold: a stall");
+    assertTrue(lanes.submit("r1", "fifth", 1).result().isCompletedExceptionally(),
+        "four large requests past the queue delay: no more");
+    assertEquals(4 * each, roomy.used());
   }
 }
