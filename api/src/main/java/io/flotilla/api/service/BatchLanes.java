@@ -175,6 +175,11 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
     }
   }
 
+  /** Now on the lanes' nano clock: when a request joins its lane ({@link Queued#queuedAtNanos}). */
+  final long now() {
+    return limits.nanoClock().getAsLong();
+  }
+
   /** Requests refused for want of room, and dropped after waiting too long, since start. */
   final long refusedCount() {
     return refused.sum();

@@ -19,7 +19,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.LongSupplier;
 
 /**
  * Takes every single-key write of a range to the node that leads the range, so that the
@@ -147,7 +146,7 @@ final class LeaderWrites {
       return batcher.write(range, command);
     }
     ForwardedWrite write = ForwardedWrite.newBuilder().setRange(range).setCommand(command).build();
-    Pending p = new Pending(write, write.getSerializedSize(), lanes.nanoClock().getAsLong(), new CompletableFuture<>());
+    Pending p = new Pending(write, write.getSerializedSize(), lanes.now(), new CompletableFuture<>());
     lanes.submit(new LaneKey(leader.get(), range.getId()), p);
     return p.result();
   }
@@ -243,15 +242,8 @@ final class LeaderWrites {
    * election for instance, would hold up the writes of every other range led there.)
    */
   private final class Lanes extends BatchLanes<LaneKey, Pending> {
-    private final LongSupplier nanoClock;
-
     Lanes(BatchLanes.Limits limits) {
       super(IN_FLIGHT, limits);
-      this.nanoClock = limits.nanoClock();
-    }
-
-    LongSupplier nanoClock() {
-      return nanoClock;
     }
 
     @Override

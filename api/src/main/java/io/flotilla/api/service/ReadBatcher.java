@@ -10,7 +10,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.LongSupplier;
 
 /**
  * Groups a node's concurrent single-key linearizable reads of one range into one multi-get.
@@ -85,18 +84,15 @@ final class ReadBatcher {
     if (!query.hasGet() || mode == ReadMode.STALE) {
       return reader.read(range, query, mode);
     }
-    Pending p = new Pending(range, query, lanes.nanoClock.getAsLong(), new CompletableFuture<>());
+    Pending p = new Pending(range, query, lanes.now(), new CompletableFuture<>());
     lanes.submit(new LaneKey(range.getId(), mode), p);
     return p.result();
   }
 
   /** Each range's reads in one mode from this node. */
   private final class Lanes extends BatchLanes<LaneKey, Pending> {
-    private final LongSupplier nanoClock;
-
     Lanes(int inFlightMax, BatchLanes.Limits limits) {
       super(inFlightMax, limits);
-      this.nanoClock = limits.nanoClock();
     }
 
     /** The next batch from the head of the queue: one range epoch. */

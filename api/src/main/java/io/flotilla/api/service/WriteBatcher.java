@@ -77,7 +77,7 @@ final class WriteBatcher {
     if (!command.hasPut() && !command.hasDelete()) {
       return send.apply(range, command);
     }
-    Pending p = new Pending(range, command, lanes.nanoClock().getAsLong(), new CompletableFuture<>());
+    Pending p = new Pending(range, command, lanes.now(), new CompletableFuture<>());
     lanes.submit(range.getId(), p);
     return p.result();
   }
@@ -115,15 +115,8 @@ final class WriteBatcher {
 
   /** Each range's writes from this node, by range id. */
   private final class Lanes extends BatchLanes<Long, Pending> {
-    private final LongSupplier nanoClock;
-
     Lanes(BatchLanes.Limits limits) {
       super(IN_FLIGHT, limits);
-      this.nanoClock = limits.nanoClock();
-    }
-
-    LongSupplier nanoClock() {
-      return nanoClock;
     }
 
     @Override
