@@ -153,7 +153,14 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     KvResource kv = new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id());
     env.jersey().register(kv);
     long drainBound = 4L * Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes);
-    // Registered first: a large request the node has no room to read is refused before anything reads it.
+    // Registered first: a request over its client's rate, or too large for the node to read now,
+    // is refused before anything reads it.
+    if (node.limits.clientRequestsPerSecond > 0) {
+      env.servlets().addFilter("client-rate-limit", new io.flotilla.api.resources.ClientRateLimit(
+          node.limits.clientRequestsPerSecond, node.limits.clientBurstRequests(), System::nanoTime,
+          env.getObjectMapper(), env.metrics()))
+          .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/v1/*");
+    }
     env.servlets().addFilter("body-budget", new io.flotilla.api.resources.BodyBudget(node.limits.bodyBytesInFlight(),
         Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes), env.getObjectMapper(), env.metrics()))
         .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/v1/*");

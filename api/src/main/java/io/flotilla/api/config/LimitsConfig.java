@@ -48,6 +48,20 @@ public class LimitsConfig {
    */
   @Min(0) @JsonProperty public long maxBodyBytesInFlight = 0;
 
+  /**
+   * API requests ({@code /v1/...}) one client, by its address, may send a node per second; past
+   * it the node answers 429 {@code overloaded} with {@code Retry-After}, nothing applied. 0 (the
+   * default): no limit.
+   */
+  @Min(0) @JsonProperty public double clientRequestsPerSecond = 0;
+  /** Requests a client may send at once after a pause; 0 (the default): one second's worth. */
+  @Min(0) @JsonProperty public double clientBurst = 0;
+
+  /** {@link #clientBurst}, with 0 resolved to one second's worth of requests. */
+  public double clientBurstRequests() {
+    return clientBurst > 0 ? Math.max(1, clientBurst) : Math.max(1, clientRequestsPerSecond);
+  }
+
   /** {@link #maxBodyBytesInFlight}, with 0 resolved against this JVM's heap. */
   public long bodyBytesInFlight() {
     return maxBodyBytesInFlight > 0 ? maxBodyBytesInFlight : Runtime.getRuntime().maxMemory() / 4;

@@ -3,7 +3,6 @@ package io.flotilla.api.resources;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.flotilla.common.ErrorCode;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -11,8 +10,6 @@ import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -85,17 +82,7 @@ public final class BodyBudget implements Filter {
   }
 
   private void refuse(HttpServletResponse response, long bytes) throws IOException {
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("error", ErrorCode.OVERLOADED.wireName());
-    body.put("message", "the node is reading " + used.get() + " bytes of request bodies, and " + bytes
-        + " more would pass its limit of " + maxBytes + "; nothing was applied");
-    byte[] bytesOut = json.writeValueAsBytes(body);
-    response.setStatus(ErrorCode.OVERLOADED.status());
-    response.setContentType("application/json");
-    response.setHeader("Retry-After", ErrorBodies.RETRY_AFTER_SECONDS);
-    response.setHeader("Connection", "close");
-    response.setContentLength(bytesOut.length);
-    response.getOutputStream().write(bytesOut);
-    response.flushBuffer();
+    ErrorBodies.overloaded(response, json, "the node is reading " + used.get() + " bytes of request bodies, and "
+        + bytes + " more would pass its limit of " + maxBytes + "; nothing was applied", 1, true);
   }
 }

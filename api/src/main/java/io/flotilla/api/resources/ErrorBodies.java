@@ -1,21 +1,47 @@
 package io.flotilla.api.resources;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flotilla.common.ErrorCode;
 import io.flotilla.common.FlotillaException;
+import jakarta.servlet.http.HttpServletResponse;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The one place that turns an error into shared/API.md's JSON body and status. */
 public final class ErrorBodies {
   /** Seconds a client should wait before retrying a 429 or 503. */
-  static final String RETRY_AFTER_SECONDS = "1";
+  private static final String RETRY_AFTER_SECONDS = "1";
 
   private ErrorBodies() {}
 
   public static Response of(FlotillaException e) {
     return of(e.code().status(), e.code().wireName(), e.getMessage(), e.details(), e.code());
+  }
+
+  /**
+   * Writes an {@code overloaded} answer (429, {@code Retry-After}) straight to a servlet
+   * response, for the filters that refuse a request before Jersey or the fast path see it.
+   *
+   * @param close whether the connection closes after the answer (the request's body is unread)
+   */
+  static void overloaded(HttpServletResponse response, ObjectMapper json, String message, long retryAfterSeconds,
+      boolean close) throws IOException {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("error", ErrorCode.OVERLOADED.wireName());
+    body.put("message", message);
+    byte[] bytes = json.writeValueAsBytes(body);
+    response.setStatus(ErrorCode.OVERLOADED.status());
+    response.setContentType(MediaType.APPLICATION_JSON);
+    response.setHeader("Retry-After", Long.toString(Math.max(1, retryAfterSeconds)));
+    if (close) {
+      response.setHeader("Connection", "close");
+    }
+    response.setContentLength(bytes.length);
+    response.getOutputStream().write(bytes);
+    response.flushBuffer();
   }
 
   public static Response of(int status, String code, String message) {
