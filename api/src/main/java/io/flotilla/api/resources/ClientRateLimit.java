@@ -66,13 +66,15 @@ public final class ClientRateLimit implements Filter {
       return;
     }
     refused.mark();
-    long small = request.getContentLengthLong();
+    // A small body is read and dropped so that the connection stays usable; a larger one is left
+    // unread and the connection closes.
+    long length = request.getContentLengthLong();
+    boolean drain = length >= 0 && length <= BodyBudget.SMALL_BYTES;
     ErrorBodies.overloaded((HttpServletResponse) response, json, "client " + client + " is over its limit of "
         + perSecond + " requests per second on this node; nothing was applied",
-        (waitNanos + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1),
-        small < 0 || small > BodyBudget.SMALL_BYTES);
-    if (small >= 0 && small <= BodyBudget.SMALL_BYTES) {
-      BodyDrain.drain(request.getInputStream(), BodyBudget.SMALL_BYTES); // the connection stays usable
+        (waitNanos + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1), !drain);
+    if (drain) {
+      BodyDrain.drain(request.getInputStream(), BodyBudget.SMALL_BYTES);
     }
   }
 
