@@ -3,6 +3,7 @@ package io.flotilla.api.resources;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.api.service.ByteBudget;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -10,7 +11,6 @@ import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Bounds the bytes of request bodies a node reads at once, and refuses a large request it has no
@@ -30,14 +30,13 @@ public final class BodyBudget implements Filter {
   static final long SMALL_BYTES = 64 * 1024;
   static final String REFUSED_METER = "flotilla.requests.body-budget-refused";
 
-  private final long maxBytes;
+  private final ByteBudget budget;
   private final long unknownLengthBytes;
   private final ObjectMapper json;
   private final Meter refused;
-  private final AtomicLong used = new AtomicLong();
 
   public BodyBudget(long maxBytes, long unknownLengthBytes, ObjectMapper json, MetricRegistry metrics) {
-    this.maxBytes = maxBytes;
+    this.budget = new ByteBudget(maxBytes);
     this.unknownLengthBytes = unknownLengthBytes;
     this.json = json;
     this.refused = metrics.meter(REFUSED_METER);
@@ -53,7 +52,7 @@ public final class BodyBudget implements Filter {
       chain.doFilter(request, response);
       return;
     }
-    if (!tryTake(bytes)) {
+    if (!budget.tryTake(bytes)) {
       refused.mark();
       refuse((HttpServletResponse) response, bytes);
       return;
@@ -61,28 +60,12 @@ public final class BodyBudget implements Filter {
     try {
       chain.doFilter(request, response);
     } finally {
-      used.addAndGet(-bytes);
+      budget.give(bytes);
     }
   }
 
-  /** Takes {@code bytes} if they fit, or if nothing is taken (one body always fits). */
-  boolean tryTake(long bytes) {
-    long now;
-    do {
-      now = used.get();
-      if (now > 0 && now + bytes > maxBytes) {
-        return false;
-      }
-    } while (!used.compareAndSet(now, now + bytes));
-    return true;
-  }
-
-  long used() {
-    return used.get();
-  }
-
   private void refuse(HttpServletResponse response, long bytes) throws IOException {
-    ErrorBodies.overloaded(response, json, "the node is reading " + used.get() + " bytes of request bodies, and "
-        + bytes + " more would pass its limit of " + maxBytes + "; nothing was applied", 1, true);
+    ErrorBodies.overloaded(response, json, "the node is reading " + budget.used() + " bytes of request bodies, and "
+        + bytes + " more would pass its limit of " + budget.max() + "; nothing was applied", 1, true);
   }
 }

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
@@ -33,7 +32,7 @@ import java.util.function.LongSupplier;
  *       what it accepts waits about that long. Fewer waiting requests are no overload, only a
  *       stall (an election, a split): they wait it out;
  *   <li>a lane holds at most {@code maxWaiting} waiting requests;
- *   <li>the waiting requests of every lane sharing a {@link Budget} hold at most its bytes (one
+ *   <li>the waiting requests of every lane sharing a {@link ByteBudget} hold at most its bytes (one
  *       request always fits an empty budget, whatever its size);
  *   <li>a request that waited longer than {@code maxWaitNanos} is dropped when its lane next
  *       takes a batch.
@@ -57,57 +56,13 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
   }
 
   /**
-   * The bytes the waiting requests of a node's lanes may hold together.
-   */
-  static final class Budget {
-    private final long maxBytes;
-    private final AtomicLong used = new AtomicLong();
-
-    Budget(long maxBytes) {
-      this.maxBytes = maxBytes;
-    }
-
-    static Budget unbounded() {
-      return new Budget(Long.MAX_VALUE);
-    }
-
-    /** Takes {@code bytes} if they fit, or if nothing is taken (one request always fits). */
-    boolean tryTake(long bytes) {
-      long now;
-      do {
-        now = used.get();
-        if (now > 0 && now + bytes > maxBytes) {
-          return false;
-        }
-      } while (!used.compareAndSet(now, now + bytes));
-      return true;
-    }
-
-    void take(long bytes) {
-      used.addAndGet(bytes);
-    }
-
-    void give(long bytes) {
-      used.addAndGet(-bytes);
-    }
-
-    long used() {
-      return used.get();
-    }
-
-    long max() {
-      return maxBytes;
-    }
-  }
-
-  /**
    * @param maxQueueDelayNanos how long a lane's oldest waiting request may have waited for the
    *     lane to take another
    * @param maxWaiting the most requests one lane holds waiting
    * @param maxWaitNanos the longest a request waits before it is dropped
    * @param budget the bytes the waiting requests of every lane sharing it may hold
    */
-  record Limits(long maxQueueDelayNanos, int maxWaiting, long maxWaitNanos, Budget budget, LongSupplier nanoClock) {
+  record Limits(long maxQueueDelayNanos, int maxWaiting, long maxWaitNanos, ByteBudget budget, LongSupplier nanoClock) {
     Limits {
       if (maxWaiting < 1 || maxWaitNanos < 1 || maxQueueDelayNanos < 1) {
         throw new IllegalArgumentException("a lane must hold a request for some time, got " + maxWaiting
@@ -118,7 +73,7 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
     /** No bounds but the wait (tests, and lanes nothing can flood). */
     static Limits unbounded(long maxWaitMillis, LongSupplier nanoClock) {
       return new Limits(Long.MAX_VALUE, Integer.MAX_VALUE, TimeUnit.MILLISECONDS.toNanos(maxWaitMillis),
-          Budget.unbounded(), nanoClock);
+          ByteBudget.unbounded(), nanoClock);
     }
   }
 

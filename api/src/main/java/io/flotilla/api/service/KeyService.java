@@ -84,7 +84,7 @@ public final class KeyService {
     // was refused (nothing applied) rather than that its outcome is unknown.
     BatchLanes.Limits writeLimits = new BatchLanes.Limits(queues.delayNanos(), queues.perRange(),
         java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis / 2),
-        new BatchLanes.Budget(queues.writeBytes()), System::nanoTime);
+        new ByteBudget(queues.writeBytes()), System::nanoTime);
     this.writes = new LeaderWrites(LeaderWrites.Node.of(host), new WriteBatcher(proposeInProcess
         ? host::write : (range, command) -> host.client(range).write(command),
         clock::millis, maxEntryBytes / 4, writeLimits), maxEntryBytes / 2, requestTimeoutMillis, writeLimits,
@@ -93,7 +93,7 @@ public final class KeyService {
     this.reads = new ReadBatcher((range, query, mode) -> readOnce(range, query, mode, 0), ReadBatcher.IN_FLIGHT,
         new BatchLanes.Limits(queues.delayNanos(), queues.perRange(),
             java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis),
-            BatchLanes.Budget.unbounded(), System::nanoTime));
+            ByteBudget.unbounded(), System::nanoTime));
     this.host = host;
     this.resolver = resolver;
     this.replicas = replicas;

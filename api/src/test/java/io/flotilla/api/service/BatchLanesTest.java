@@ -19,7 +19,7 @@ class BatchLanesTest {
   private static final long DELAY_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private long nanos;
-  private final BatchLanes.Budget budget = new BatchLanes.Budget(100);
+  private final ByteBudget budget = new ByteBudget(100);
 
   private record Item(String name, long bytes, long queuedAtNanos, CompletableFuture<String> result)
       implements BatchLanes.Queued {
@@ -42,7 +42,7 @@ class BatchLanesTest {
       this(maxWaiting, queueDelayNanos, budget);
     }
 
-    Lanes(int maxWaiting, long queueDelayNanos, BatchLanes.Budget budget) {
+    Lanes(int maxWaiting, long queueDelayNanos, ByteBudget budget) {
       super(1, new Limits(queueDelayNanos, maxWaiting, WAIT_NANOS, budget, () -> nanos));
     }
 
@@ -205,7 +205,7 @@ class BatchLanesTest {
 
   @Test
   void largeRequestsCountTowardTheQueueDelayByTheirBytes() {
-    BatchLanes.Budget roomy = new BatchLanes.Budget(1L << 40);
+    ByteBudget roomy = new ByteBudget(1L << 40);
     Lanes lanes = new Lanes(100, DELAY_NANOS, roomy);
     lanes.submit("r1", "a", 1);
     long each = BatchLanes.DELAY_APPLIES_FROM_BYTES / 4;

@@ -189,7 +189,7 @@ class WriteBatcherTest {
       CompletableFuture<CommandResult> reply = new CompletableFuture<>();
       replies.add(reply);
       return reply;
-    }, () -> 1_000, 1 << 20, new BatchLanes.Limits(Long.MAX_VALUE, 1, TimeUnit.SECONDS.toNanos(5), BatchLanes.Budget.unbounded(),
+    }, () -> 1_000, 1 << 20, new BatchLanes.Limits(Long.MAX_VALUE, 1, TimeUnit.SECONDS.toNanos(5), ByteBudget.unbounded(),
         System::nanoTime));
     small.write(RANGE, put("a"));
     CompletableFuture<CommandResult> b = small.write(RANGE, put("b"));
