@@ -18,6 +18,7 @@ import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.exceptions.ResourceUnavailableException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
@@ -38,7 +39,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * log ({@link RangeStateMachine#preAppendTransaction}):
  * <ul>
  *   <li>it had not (the replica no longer led, or was not ready yet): nothing can apply it, and
- *       the write goes through the range's client, which finds the leader;
+ *       the write goes through the range's client, which finds the leader; refused for want of
+ *       room in the range's queues, it fails as overloaded (nothing applied);
  *   <li>it had, and then the replica stopped leading: the entry commits with the next leader
  *       or is dropped. Once this replica applied its index, the entry committed there tells
  *       which (the same term: applied, and answered with its result; another: dropped, and
@@ -109,10 +111,16 @@ final class LocalWrites {
       replica.answeredLocally(callId);
       return result(replica, reply.getMessage());
     }
-    if (appended == null) {
-      return elsewhere.get(); // refused before it entered the log: nothing can apply it
-    }
     Throwable cause = Completions.unwrap(failure);
+    if (appended == null) {
+      // Refused before it entered the log: nothing can apply it. Refused for want of room in
+      // the range's queues, it is the caller's to retry later; otherwise the replica no longer
+      // leads (or is not ready yet), and the range's client finds the leader.
+      return cause instanceof ResourceUnavailableException
+          ? CompletableFuture.failedFuture(new FlotillaException(ErrorCode.OVERLOADED,
+              "range " + replica.rangeId() + " has no room for more writes; nothing was applied", cause))
+          : elsewhere.get();
+    }
     LogEntryProto entry = appended.getLogEntry();
     if (cause instanceof StateMachineException) {
       // Refused by the state machine on its way into the log (too large, for one).
