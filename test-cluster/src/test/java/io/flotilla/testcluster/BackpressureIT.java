@@ -161,4 +161,55 @@ class BackpressureIT {
     assertEquals(200, api.put(nodes.get(0), "bp-large/after", new byte[LARGE], null).status(),
         "the budget is free again once the slow put was read");
   }
+
+  /**
+   * With its range's queue full, a large put is refused before its body is read: the node
+   * answers 429 while most of the body is still unsent, and closes the connection (the rest of
+   * the body would otherwise be taken for the next request). Two nodes paused leave the third
+   * without a quorum, so its one put under way stays under way and the next one waits.
+   */
+  @Test
+  void aLargePutIntoAFullQueueIsRefusedBeforeItsBodyIsRead() throws Exception {
+    String n1 = nodes.get(0);
+    assertEquals(200, api.put(n1, "bp-unread/awake", "w").status(), "the range is awake and has a leader");
+    List<String> paused = cluster.nodeIds().subList(1, 3);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    List<String> head = new ArrayList<>();
+    try {
+      for (String id : paused) {
+        cluster.pause(id);
+      }
+      pool.submit(() -> api.put(n1, "bp-unread/under-way", "1"));
+      Thread.sleep(300);
+      pool.submit(() -> api.put(n1, "bp-unread/waiting", "2"));
+      Thread.sleep(300);
+
+      URI n = URI.create(n1);
+      try (Socket socket = new Socket(n.getHost(), n.getPort())) {
+        socket.setSoTimeout(10_000);
+        OutputStream out = socket.getOutputStream();
+        out.write(("PUT /v1/kv/bp-unread/large HTTP/1.1\r\nHost: " + n.getHost() + "\r\nContent-Length: " + LARGE
+            + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(new byte[1000]);
+        out.flush();
+        BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+        for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+          head.add(line.toLowerCase(java.util.Locale.ROOT));
+        }
+      }
+    } finally {
+      for (String id : paused) {
+        cluster.resume(id);
+      }
+      pool.shutdownNow();
+    }
+    assertFalse(head.isEmpty(), "no answer to a put whose body was 1,000 of " + LARGE + " bytes");
+    assertTrue(head.get(0).startsWith("http/1.1 429"), () -> "answered " + head);
+    assertTrue(head.contains("connection: close"), () -> "the connection must close after a body left unread: " + head);
+    assertTrue(head.stream().anyMatch(h -> h.startsWith("retry-after:")), () -> "no Retry-After: " + head);
+
+    cluster.awaitReady(java.time.Duration.ofSeconds(60));
+    Resp large = api.get(nodes.get(1), "bp-unread/large");
+    assertEquals(404, large.status(), () -> "a put refused unread was applied: " + large);
+  }
 }

@@ -13,7 +13,7 @@ import java.util.Map;
 /** The one place that turns an error into shared/API.md's JSON body and status. */
 public final class ErrorBodies {
   /** Seconds a client should wait before retrying a 429 or 503. */
-  private static final String RETRY_AFTER_SECONDS = "1";
+  static final long RETRY_AFTER_SECONDS = 1;
 
   private ErrorBodies() {}
 
@@ -55,7 +55,7 @@ public final class ErrorBodies {
     body.putAll(details);
     Response.ResponseBuilder r = Response.status(status).type(MediaType.APPLICATION_JSON_TYPE).entity(body);
     if (known == ErrorCode.OVERLOADED || known == ErrorCode.UNAVAILABLE) {
-      r.header("Retry-After", RETRY_AFTER_SECONDS);
+      r.header("Retry-After", Long.toString(RETRY_AFTER_SECONDS));
     }
     return r.build();
   }

@@ -91,6 +91,9 @@ public final class KvFastPath implements Filter {
             request.getHeader(HttpHeaders.CONTENT_LENGTH), request.getInputStream());
         default -> kv.delete(rawKey, params.get("if_version"));
       };
+    } catch (KvResource.RefusedUnread e) {
+      ErrorBodies.overloaded((HttpServletResponse) res, json, e.getMessage(), ErrorBodies.RETRY_AFTER_SECONDS, true);
+      return; // its body unread: the connection closes after the answer
     } catch (FlotillaException e) {
       answer = CompletableFuture.completedFuture(ErrorBodies.of(e));
     } catch (RuntimeException e) {

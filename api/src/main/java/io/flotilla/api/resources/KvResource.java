@@ -71,6 +71,7 @@ public class KvResource {
     byte[] key = codec.fromPath(rawKey);
     long ttlSeconds = Params.ttl(ttl);
     Long expected = Params.ifVersion(ifVersion);
+    refuseUnreadIfNoRoom(key, contentLength);
     byte[] value = readValue(contentLength, body);
     return async.respond("put", true, keys.put(key, value, ttlSeconds, expected), res -> {
       Map<String, Object> out = new LinkedHashMap<>();
@@ -264,16 +265,45 @@ public class KvResource {
     return withReadHeaders(Response.fromResponse(error), served, mode);
   }
 
+  /**
+   * A put refused before its body was read: its body is large ({@link BodyBudget#SMALL_BYTES}
+   * or more, as declared) and its range's queue has no room for it now. Under a flood of large
+   * puts, reading the bodies a node refuses would take the CPU the accepted ones need. The
+   * body stays unread, so the connection cannot carry another request.
+   */
+  static final class RefusedUnread extends FlotillaException {
+    RefusedUnread(FlotillaException refusal) {
+      super(refusal.code(), refusal.getMessage(), refusal.details(), null);
+    }
+  }
+
+  private void refuseUnreadIfNoRoom(byte[] key, String contentLength) {
+    long length = largeLength(contentLength);
+    FlotillaException full = length < 0 ? null : keys.refusalOfPut(key, length);
+    if (full != null) {
+      throw new RefusedUnread(full);
+    }
+  }
+
+  /** The declared length of a body large enough to refuse unread and not too large to take, else -1. */
+  private long largeLength(String contentLength) {
+    long length = declaredLength(contentLength);
+    return length >= BodyBudget.SMALL_BYTES && length <= limits.maxValueBytes ? length : -1;
+  }
+
+  /** The body's length as declared, or -1 if not declared (or not a number: the container rejects those). */
+  private static long declaredLength(String contentLength) {
+    try {
+      return contentLength == null ? -1 : Long.parseLong(contentLength.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   private byte[] readValue(String contentLength, InputStream body) {
-    if (contentLength != null) {
-      try {
-        long length = Long.parseLong(contentLength.trim());
-        if (length > limits.maxValueBytes) {
-          throw tooLarge(length);
-        }
-      } catch (NumberFormatException ignored) {
-        // the container rejects malformed lengths itself
-      }
+    long declared = declaredLength(contentLength);
+    if (declared > limits.maxValueBytes) {
+      throw tooLarge(declared);
     }
     try {
       byte[] value = body == null ? new byte[0] : body.readNBytes(limits.maxValueBytes + 1);

@@ -130,6 +130,35 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
     }
   }
 
+  /**
+   * The refusal a request of {@code bytes} would get from {@code key}'s lane now, or null if
+   * the lane would take it: so that a caller can refuse a request before reading its body. The
+   * lane decides again when the request comes. A refusal returned is counted as one.
+   */
+  final FlotillaException refusal(K key, long bytes) {
+    Lane lane = lanes.get(key);
+    String why;
+    if (lane == null) {
+      why = limits.budget().fits(bytes) ? null : budgetFull();
+    } else {
+      synchronized (lane) {
+        why = lane.crowded();
+        if (why == null && !limits.budget().fits(bytes)) {
+          why = budgetFull();
+        }
+      }
+    }
+    if (why == null) {
+      return null;
+    }
+    refused.increment();
+    return full(key, why);
+  }
+
+  private String budgetFull() {
+    return "the node's queues hold " + limits.budget().used() + " of at most " + limits.budget().max() + " bytes";
+  }
+
   /** Now on the lanes' nano clock: when a request joins its lane ({@link Queued#queuedAtNanos}). */
   final long now() {
     return limits.nanoClock().getAsLong();
@@ -165,16 +194,11 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
         if (retired) {
           return false;
         }
-        long oldest = waiting.size() < DELAY_APPLIES_FROM && waitingBytes < DELAY_APPLIES_FROM_BYTES ? 0
-            : limits.nanoClock().getAsLong() - waiting.peek().queuedAtNanos();
-        if (oldest > limits.maxQueueDelayNanos()) {
-          full = "the oldest waiting request has waited " + TimeUnit.NANOSECONDS.toMillis(oldest) + " ms";
-        } else if (waiting.size() >= limits.maxWaiting()) {
-          full = waiting.size() + " requests are waiting already";
-        } else if (!limits.budget().tryTake(p.bytes())) {
-          full = "the node's queues hold " + limits.budget().used() + " of at most " + limits.budget().max()
-              + " bytes";
-        } else {
+        full = crowded();
+        if (full == null && !limits.budget().tryTake(p.bytes())) {
+          full = budgetFull();
+        }
+        if (full == null) {
           waiting.add(p);
           waitingBytes += p.bytes();
         }
@@ -188,6 +212,16 @@ abstract class BatchLanes<K, P extends BatchLanes.Queued> {
       drop(late);
       dispatch(next);
       return true;
+    }
+
+    /** Why this lane takes no more requests now, whatever their size, or null; the caller holds the lock. */
+    private String crowded() {
+      long oldest = waiting.size() < DELAY_APPLIES_FROM && waitingBytes < DELAY_APPLIES_FROM_BYTES ? 0
+          : limits.nanoClock().getAsLong() - waiting.peek().queuedAtNanos();
+      if (oldest > limits.maxQueueDelayNanos()) {
+        return "the oldest waiting request has waited " + TimeUnit.NANOSECONDS.toMillis(oldest) + " ms";
+      }
+      return waiting.size() >= limits.maxWaiting() ? waiting.size() + " requests are waiting already" : null;
     }
 
     /**

@@ -31,6 +31,12 @@ public final class ByteBudget {
     return true;
   }
 
+  /** Whether {@code bytes} would fit now ({@link #tryTake} decides when they come). */
+  public boolean fits(long bytes) {
+    long now = used.get();
+    return now == 0 || now + bytes <= maxBytes;
+  }
+
   /** Takes {@code bytes} whether they fit or not (requests going back to a queue they left). */
   public void take(long bytes) {
     used.addAndGet(bytes);

@@ -172,6 +172,16 @@ public final class KeyService {
     return propose(key, Command.newBuilder().setProposedAtMillis(now).setPut(op)).thenApply(KeyService::accepted);
   }
 
+  /**
+   * The refusal ({@code overloaded}, nothing applied) a put of a value of {@code valueBytes} to
+   * {@code key} would get now, for want of room in the queue it would join, or null: so that a
+   * node under a flood of large puts can answer them before reading their bodies. The queue
+   * decides again when the put comes.
+   */
+  public FlotillaException refusalOfPut(byte[] key, long valueBytes) {
+    return writes.refusal(routing().lookup(key), key.length + valueBytes);
+  }
+
   public CompletableFuture<CommandResult> delete(byte[] key, Long ifVersion) {
     DeleteOp.Builder op = DeleteOp.newBuilder().setKey(ByteString.copyFrom(key));
     if (ifVersion != null) {

@@ -151,6 +151,17 @@ final class LeaderWrites {
     return p.result();
   }
 
+  /**
+   * The refusal a put or delete of {@code bytes} to {@code range} would get now from the queue
+   * {@link #write} would put it in, or null if that queue has room (see {@link BatchLanes#refusal}).
+   */
+  FlotillaException refusal(RangeDescriptor range, long bytes) {
+    Optional<String> leader = !forward || host.leads(range.getId()) ? Optional.empty()
+        : host.leaderOf(range).filter(id -> !id.equals(host.id()));
+    return leader.isEmpty() ? batcher.refusal(range.getId(), bytes)
+        : lanes.refusal(new LaneKey(leader.get(), range.getId()), bytes);
+  }
+
   Counts counts() {
     return new Counts(forwarded.sum(), declined.sum(), servedForPeers.sum(),
         lanes.refusedCount() + batcher.refusedCount(), lanes.expiredCount() + batcher.expiredCount());

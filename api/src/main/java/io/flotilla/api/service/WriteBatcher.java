@@ -82,6 +82,11 @@ final class WriteBatcher {
     return p.result();
   }
 
+  /** See {@link BatchLanes#refusal}: what a write of {@code bytes} to the range would be refused with now. */
+  FlotillaException refusal(long rangeId, long bytes) {
+    return lanes.refusal(rangeId, bytes);
+  }
+
   /** Writes refused for want of room in their range's queue, and dropped after waiting too long. */
   long refusedCount() {
     return lanes.refusedCount();

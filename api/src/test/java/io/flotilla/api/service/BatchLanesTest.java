@@ -2,6 +2,7 @@ package io.flotilla.api.service;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.common.ErrorCode;
@@ -112,6 +113,31 @@ class BatchLanesTest {
     assertEquals(List.of(b, c), lanes.sent.get(2), "the waiting ones leave together, the refused one never");
     Item e = lanes.submit("r1", "e", 1);
     assertFalse(e.result().isDone(), "room again once the waiting ones left");
+  }
+
+  @Test
+  void aRefusalAskedForAheadIsTheOneTheLaneWouldGiveAndIsCountedOnce() {
+    Lanes lanes = new Lanes(1);
+    assertNull(lanes.refusal("r1", 1), "no lane yet: room");
+    lanes.submit("r1", "under-way", 1);
+    assertNull(lanes.refusal("r1", 1), "nothing waiting behind the one under way");
+    lanes.submit("r1", "waiting", 1);
+
+    FlotillaException ahead = lanes.refusal("r1", 1);
+    assertTrue(ahead != null && ahead.getMessage().contains("1 requests are waiting"), String.valueOf(ahead));
+    assertEquals(ErrorCode.OVERLOADED, ahead.code());
+    assertEquals(1, lanes.refusedCount());
+    assertEquals(1, lanes.sent.size(), "asking sends nothing");
+    assertNull(lanes.refusal("r2", 1), "another key's lane has its own room");
+
+    // The byte budget (100, one waiting request of 1 holds it): another lane's large request would not fit.
+    FlotillaException tooBig = lanes.refusal("r2", 100);
+    assertTrue(tooBig != null && tooBig.getMessage().contains("of at most 100 bytes"), String.valueOf(tooBig));
+    assertEquals(2, lanes.refusedCount());
+    assertEquals(1, budget.used(), "asking takes nothing from the budget");
+
+    Item still = lanes.submit("r1", "still", 1);
+    assertEquals(ahead.getMessage(), failure(still).getMessage(), "the lane refuses as it said it would");
   }
 
   @Test
