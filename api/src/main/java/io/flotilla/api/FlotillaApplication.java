@@ -136,6 +136,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       env.metrics().register("flotilla.writes." + count,
           (com.codahale.metrics.Gauge<Long>) () -> keys.forwardingCounts().get(count));
     }
+    env.metrics().register("flotilla.reads.stale-waiting-for-revision",
+        (com.codahale.metrics.Gauge<Integer>) keys::staleReadsWaiting);
     env.lifecycle().manage(new Sweeper(host, keys, clock, node.sweepInterval.toMilliseconds(),
         node.txnAbandonAfter.toMilliseconds(), node.maxEntryBytes() / 4));
     // Ranges asleep on this node now, and how many it put to sleep and woke since it started.

@@ -163,9 +163,9 @@ class BackpressureIT {
   }
 
   /**
-   * With its range's queue full, a large put is refused before its body is read: the node
-   * answers 429 while most of the body is still unsent, and closes the connection (the rest of
-   * the body would otherwise be taken for the next request). Two nodes paused leave the third
+   * With its range's queue full, a large put whose client waits for {@code 100 Continue} is
+   * refused before its body is sent: the node answers 429 at once, never asking for the body,
+   * and closes the connection (in case the body comes anyway). Two nodes paused leave the third
    * without a quorum, so its one put under way stays under way and the next one waits.
    */
   @Test
@@ -189,8 +189,7 @@ class BackpressureIT {
         socket.setSoTimeout(10_000);
         OutputStream out = socket.getOutputStream();
         out.write(("PUT /v1/kv/bp-unread/large HTTP/1.1\r\nHost: " + n.getHost() + "\r\nContent-Length: " + LARGE
-            + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.write(new byte[1000]);
+            + "\r\nExpect: 100-continue\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
         BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
         for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
@@ -203,7 +202,7 @@ class BackpressureIT {
       }
       pool.shutdownNow();
     }
-    assertFalse(head.isEmpty(), "no answer to a put whose body was 1,000 of " + LARGE + " bytes");
+    assertFalse(head.isEmpty(), "no answer to a put waiting for 100 Continue");
     assertTrue(head.get(0).startsWith("http/1.1 429"), () -> "answered " + head);
     assertTrue(head.contains("connection: close"), () -> "the connection must close after a body left unread: " + head);
     assertTrue(head.stream().anyMatch(h -> h.startsWith("retry-after:")), () -> "no Retry-After: " + head);

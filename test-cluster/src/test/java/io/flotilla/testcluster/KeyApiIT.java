@@ -284,6 +284,36 @@ class KeyApiIT {
     assertEquals(404, api.get(n3, "g.del.2").status());
     assertEquals(200, api.get(n3, "g.keep").status());
     assertError(api.deleteSpan(n2, ""), 400, "invalid_argument");
+    assertError(api.deleteSpan(n2, "start="), 400, "invalid_argument");
+    assertError(api.deleteSpan(n2, "start=&end="), 400, "invalid_argument");
+    assertError(api.deleteSpan(n2, "prefix="), 400, "invalid_argument");
+    assertEquals(200, api.get(n3, "g.keep").status(), "a refused delete deleted nothing");
+  }
+
+  /**
+   * A stale read asking for a revision its range has not reached waits for it at most the
+   * request timeout, answers 504, and stops looking: the node's count of stale reads waiting
+   * for a revision falls back to zero.
+   */
+  @Test
+  void aStaleReadOfARevisionNotYetWrittenAnswers504AndStopsWaiting() throws InterruptedException {
+    Resp write = api.put(n1, "z/stale-ahead", "v");
+    assertEquals(200, write.status(), write::toString);
+    long ahead = write.json().get("revision").asLong() + 1_000_000;
+    Resp r = api.get(n2, "z/stale-ahead", "raw&consistency=stale&min_revision=" + ahead);
+    assertError(r, 504, "timeout");
+    long deadline = System.nanoTime() + 3_000_000_000L;
+    long waiting = staleReadsWaiting(n2);
+    while (waiting != 0 && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      waiting = staleReadsWaiting(n2);
+    }
+    assertEquals(0, waiting, "a stale read still waits for its revision after its request timed out");
+  }
+
+  private long staleReadsWaiting(String node) {
+    return api.raw("GET", node + "/admin/metrics", null).json().path("gauges")
+        .path("flotilla.reads.stale-waiting-for-revision").path("value").asLong(-1);
   }
 
   @Test

@@ -22,8 +22,8 @@ public final class BodyDrain implements ContainerResponseFilter {
 
   @Override
   public void filter(ContainerRequestContext request, ContainerResponseContext response) {
-    if (request.getLength() > bound || "close".equalsIgnoreCase(response.getHeaderString("Connection"))) {
-      return; // refused unread on purpose (KvResource.RefusedUnread), or too large to be worth reading
+    if (request.getLength() > bound) {
+      return;
     }
     try {
       drain(request.getEntityStream(), bound);

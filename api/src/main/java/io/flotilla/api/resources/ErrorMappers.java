@@ -23,10 +23,6 @@ public final class ErrorMappers {
   public static final class Flotilla implements ExceptionMapper<FlotillaException> {
     @Override
     public Response toResponse(FlotillaException e) {
-      if (e instanceof KvResource.RefusedUnread) {
-        // Its body stays unread (BodyDrain leaves a closing connection's body alone).
-        return Response.fromResponse(ErrorBodies.of(e)).header("Connection", "close").build();
-      }
       return ErrorBodies.of(e);
     }
   }

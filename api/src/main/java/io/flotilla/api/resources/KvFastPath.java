@@ -21,6 +21,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.ext.RuntimeDelegate;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -72,6 +73,36 @@ public final class KvFastPath implements Filter {
     this.served = metrics.meter(SERVED_METER);
   }
 
+  /**
+   * A request's body, opened when first read: Jetty answers {@code Expect: 100-continue} when
+   * the body is opened, and a put refused before it is read never asks for it.
+   */
+  private static final class LazyBody extends InputStream {
+    private final ServletRequest request;
+    private InputStream body;
+
+    LazyBody(ServletRequest request) {
+      this.request = request;
+    }
+
+    private InputStream body() throws IOException {
+      if (body == null) {
+        body = request.getInputStream();
+      }
+      return body;
+    }
+
+    @Override
+    public int read() throws IOException {
+      return body().read();
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      return body().read(b, off, len);
+    }
+  }
+
   @Override
   public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain) throws IOException, ServletException {
     HttpServletRequest request = (HttpServletRequest) req;
@@ -88,12 +119,13 @@ public final class KvFastPath implements Filter {
       answer = switch (request.getMethod()) {
         case "GET" -> kv.get(rawKey, params.get("consistency"), params.get("min_revision"), params.get("raw"));
         case "PUT" -> kv.put(rawKey, params.get("ttl"), params.get("if_version"),
-            request.getHeader(HttpHeaders.CONTENT_LENGTH), request.getInputStream());
+            request.getHeader(HttpHeaders.CONTENT_LENGTH), "100-continue".equalsIgnoreCase(request.getHeader("Expect")),
+            new LazyBody(request));
         default -> kv.delete(rawKey, params.get("if_version"));
       };
     } catch (KvResource.RefusedUnread e) {
       ErrorBodies.overloaded((HttpServletResponse) res, json, e.getMessage(), ErrorBodies.RETRY_AFTER_SECONDS, true);
-      return; // its body unread: the connection closes after the answer
+      return; // its body never asked for: the connection closes after the answer
     } catch (FlotillaException e) {
       answer = CompletableFuture.completedFuture(ErrorBodies.of(e));
     } catch (RuntimeException e) {

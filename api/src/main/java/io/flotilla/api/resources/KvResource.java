@@ -68,10 +68,22 @@ public class KvResource {
   public CompletionStage<Response> put(@Encoded @PathParam("key") String rawKey, @QueryParam("ttl") String ttl,
       @QueryParam("if_version") String ifVersion, @HeaderParam("Content-Length") String contentLength,
       InputStream body) {
+    return put(rawKey, ttl, ifVersion, contentLength, false, body);
+  }
+
+  /**
+   * @param bodyNotAskedFor whether the client waits for {@code 100 Continue} before it sends
+   *     the body, and the node has not sent it yet (it does when the body is first read): the
+   *     put may then be refused before its body comes ({@link RefusedUnread})
+   */
+  CompletionStage<Response> put(String rawKey, String ttl, String ifVersion, String contentLength,
+      boolean bodyNotAskedFor, InputStream body) {
     byte[] key = codec.fromPath(rawKey);
     long ttlSeconds = Params.ttl(ttl);
     Long expected = Params.ifVersion(ifVersion);
-    refuseUnreadIfNoRoom(key, contentLength);
+    if (bodyNotAskedFor) {
+      refuseUnreadIfNoRoom(key, contentLength);
+    }
     byte[] value = readValue(contentLength, body);
     return async.respond("put", true, keys.put(key, value, ttlSeconds, expected), res -> {
       Map<String, Object> out = new LinkedHashMap<>();
@@ -240,6 +252,10 @@ public class KvResource {
     }
     byte[] s = codec.bound(start, "start");
     byte[] e = codec.bound(end, "end");
+    if (required && s.length == 0 && e.length == 0) {
+      // Empty bounds are no bounds: "?start=" alone would be every key.
+      throw Params.invalid("deleting a range needs a non-empty start or end (refusing to delete every key)");
+    }
     if (e.length != 0 && Keys.compare(s, e) >= 0) {
       throw Params.invalid("start must be before end");
     }
@@ -266,10 +282,15 @@ public class KvResource {
   }
 
   /**
-   * A put refused before its body was read: its body is large ({@link BodyBudget#SMALL_BYTES}
-   * or more, as declared) and its range's queue has no room for it now. Under a flood of large
-   * puts, reading the bodies a node refuses would take the CPU the accepted ones need. The
-   * body stays unread, so the connection cannot carry another request.
+   * A put refused before its body was sent: its body is large ({@link BodyBudget#SMALL_BYTES}
+   * or more, as declared), its client waits for {@code 100 Continue} before sending it, and its
+   * range's queue has no room for it now. Under a flood of large puts, reading the bodies a
+   * node refuses would take the CPU the accepted ones need. Only a client that waits is
+   * refused so: one that sends its body at once would be writing it while the node closes the
+   * connection, and could lose the answer to a reset (its body is read as before, and its
+   * queue refuses it after). The connection closes after the answer, in case the body comes
+   * anyway. Only {@link KvFastPath} asks for it: Jersey opens every request's body, which sends
+   * {@code 100 Continue}, before a resource sees the request.
    */
   static final class RefusedUnread extends FlotillaException {
     RefusedUnread(FlotillaException refusal) {

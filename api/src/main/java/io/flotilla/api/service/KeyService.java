@@ -56,6 +56,9 @@ public final class KeyService {
   private final ReplicaReader replicas;
   private final Clock clock;
   private final long lockWaitMillis;
+  private final long requestTimeoutMillis;
+  /** Stale reads waiting now for their replica to apply their {@code min_revision}. */
+  private final java.util.concurrent.atomic.AtomicInteger staleReadsWaiting = new java.util.concurrent.atomic.AtomicInteger();
   private final Transactions transactions;
   private final RouteResolver resolver;
 
@@ -99,6 +102,7 @@ public final class KeyService {
     this.replicas = replicas;
     this.clock = clock;
     this.lockWaitMillis = lockWaitMillis;
+    this.requestTimeoutMillis = requestTimeoutMillis;
     this.transactions = new Transactions(new Transactions.Ranges() {
       @Override
       public CompletableFuture<CommandResult> propose(byte[] routeKey, Command.Builder command) {
@@ -218,7 +222,12 @@ public final class KeyService {
     }
     Command.Builder cmd = Command.newBuilder().setProposedAtMillis(clock.millis())
         .setDeleteSpan(DeleteSpanOp.newBuilder().setStart(ByteString.copyFrom(position)).setEnd(ByteString.copyFrom(end)));
-    return propose(position, cmd).thenApply(KeyService::accepted).thenCompose(res -> {
+    CompletableFuture<CommandResult> here = propose(position, cmd).thenApply(KeyService::accepted);
+    if (deletedSoFar > 0) {
+      // The ranges before this one deleted their part: the span is not untouched, whatever this range says.
+      here = here.exceptionallyCompose(e -> CompletableFuture.failedFuture(partlyDeleted(e, deletedSoFar, position)));
+    }
+    return here.thenCompose(res -> {
       long total = deletedSoFar + res.getDeleteSpan().getDeleted();
       // Resume where the range that actually applied it ends: after a split on the way, that
       // is the smaller range's end, not the one this node's routing table held.
@@ -228,6 +237,16 @@ public final class KeyService {
       }
       return deleteSpanFrom(rangeEnd, end, total);
     });
+  }
+
+  private static FlotillaException partlyDeleted(Throwable error, long deleted, byte[] position) {
+    Throwable cause = io.flotilla.client.Completions.unwrap(error);
+    FlotillaException known = cause instanceof FlotillaException f ? f
+        : FlotillaException.outcomeUnknown("the delete of the span's next range", cause);
+    String before = new String(position, java.nio.charset.StandardCharsets.UTF_8);
+    return new FlotillaException(known.code(), "the span's keys before '" + before + "' were deleted (" + deleted
+        + " keys); from there: " + known.getMessage() + " (repeating the request deletes the rest)", known.details(),
+        known);
   }
 
   /**
@@ -347,7 +366,7 @@ public final class KeyService {
     return switch (mode) {
       case STRONG -> strongRead(range, query);
       case FOLLOWER -> local ? followerReadHere(range, query) : followerRead(range, query, followerOf(range));
-      case STALE -> staleRead(range, query, local, minRevision);
+      case STALE -> staleRead(range, query, local, minRevision, clock.millis() + requestTimeoutMillis);
     };
   }
 
@@ -379,17 +398,47 @@ public final class KeyService {
         .thenApply(r -> new Served<>(r, host.leaderOf(range).orElse(null), r.getRevision()));
   }
 
+  /** Stale reads waiting now for their replica to apply their {@code min_revision} (a gauge). */
+  public int staleReadsWaiting() {
+    return staleReadsWaiting.get();
+  }
+
+  /**
+   * A read of the replica this node prefers, once it has applied {@code minRevision}: until
+   * {@code deadlineMillis} it looks again every 10 ms, then it gives up with {@code timeout}.
+   */
   private CompletableFuture<Served<QueryResult>> staleRead(RangeDescriptor range, Query query, boolean local,
-      long minRevision) {
+      long minRevision, long deadlineMillis) {
+    return staleRead(range, query, local, minRevision, deadlineMillis, false);
+  }
+
+  private CompletableFuture<Served<QueryResult>> staleRead(RangeDescriptor range, Query query, boolean local,
+      long minRevision, long deadlineMillis, boolean waiting) {
     String target = local ? host.self().id() : host.leaderOf(range).orElse(range.getReplicas(0));
     return replicas.query(target, query).thenApply(r -> new Served<>(r, target, r.getRevision())).thenCompose(served -> {
       if (served.result().hasRejected() || served.appliedRevision() >= minRevision) {
         return CompletableFuture.completedFuture(served);
       }
-      // Not caught up to min_revision yet: wait a little and look again (the request timeout bounds this).
-      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
-          .thenCompose(x -> staleRead(range, query.toBuilder().setNowMillis(clock.millis()).build(), local, minRevision));
+      if (!waiting) {
+        staleReadsWaiting.incrementAndGet();
+        return staleReadLater(range, query, local, minRevision, deadlineMillis)
+            .whenComplete((r, e) -> staleReadsWaiting.decrementAndGet());
+      }
+      if (clock.millis() >= deadlineMillis) {
+        return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.TIMEOUT, "node " + target
+            + " had applied revision " + served.appliedRevision() + " of range " + range.getId()
+            + ", not min_revision " + minRevision + ", within the request timeout"));
+      }
+      return staleReadLater(range, query, local, minRevision, deadlineMillis);
     });
+  }
+
+  private CompletableFuture<Served<QueryResult>> staleReadLater(RangeDescriptor range, Query query, boolean local,
+      long minRevision, long deadlineMillis) {
+    return CompletableFuture.supplyAsync(() -> null,
+            CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+        .thenCompose(x -> staleRead(range, query.toBuilder().setNowMillis(clock.millis()).build(), local, minRevision,
+            deadlineMillis, true));
   }
 
   private String followerOf(RangeDescriptor range) {
