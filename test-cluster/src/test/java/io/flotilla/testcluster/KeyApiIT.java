@@ -316,6 +316,28 @@ class KeyApiIT {
         .path("flotilla.reads.stale-waiting-for-revision").path("value").asLong(-1);
   }
 
+  /**
+   * A batch's writes share their range's revision, and a version names one value of its key: a
+   * batch writing one key twice is refused, atomic or not, and applies nothing.
+   */
+  @Test
+  void aBatchWritingOneKeyTwiceIsRefusedAndAppliesNothing() {
+    for (boolean atomic : List.of(true, false)) {
+      String other = "y/dup/" + atomic + "/other";
+      String twice = "y/dup/" + atomic + "/twice";
+      Resp r = api.batch(n2, "{\"atomic\": " + atomic + ", \"ops\": ["
+          + "{\"op\":\"put\",\"key\":\"" + other + "\",\"value\":\"MQ==\"},"
+          + "{\"op\":\"put\",\"key\":\"" + twice + "\",\"value\":\"MQ==\"},"
+          + "{\"op\":\"delete\",\"key\":\"" + twice + "\"}]}");
+      assertError(r, 400, "invalid_argument");
+      assertTrue(r.json().path("message").asText().contains("ops[2]"), r::toString);
+      assertEquals(404, api.get(n3, other).status(), "a refused batch applied an op");
+    }
+    Resp reads = api.batch(n2, "{\"atomic\": false, \"ops\": [{\"op\":\"get\",\"key\":\"y/dup/r\"},"
+        + "{\"op\":\"get\",\"key\":\"y/dup/r\"}]}");
+    assertEquals(200, reads.status(), () -> "reading a key twice is no conflict: " + reads);
+  }
+
   @Test
   void anAtomicBatchInOneRangeAppliesAllOrNothing() {
     api.put(n1, "y/batch/a", "1");

@@ -66,9 +66,19 @@ public class BatchResource {
     }
     List<BatchOpSpec> ops = new ArrayList<>();
     long bytes = 0;
+    // A batch's writes to one range share a revision, so two writes of one key would share a
+    // version, and a version names one value of its key: each key is written at most once.
+    Map<java.nio.ByteBuffer, Integer> written = new java.util.HashMap<>();
     for (int i = 0; i < opsNode.size(); i++) {
       BatchOpSpec op = op(opsNode.get(i), i);
       bytes += op.key().length + (op.value() == null ? 0 : op.value().length);
+      if (op.kind() != BatchOpSpec.Kind.GET) {
+        Integer first = written.putIfAbsent(java.nio.ByteBuffer.wrap(op.key()), i);
+        if (first != null) {
+          throw Params.invalid("ops[" + i + "] writes key '" + Views.key(op.key()) + "', which ops[" + first
+              + "] writes already; a batch writes each key at most once");
+        }
+      }
       ops.add(op);
     }
     if (bytes > limits.maxBatchBytes) {
