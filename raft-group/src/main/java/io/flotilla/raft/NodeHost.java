@@ -456,6 +456,10 @@ public final class NodeHost implements AutoCloseable {
   /**
    * Removes this node's replica of a range that moved away (the last step of a move): its
    * group, Raft directory, descriptor, state and data span. Idempotent.
+   *
+   * @param current the range's descriptor that no longer lists this node
+   * @throws IllegalStateException if this node holds the range at a newer configuration that
+   *     lists it (the replica moved back since {@code current}: a late request must not drop it)
    */
   public void removeReplica(long rangeId, RangeDescriptor current) throws IOException {
     synchronized (groupChanges) {
@@ -464,13 +468,24 @@ public final class NodeHost implements AutoCloseable {
   }
 
   private void removeReplicaLocked(long rangeId, RangeDescriptor current) throws IOException {
+    byte[] raw = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
+    RangeDescriptor held = raw == null ? null : RangeDescriptor.parseFrom(raw);
+    RangeStateMachine running = replicas.get(rangeId);
+    if (running != null && (held == null || running.descriptor().getEpoch().getConf() > held.getEpoch().getConf())) {
+      held = running.descriptor();
+    }
+    if (held != null && held.getReplicasList().contains(self.id())
+        && held.getEpoch().getConf() > current.getEpoch().getConf()) {
+      throw new IllegalStateException("node " + self.id() + " is a replica of range " + rangeId + " at configuration "
+          + held.getEpoch().getConf() + ", newer than the " + current.getEpoch().getConf()
+          + " it was asked to drop the replica at; keeping it");
+    }
     hibernation.wake(rangeId); // its division retires like any other, directory and all
     // The client stays: this node still routes requests to the range's new replicas.
     RangeStateMachine replica = replicas.remove(rangeId);
     if (replica != null) {
       replica.retire(); // never writes again (an install under way finishes first): its data can go now
     }
-    byte[] raw = engine.get(ColumnFamily.META, MetaKeys.descriptor(rangeId));
     Mutations m = new Mutations().delete(ColumnFamily.META, MetaKeys.descriptor(rangeId))
         .delete(ColumnFamily.META, MetaKeys.state(rangeId));
     if (raw != null) {

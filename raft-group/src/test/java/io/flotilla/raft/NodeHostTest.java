@@ -160,6 +160,36 @@ class NodeHostTest {
   }
 
   /**
+   * A request to drop this node's replica that carries a configuration older than the one the
+   * node holds, which lists it (the replica moved away and back since), is refused and leaves
+   * the replica and its data; one at a newer configuration that no longer lists the node drops it.
+   */
+  @Test
+  void aLateDropOfAReplicaThatMovedBackIsRefused() throws Exception {
+    InMemoryKvEngine engine = new InMemoryKvEngine();
+    try (NodeHost host = startedAlone(engine)) {
+      awaitReadyLeader(host, "k");
+      assertTrue(put(host, "k", "kept").hasPut());
+      RangeDescriptor range = range(host, "k");
+      RangeDescriptor elsewhere = range.toBuilder().clearReplicas().addReplicas("n9").build();
+
+      RangeDescriptor late = elsewhere.toBuilder()
+          .setEpoch(range.getEpoch().toBuilder().setConf(range.getEpoch().getConf() - 1)).build();
+      IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+          () -> host.removeReplica(range.getId(), late));
+      assertTrue(refused.getMessage().contains("newer"), refused.getMessage());
+      assertTrue(host.replica(range.getId()).isPresent(), "the replica was kept");
+      assertEquals("kept", get(host, "k").getGet().getKv().getValue().toStringUtf8());
+
+      RangeDescriptor moved = elsewhere.toBuilder()
+          .setEpoch(range.getEpoch().toBuilder().setConf(range.getEpoch().getConf() + 1)).build();
+      host.removeReplica(range.getId(), moved);
+      assertFalse(host.replica(range.getId()).isPresent(), "a drop at a newer configuration removes the replica");
+      org.junit.jupiter.api.Assertions.assertNull(engine.get(ColumnFamily.META, MetaKeys.descriptor(range.getId())));
+    }
+  }
+
+  /**
    * The fate of a call the replica appended and then lost the lead over is told by the entry
    * committed at its index: the same term and index is the call itself (its result), another
    * entry there means the call was dropped. A caller that asks before the replica applied that

@@ -135,7 +135,11 @@ public class InternalResource {
       throw new FlotillaException(ErrorCode.INVALID_ARGUMENT, "range " + rangeId + " still lists node "
           + host.self().id() + " as a replica; refusing to drop it");
     }
-    host.removeReplica(rangeId, current);
+    try {
+      host.removeReplica(rangeId, current);
+    } catch (IllegalStateException newer) {
+      throw new FlotillaException(ErrorCode.INVALID_ARGUMENT, newer.getMessage());
+    }
     return Response.ok().build();
   }
 
