@@ -74,7 +74,9 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     env.lifecycle().addServerLifecycleListener(server -> server.setErrorHandler(new JsonErrorHandler()));
 
     KvEngine engine = RocksDbKvEngine.open(data.resolve("db"), node.blockCacheMb << 20);
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    // Calls to peers carry the cluster token when auth is on: /internal answers no one else.
+    HttpClient http = io.flotilla.api.auth.ClusterHttp.of(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
+        .build(), node.auth.enabled ? node.auth.clusterToken : null);
     if (node.join != null && NodeHost.persistedMembers(engine).isEmpty()) {
       JoinReply joined = ClusterJoin.join(http, node.join, self, Duration.ofMinutes(2));
       cluster = joined.getMembersList().stream().map(ClusterJoin::node).toList();
@@ -155,8 +157,17 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     KvResource kv = new KvResource(keys, node.limits, async, clock, env.getObjectMapper(), self.id());
     env.jersey().register(kv);
     long drainBound = 4L * Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes);
-    // Registered first: a request over its client's rate, or too large for the node to read now,
-    // is refused before anything reads it.
+    // Registered first: who the caller is, and whether it may, comes before anything else.
+    if (node.auth.enabled) {
+      io.flotilla.api.auth.AuthFilter auth = new io.flotilla.api.auth.AuthFilter(
+          io.flotilla.api.auth.Tokens.of(node.auth), env.getObjectMapper(), env.metrics());
+      env.servlets().addFilter("auth", auth)
+          .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/*");
+      env.admin().addFilter("auth", auth)
+          .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/*");
+    }
+    // Then: a request over its client's rate, or too large for the node to read now, is
+    // refused before anything reads it.
     if (node.limits.clientRequestsPerSecond > 0) {
       env.servlets().addFilter("client-rate-limit", new io.flotilla.api.resources.ClientRateLimit(
           node.limits.clientRequestsPerSecond, node.limits.clientBurstRequests(), System::nanoTime,

@@ -18,13 +18,25 @@ public final class ApiClient {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private final Duration timeout;
+  /** Sent as {@code Authorization: Bearer <token>} on every request, if not null. */
+  private final String token;
 
   public ApiClient() {
     this(Duration.ofSeconds(20));
   }
 
   public ApiClient(Duration timeout) {
+    this(timeout, null);
+  }
+
+  private ApiClient(Duration timeout, String token) {
     this.timeout = timeout;
+    this.token = token;
+  }
+
+  /** A client like this one that authenticates with {@code token} (nodes with auth on). */
+  public ApiClient withToken(String token) {
+    return new ApiClient(timeout, token);
   }
 
   /** A response: status, headers, raw body, and the body as JSON when it is JSON. */
@@ -224,6 +236,9 @@ public final class ApiClient {
   public Resp send(String method, String url, byte[] body, Map<String, String> headers) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(timeout)
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    if (token != null && headers.keySet().stream().noneMatch(h -> h.equalsIgnoreCase("Authorization"))) {
+      b.header("Authorization", "Bearer " + token);
+    }
     headers.forEach(b::header);
     try {
       HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());

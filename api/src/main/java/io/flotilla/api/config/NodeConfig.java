@@ -79,6 +79,8 @@ public class NodeConfig {
   @Min(8) @JsonProperty public long blockCacheMb = 64;
 
   @NotNull @Valid @JsonProperty public LimitsConfig limits = new LimitsConfig();
+  /** Tokens and roles (off by default): see {@link AuthConfig}. */
+  @NotNull @Valid @JsonProperty public AuthConfig auth = new AuthConfig();
 
   @NotNull @Valid @JsonProperty public RaftConfig raft = new RaftConfig();
 

@@ -48,7 +48,8 @@ public class BatchResource {
 
   @POST
   @Consumes(MediaType.WILDCARD)
-  public CompletionStage<Response> batch(@jakarta.ws.rs.QueryParam("consistency") String consistency, InputStream body) {
+  public CompletionStage<Response> batch(@jakarta.ws.rs.QueryParam("consistency") String consistency, InputStream body,
+      @jakarta.ws.rs.core.Context jakarta.servlet.http.HttpServletRequest request) {
     io.flotilla.api.service.ReadMode mode = io.flotilla.api.service.ReadMode.parse(consistency);
     JsonNode root = parse(body);
     JsonNode atomicNode = root.get("atomic");
@@ -85,7 +86,11 @@ public class BatchResource {
       throw new FlotillaException(ErrorCode.TOO_LARGE,
           "the batch holds " + bytes + " bytes of keys and values; the limit is " + limits.maxBatchBytes);
     }
-    return async.respond("batch", ops.stream().anyMatch(o -> o.kind() != BatchOpSpec.Kind.GET),
+    boolean writes = ops.stream().anyMatch(o -> o.kind() != BatchOpSpec.Kind.GET);
+    if (writes) {
+      io.flotilla.api.auth.Principal.require(request, io.flotilla.api.auth.Role.WRITE, "a batch with puts or deletes");
+    }
+    return async.respond("batch", writes,
         keys.batch(atomic, ops, mode), outcomes -> render(ops, outcomes));
   }
 

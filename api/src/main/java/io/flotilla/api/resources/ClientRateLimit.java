@@ -8,6 +8,7 @@ import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.Map;
@@ -59,7 +60,13 @@ public final class ClientRateLimit implements Filter {
   @Override
   public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
       throws IOException, ServletException {
-    String client = request.getRemoteAddr();
+    // A client is its token when auth is on (the nodes' own calls are not limited), else its address.
+    io.flotilla.api.auth.Principal principal = io.flotilla.api.auth.Principal.of((HttpServletRequest) request);
+    if (principal != null && principal.role() == io.flotilla.api.auth.Role.NODE) {
+      chain.doFilter(request, response);
+      return;
+    }
+    String client = principal != null ? "token '" + principal.name() + "'" : request.getRemoteAddr();
     long waitNanos = take(client);
     if (waitNanos == 0) {
       chain.doFilter(request, response);

@@ -29,13 +29,24 @@ public final class ErrorBodies {
    */
   static void overloaded(HttpServletResponse response, ObjectMapper json, String message, long retryAfterSeconds,
       boolean close) throws IOException {
+    response.setHeader("Retry-After", Long.toString(Math.max(1, retryAfterSeconds)));
+    write(response, json, ErrorCode.OVERLOADED, message, close);
+  }
+
+  /**
+   * Writes an error answer straight to a servlet response, for the filters that refuse a
+   * request before Jersey or the fast path see it (headers already set stay).
+   *
+   * @param close whether the connection closes after the answer (the request's body is unread)
+   */
+  public static void write(HttpServletResponse response, ObjectMapper json, ErrorCode code, String message,
+      boolean close) throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
-    body.put("error", ErrorCode.OVERLOADED.wireName());
+    body.put("error", code.wireName());
     body.put("message", message);
     byte[] bytes = json.writeValueAsBytes(body);
-    response.setStatus(ErrorCode.OVERLOADED.status());
+    response.setStatus(code.status());
     response.setContentType(MediaType.APPLICATION_JSON);
-    response.setHeader("Retry-After", Long.toString(Math.max(1, retryAfterSeconds)));
     if (close) {
       response.setHeader("Connection", "close");
     }
