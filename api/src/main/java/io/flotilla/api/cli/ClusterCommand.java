@@ -43,6 +43,10 @@ final class ClusterCommand implements Callable<Integer> {
           + "(e.g. --set raft.leaderLease=false --set requestTimeout=5s); repeatable")
   Map<String, String> settings = new java.util.LinkedHashMap<>();
 
+  @Option(names = "--auth", description = "turn auth on: every request needs a token (made once, kept in "
+      + "DATA/auth.yml: one per role, admin, write and read; a cluster started so keeps auth on)")
+  boolean auth;
+
   /** {@code a.b=v} becomes {@code {a: {b: v}}}. */
   static Map<String, Object> nested(Map<String, String> dotted) {
     Map<String, Object> root = new java.util.LinkedHashMap<>();
@@ -63,8 +67,14 @@ final class ClusterCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Path home = Path.of(System.getProperty("flotilla.home", ".")).toAbsolutePath().normalize();
     ClusterSpec base = ClusterSpec.defaults(nodes, data, firstIp, httpPort, raftPort);
+    Map<String, Object> overrides = nested(settings);
+    Map<String, Object> authSection = auth ? LocalAuth.loadOrCreate(base.dataDir())
+        : LocalAuth.load(base.dataDir()).orElse(null);
+    if (authSection != null) {
+      overrides.put("auth", authSection);
+    }
     ClusterSpec spec = new ClusterSpec(nodes, data, firstIp, httpPort, raftPort,
-        ranges == null ? base.initialSplits() : ClusterSpec.evenSplits(ranges), nested(settings));
+        ranges == null ? base.initialSplits() : ClusterSpec.evenSplits(ranges), overrides);
     checkSameShape(spec);
     Path launcher = home.resolve("bin/flotilla");
     try (LocalCluster cluster = new LocalCluster(spec,
@@ -82,8 +92,15 @@ final class ClusterCommand implements Callable<Integer> {
             m.data.resolve("node.log"));
       }
       System.out.println("cluster ready; wrote " + json + ". Try:");
-      System.out.println("  curl -X PUT --data-binary hello " + cluster.members().get(0).http + "/v1/kv/greeting");
-      System.out.println("  curl " + cluster.members().get(cluster.members().size() - 1).http + "/v1/kv/greeting");
+      String with = "";
+      if (authSection != null) {
+        System.out.println("  (auth is on: tokens in " + spec.dataDir().resolve(LocalAuth.FILE) + ")");
+        with = "-H 'Authorization: Bearer " + LocalAuth.tokenOf(authSection, "app") + "' ";
+      }
+      System.out.println("  curl " + with + "-X PUT --data-binary hello " + cluster.members().get(0).http
+          + "/v1/kv/greeting");
+      System.out.println("  curl " + with + cluster.members().get(cluster.members().size() - 1).http
+          + "/v1/kv/greeting");
       System.out.println("Press Ctrl-C to stop every node.");
       // Stay in the foreground; nodes killed by a harness may be restarted with their command.
       while (true) {

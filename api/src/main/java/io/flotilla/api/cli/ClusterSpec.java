@@ -80,6 +80,12 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
   }
 
   /** The node's whole configuration (Dropwizard server and logging, plus flotilla) as a tree. */
+  /** Writes a node's configuration, readable by its owner only: it may hold the cluster's tokens. */
+  public static void writeConfig(Path file, Map<String, Object> config) throws java.io.IOException {
+    java.nio.file.Files.writeString(file, new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(config));
+    java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+  }
+
   public Map<String, Object> nodeConfig(int i) {
     List<Map<String, Object>> peers = new java.util.ArrayList<>();
     for (int j = 1; j <= nodes; j++) {

@@ -2,7 +2,6 @@ package io.flotilla.api.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,7 +22,13 @@ final class JoinerSetup {
 
   static Path write(String joinUrl, String id, String ip, Path data, Map<String, Object> overrides)
       throws IOException, InterruptedException {
-    JsonNode members = members(joinUrl);
+    // A cluster started with --auth keeps its tokens beside its data: the joiner uses them too.
+    Map<String, Object> auth = LocalAuth.load(data.toAbsolutePath().normalize()).orElse(null);
+    if (auth != null) {
+      overrides = new java.util.LinkedHashMap<>(overrides);
+      overrides.put("auth", auth);
+    }
+    JsonNode members = members(joinUrl, auth == null ? null : LocalAuth.clusterToken(auth));
     int k = members.size() + 1;
     int maxLast = 0;
     URI first = null;
@@ -65,14 +70,15 @@ final class JoinerSetup {
     Path dir = spec.nodeDir(k);
     Files.createDirectories(dir);
     Path file = dir.resolve("node.yml");
-    Files.writeString(file, new YAMLMapper().writeValueAsString(config));
+    ClusterSpec.writeConfig(file, config);
     System.out.println("joining the cluster at " + joinUrl + " as " + (id != null ? id : spec.nodeId(k)) + " on "
         + spec.httpUrl(k) + " (config " + file + ")");
     return file;
   }
 
-  private static JsonNode members(String joinUrl) throws IOException, InterruptedException {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static JsonNode members(String joinUrl, String clusterToken) throws IOException, InterruptedException {
+    HttpClient http = io.flotilla.api.auth.ClusterHttp.of(
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build(), clusterToken);
     HttpRequest req = HttpRequest.newBuilder(URI.create(joinUrl.replaceAll("/+$", "") + "/v1/admin/cluster"))
         .timeout(Duration.ofSeconds(20)).GET().build();
     HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());

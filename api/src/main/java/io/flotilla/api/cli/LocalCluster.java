@@ -2,7 +2,6 @@ package io.flotilla.api.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -69,12 +68,11 @@ public final class LocalCluster implements AutoCloseable {
     this.commandFor = commandFor;
     this.workingDir = workingDir;
     this.environment = Map.copyOf(environment);
-    YAMLMapper yaml = new YAMLMapper();
     for (int i = 1; i <= spec.nodes(); i++) {
       Path dir = spec.nodeDir(i);
       Files.createDirectories(dir);
       Path config = dir.resolve("node.yml");
-      Files.writeString(config, yaml.writeValueAsString(spec.nodeConfig(i)));
+      ClusterSpec.writeConfig(config, spec.nodeConfig(i));
       members.add(new Member(i, spec.nodeId(i), spec.httpUrl(i), spec.raftAddress(i), dir, commandFor.apply(config)));
     }
     Runtime.getRuntime().addShutdownHook(hook);
@@ -89,7 +87,7 @@ public final class LocalCluster implements AutoCloseable {
     Path dir = spec.nodeDir(i);
     Files.createDirectories(dir);
     Path config = dir.resolve("node.yml");
-    Files.writeString(config, new YAMLMapper().writeValueAsString(spec.joinerConfig(i, joinUrl)));
+    ClusterSpec.writeConfig(config, spec.joinerConfig(i, joinUrl));
     Member m = new Member(i, spec.nodeId(i), spec.httpUrl(i), spec.raftAddress(i), dir, commandFor.apply(config));
     members.add(m);
     return m;
