@@ -29,6 +29,10 @@ public final class LoadMain implements Callable<Integer> {
   @Option(names = "--store", defaultValue = "flotilla", description = "flotilla or etcd (default: ${DEFAULT-VALUE})")
   String store;
 
+  @Option(names = "--token", defaultValue = "${env:FLOTILLA_TOKEN}",
+      description = "the token to send (Authorization: Bearer) to nodes with auth on (default: $FLOTILLA_TOKEN)")
+  String token;
+
   @Option(names = "--no-preload", description = "do not write every key once first (the cluster holds them already)")
   boolean noPreload;
 
@@ -46,8 +50,8 @@ public final class LoadMain implements Callable<Integer> {
       case "etcd" -> new EtcdGatewayApi();
       default -> throw new CommandLine.ParameterException(new CommandLine(this), "--store must be flotilla or etcd");
     };
-    List<RunResult> results = StoreRuns.run(api, nodes.stream().map(Endpoint::parse).toList(), options, !noPreload,
-        System.err).results();
+    List<RunResult> results = StoreRuns.run(api, nodes.stream().map(n -> Endpoint.parse(n).withToken(token)).toList(),
+        options, !noPreload, System.err).results();
     System.out.println(api.name() + ": " + options.describe());
     System.out.print(ResultTable.format(results));
     System.out.print(ResultTable.failures(results));

@@ -30,7 +30,8 @@ public final class HttpConnection implements AutoCloseable {
 
   private final Endpoint endpoint;
   private final int timeoutMillis;
-  private final byte[] hostHeader;
+  /** The Host header, and the Authorization header if the endpoint has a token. */
+  private final byte[] fixedHeaders;
   private Socket socket;
   private InputStream in;
   private OutputStream out;
@@ -39,7 +40,9 @@ public final class HttpConnection implements AutoCloseable {
   public HttpConnection(Endpoint endpoint, Duration timeout) {
     this.endpoint = endpoint;
     this.timeoutMillis = Math.toIntExact(timeout.toMillis());
-    this.hostHeader = ("\r\nHost: " + endpoint.host() + ":" + endpoint.port()).getBytes(StandardCharsets.US_ASCII);
+    this.fixedHeaders = ("\r\nHost: " + endpoint.host() + ":" + endpoint.port()
+        + (endpoint.token() == null ? "" : "\r\nAuthorization: Bearer " + endpoint.token()))
+        .getBytes(StandardCharsets.US_ASCII);
   }
 
   public Endpoint endpoint() {
@@ -59,7 +62,7 @@ public final class HttpConnection implements AutoCloseable {
       StringBuilder head = new StringBuilder(96 + target.length()).append(method).append(' ').append(target)
           .append(" HTTP/1.1");
       out.write(head.toString().getBytes(StandardCharsets.UTF_8));
-      out.write(hostHeader);
+      out.write(fixedHeaders);
       String framing = body == null
           ? "\r\n\r\n"
           : "\r\nContent-Type: " + contentType + "\r\nContent-Length: " + body.length + "\r\n\r\n";

@@ -135,8 +135,22 @@ public final class FlotillaClient implements KeyOperations {
     private Duration backoffMax = Duration.ofSeconds(1);
     private Duration routingRefresh = Duration.ofSeconds(30);
     private Clock clock = Clock.systemUTC();
+    private String token;
 
     private Builder() {}
+
+    /**
+     * The token to authenticate with, for nodes with auth on: sent as {@code Authorization:
+     * Bearer <token>} on every request. A request refused for it fails with
+     * {@code unauthenticated} (401) or {@code permission_denied} (403) and is not retried.
+     */
+    public Builder token(String token) {
+      if (token == null || token.isBlank()) {
+        throw new IllegalArgumentException("a token must not be empty");
+      }
+      this.token = token;
+      return this;
+    }
 
     /** Base URLs of the nodes, e.g. {@code http://127.0.0.11:7001}; requests start at the first. */
     public Builder nodes(List<String> baseUrls) {
@@ -210,7 +224,7 @@ public final class FlotillaClient implements KeyOperations {
       }
       int attempts = maxAttempts != null ? maxAttempts : Math.max(3, nodes.size());
       Transport transport = new Transport(http.build(), nodes, requestTimeout, attempts, backoffBase, backoffMax,
-          executor != null ? executor : ForkJoinPool.commonPool());
+          executor != null ? executor : ForkJoinPool.commonPool(), token);
       return new FlotillaClient(new HttpKv(transport), new RoutingCache(transport, clock, routingRefresh));
     }
 

@@ -58,9 +58,17 @@ final class Transport {
   private final Duration backoffMax;
   private final Executor executor;
   private final AtomicInteger preferred = new AtomicInteger();
+  /** The token every request carries ({@code Authorization: Bearer}), or null (nodes with auth off). */
+  private final String token;
 
   Transport(HttpClient http, List<URI> nodes, Duration timeout, int maxAttempts, Duration backoffBase,
       Duration backoffMax, Executor executor) {
+    this(http, nodes, timeout, maxAttempts, backoffBase, backoffMax, executor, null);
+  }
+
+  /** @param token sent as {@code Authorization: Bearer <token>} on every request, if not null */
+  Transport(HttpClient http, List<URI> nodes, Duration timeout, int maxAttempts, Duration backoffBase,
+      Duration backoffMax, Executor executor, String token) {
     if (nodes.isEmpty()) {
       throw new IllegalArgumentException("at least one node URL is needed");
     }
@@ -71,11 +79,12 @@ final class Transport {
     this.backoffBase = backoffBase;
     this.backoffMax = backoffMax;
     this.executor = executor;
+    this.token = token;
   }
 
   /** The same transport aimed at one node only (retries of refused requests go to it again). */
   Transport pinned(URI node) {
-    return new Transport(http, List.of(node), timeout, maxAttempts, backoffBase, backoffMax, executor);
+    return new Transport(http, List.of(node), timeout, maxAttempts, backoffBase, backoffMax, executor, token);
   }
 
   List<URI> nodes() {
@@ -146,6 +155,9 @@ final class Transport {
       b.header("Content-Type", call.contentType());
     }
     b.header("Accept", "application/json");
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
     return b.method(call.method(), body).build();
   }
 

@@ -44,7 +44,7 @@ final class FakeCluster implements AutoCloseable {
   enum Behavior { NORMAL, UNAVAILABLE, HANG, RESET }
 
   /** A request as a node received it. */
-  record Request(String method, String path, Map<String, String> params, byte[] body) {
+  record Request(String method, String path, Map<String, String> params, byte[] body, String authorization) {
     String param(String name) {
       return params.get(name);
     }
@@ -78,6 +78,8 @@ final class FakeCluster implements AutoCloseable {
   private final CountDownLatch released = new CountDownLatch(1);
   private final ExecutorService pool = Executors.newCachedThreadPool();
   volatile boolean replicateAtOnce;
+  /** When set, every node answers 401 to a request without {@code Authorization: Bearer <it>}, as with auth on. */
+  volatile String requiredToken;
 
   /** A cluster of {@code nodes} nodes and ranges cut at {@code splitKeys} (ids 1, 2, ...). */
   FakeCluster(int nodeCount, String... splitKeys) throws IOException {
@@ -194,8 +196,14 @@ final class FakeCluster implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
       byte[] body = ex.getRequestBody().readAllBytes();
       String path = decode(ex.getRequestURI().getRawPath());
-      Request request = new Request(ex.getRequestMethod(), path, params(ex.getRequestURI().getRawQuery()), body);
+      Request request = new Request(ex.getRequestMethod(), path, params(ex.getRequestURI().getRawQuery()), body,
+          ex.getRequestHeaders().getFirst("Authorization"));
       received.add(request);
+      String token = requiredToken;
+      if (token != null && !("Bearer " + token).equals(request.authorization())) {
+        send(ex, 401, error("unauthenticated", "no token this node knows"), Map.of("WWW-Authenticate", "Bearer"));
+        return;
+      }
       int[] status = nextStatus;
       if (status != null) {
         nextStatus = null;

@@ -77,6 +77,27 @@ class FlotillaClientTest {
   }
 
   @Test
+  void aTokenGoesWithEveryRequestAndARefusalForItIsNotRetried() throws Exception {
+    cluster = new FakeCluster(3);
+    cluster.requiredToken = "a-token-of-sixteen+";
+    FlotillaClient authed = FlotillaClient.builder().nodes(cluster.urls()).token("a-token-of-sixteen+")
+        .backoff(Duration.ofMillis(1), Duration.ofMillis(5)).build();
+    authed.put("k", utf8("v"), PutOptions.none()).join();
+    assertArrayEquals(utf8("v"), authed.get("k").join().orElseThrow().value());
+    assertEquals("Bearer a-token-of-sixteen+", cluster.node(1).received("GET", "/v1/kv/").get(0).authorization());
+
+    FlotillaClientException refused = failure(client().get("k"));
+    assertEquals("unauthenticated", refused.code());
+    assertEquals(401, refused.status());
+    int sent = 0;
+    for (int n = 1; n <= 3; n++) {
+      sent += cluster.node(n).received("GET", "/v1/kv/").size();
+    }
+    assertEquals(2, sent, "the refused get went to one node once, not to the others");
+    assertThrows(IllegalArgumentException.class, () -> FlotillaClient.builder().token(" "));
+  }
+
+  @Test
   void aMissingKeyIsEmptyAndFailedConditionsCarryTheCurrentVersion() throws Exception {
     cluster = new FakeCluster(1);
     FlotillaClient client = client();
