@@ -68,6 +68,12 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     if (config.getServerFactory() instanceof AbstractServerFactory server) {
       server.setRegisterDefaultExceptionMappers(false); // ours produce API.md's JSON errors
     }
+    List<Path> tlsFiles = node.tls.enabled ? node.tls.files(self.id()) : List.of();
+    io.flotilla.common.NodeTls tls = node.tls.enabled
+        ? io.flotilla.common.NodeTls.load(tlsFiles.get(0), tlsFiles.get(1), tlsFiles.get(2)) : null;
+    if (tls != null) {
+      HttpsOnly.apply(config, tls.sslContext());
+    }
     acceptEveryKeyInPaths(config);
     env.getApplicationContext().getServletHandler().setDecodeAmbiguousURIs(true);
     env.getApplicationContext().setErrorHandler(new JsonErrorHandler());
@@ -75,8 +81,12 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
 
     KvEngine engine = RocksDbKvEngine.open(data.resolve("db"), node.blockCacheMb << 20);
     // Calls to peers carry the cluster token when auth is on: /internal answers no one else.
-    HttpClient http = io.flotilla.api.auth.ClusterHttp.of(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
-        .build(), node.auth.enabled ? node.auth.clusterToken : null);
+    HttpClient.Builder peerHttp = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+    if (tls != null) {
+      peerHttp.sslContext(tls.sslContext()); // presents the node's certificate, trusts the cluster's CA
+    }
+    HttpClient http = io.flotilla.api.auth.ClusterHttp.of(peerHttp.build(),
+        node.auth.enabled ? node.auth.clusterToken : null);
     if (node.join != null && NodeHost.persistedMembers(engine).isEmpty()) {
       JoinReply joined = ClusterJoin.join(http, node.join, self, Duration.ofMinutes(2));
       cluster = joined.getMembersList().stream().map(ClusterJoin::node).toList();
@@ -85,7 +95,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     int replicas = NodeHost.persistedReplication(engine).orElse(node.replication);
     AtomicReference<NodeHost> hostRef = new AtomicReference<>();
     NodeHost host = new NodeHost(self, cluster, engine, data.resolve("raft").toFile(), node.raft.toSettings(node.maxEntryBytes()),
-        new HttpSnapshotSource(http, id -> hostRef.get().nodes().get(id)));
+        new HttpSnapshotSource(http, id -> hostRef.get().nodes().get(id)), tls);
     hostRef.set(host);
     io.flotilla.api.service.PdClient pd = new io.flotilla.api.service.PdClient(host);
     io.flotilla.pd.PdStateMachine pdMachine = null;

@@ -47,8 +47,17 @@ public final class RangeClient implements AutoCloseable {
   private volatile boolean leaderFound;
   private final Object sendLock = new Object();
 
+  private final org.apache.ratis.conf.Parameters parameters;
+
   /** A client that contacts {@code leader} first (the range's leader as far as the caller knows; null if unknown). */
   public RangeClient(long rangeId, RaftGroup group, RaftProperties properties, RetryPolicy retryPolicy, String leader) {
+    this(rangeId, group, properties, null, retryPolicy, leader);
+  }
+
+  /** @param parameters the Ratis client's parameters (its TLS), or null for none */
+  public RangeClient(long rangeId, RaftGroup group, RaftProperties properties,
+      org.apache.ratis.conf.Parameters parameters, RetryPolicy retryPolicy, String leader) {
+    this.parameters = parameters;
     this.rangeId = rangeId;
     this.group = group;
     this.properties = properties;
@@ -61,6 +70,9 @@ public final class RangeClient implements AutoCloseable {
   private RaftClient newClient(RaftPeerId firstTarget) {
     RaftClient.Builder b = RaftClient.newBuilder().setRaftGroup(group).setProperties(properties)
         .setRetryPolicy(retryPolicy).setClientId(ClientId.randomId());
+    if (parameters != null) {
+      b.setParameters(parameters);
+    }
     if (firstTarget != null) {
       b.setLeaderId(firstTarget);
     }

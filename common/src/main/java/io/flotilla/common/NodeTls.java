@@ -61,19 +61,25 @@ public final class NodeTls {
       KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       kmf.init(identity, NO_PASSWORD);
 
-      KeyStore trusted = KeyStore.getInstance("PKCS12");
-      trusted.load(null, null);
-      List<X509Certificate> cas = certificates(caFile);
-      for (int i = 0; i < cas.size(); i++) {
-        trusted.setCertificateEntry("ca-" + i, cas.get(i));
-      }
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      tmf.init(trusted);
       return new NodeTls(only(kmf.getKeyManagers(), X509KeyManager.class),
-          only(tmf.getTrustManagers(), X509TrustManager.class));
+          only(trusting(caFile).getTrustManagers(), X509TrustManager.class));
     } catch (GeneralSecurityException e) {
       throw new IOException("cannot use the TLS files " + certFile + ", " + keyFile + ", " + caFile + ": "
           + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * An SSL context for a client that trusts the CAs of {@code caFile} and presents no
+   * certificate (to call a node's HTTPS API).
+   */
+  public static SSLContext clientContext(Path caFile) throws IOException {
+    try {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, trusting(caFile).getTrustManagers(), null);
+      return context;
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot trust the CAs of " + caFile + ": " + e.getMessage(), e);
     }
   }
 
@@ -88,6 +94,18 @@ public final class NodeTls {
 
   public X509TrustManager trustManager() {
     return trustManager;
+  }
+
+  private static TrustManagerFactory trusting(Path caFile) throws IOException, GeneralSecurityException {
+    KeyStore trusted = KeyStore.getInstance("PKCS12");
+    trusted.load(null, null);
+    List<X509Certificate> cas = certificates(caFile);
+    for (int i = 0; i < cas.size(); i++) {
+      trusted.setCertificateEntry("ca-" + i, cas.get(i));
+    }
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trusted);
+    return tmf;
   }
 
   /** Every certificate in a PEM file, in order. */

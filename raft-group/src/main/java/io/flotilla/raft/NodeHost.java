@@ -76,6 +76,8 @@ public final class NodeHost implements AutoCloseable {
   private final RaftSettings settings;
   private final SnapshotSource snapshots;
   private final RaftProperties clientProperties;
+  /** The Ratis parameters of the node's clients (mutual TLS), or null (plaintext). */
+  private final org.apache.ratis.conf.Parameters ratisParameters;
   private final RetryPolicy retryPolicy;
   private final RoutingTable routing = new RoutingTable();
   private final Map<Long, RangeStateMachine> replicas = new ConcurrentHashMap<>();
@@ -113,7 +115,17 @@ public final class NodeHost implements AutoCloseable {
 
   public NodeHost(ClusterNode self, List<ClusterNode> cluster, KvEngine engine, File raftDir,
       RaftSettings settings, SnapshotSource snapshots) throws IOException {
+    this(self, cluster, engine, raftDir, settings, snapshots, null);
+  }
+
+  /**
+   * @param tls the node's TLS identity: the Raft port then speaks mutual TLS only (its server,
+   *     the node's range and placement clients, and its forwarding to peers); null for plaintext
+   */
+  public NodeHost(ClusterNode self, List<ClusterNode> cluster, KvEngine engine, File raftDir,
+      RaftSettings settings, SnapshotSource snapshots, io.flotilla.common.NodeTls tls) throws IOException {
     this.self = self;
+    this.ratisParameters = tls == null ? null : RaftTuning.parameters(tls);
     // Keep the configured order: every node must derive the same initial layout from it
     // (Map.copyOf would iterate in a per-JVM random order).
     this.configured = List.copyOf(cluster);
@@ -185,8 +197,8 @@ public final class NodeHost implements AutoCloseable {
       return replicas.compute(rangeId.getAsLong(), (id, old) -> old != null && !old.isClosed() ? old : newReplica(id));
     };
     this.forwarding = new WriteForwarding(id -> Optional.ofNullable(nodes.get(id)),
-        (int) Math.min(Integer.MAX_VALUE, settings.maxEntryBytes() + (1L << 20)));
-    org.apache.ratis.conf.Parameters parameters = new org.apache.ratis.conf.Parameters();
+        (int) Math.min(Integer.MAX_VALUE, settings.maxEntryBytes() + (1L << 20)), tls);
+    org.apache.ratis.conf.Parameters parameters = RaftTuning.parameters(tls);
     Hibernation[] sleeper = new Hibernation[1]; // the interceptor is built before the server it needs
     org.apache.ratis.grpc.GrpcConfigKeys.Server.setServicesCustomizer(parameters,
         forwarding.customizer(settings.rpcOnEventLoop(), new org.apache.ratis.thirdparty.io.grpc.ServerInterceptor() {
@@ -677,7 +689,7 @@ public final class NodeHost implements AutoCloseable {
       String leader = division(range.getId()).map(d -> d.getLeaderId() == null ? null : d.getLeaderId().toString())
           .orElse(null);
       c = clients.computeIfAbsent(range.getId(), id ->
-          new RangeClient(id, RangeGroups.group(range, nodes), clientProperties, retryPolicy, leader));
+          new RangeClient(id, RangeGroups.group(range, nodes), clientProperties, ratisParameters, retryPolicy, leader));
     }
     c.updateGroup(RangeGroups.group(range, nodes));
     return c;
@@ -884,6 +896,11 @@ public final class NodeHost implements AutoCloseable {
 
   public RaftSettings settings() {
     return settings;
+  }
+
+  /** The Ratis parameters a client of this node's groups needs (mutual TLS), or null (plaintext). */
+  public org.apache.ratis.conf.Parameters clientParameters() {
+    return ratisParameters;
   }
 
   /** Throws unavailable when the server is not running (for example while shutting down). */

@@ -5,8 +5,11 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import io.flotilla.common.NodeTls;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.retry.ExponentialBackoffRetry;
 import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.rpc.SupportedRpcType;
@@ -105,6 +108,19 @@ public final class RaftTuning {
         .setMaxSleepTime(millis(300))
         .setMaxAttempts(s.clientMaxAttempts())
         .build();
+  }
+
+  /**
+   * The Ratis parameters of a node's server and clients: mutual TLS with the node's identity
+   * when {@code tls} is given (every peer, log appender and client of the Raft port presents a
+   * certificate the cluster's CA signed), else none (plaintext).
+   */
+  public static Parameters parameters(NodeTls tls) {
+    Parameters p = new Parameters();
+    if (tls != null) {
+      GrpcConfigKeys.TLS.setConf(p, new GrpcTlsConfig(tls.keyManager(), tls.trustManager(), true));
+    }
+    return p;
   }
 
   private static TimeDuration millis(long ms) {

@@ -90,6 +90,8 @@ public final class WriteForwarding implements AutoCloseable {
 
   private final Function<String, Optional<ClusterNode>> nodes;
   private final int maxMessageBytes;
+  /** The client side of mutual TLS to peers, or null (plaintext). */
+  private final org.apache.ratis.thirdparty.io.netty.handler.ssl.SslContext tls;
   private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
   private volatile Handler handler = NOT_YET;
   private volatile SleepHandler sleeper = r -> CompletableFuture.completedFuture(
@@ -101,8 +103,19 @@ public final class WriteForwarding implements AutoCloseable {
    * @param maxMessageBytes the largest reply a peer may send (at least 64 MiB is accepted)
    */
   WriteForwarding(Function<String, Optional<ClusterNode>> nodes, int maxMessageBytes) {
+    this(nodes, maxMessageBytes, null);
+  }
+
+  /** @param tls the node's identity for mutual TLS to its peers' Raft ports, or null (plaintext) */
+  WriteForwarding(Function<String, Optional<ClusterNode>> nodes, int maxMessageBytes, io.flotilla.common.NodeTls tls) {
     this.nodes = nodes;
     this.maxMessageBytes = Math.max(maxMessageBytes, MIN_INBOUND_BYTES);
+    try {
+      this.tls = tls == null ? null : org.apache.ratis.thirdparty.io.grpc.netty.GrpcSslContexts.forClient()
+          .keyManager(tls.keyManager()).trustManager(tls.trustManager()).build();
+    } catch (javax.net.ssl.SSLException e) {
+      throw new IllegalArgumentException("cannot use the node's TLS identity for forwarding: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -266,9 +279,14 @@ public final class WriteForwarding implements AutoCloseable {
       }
       ClusterNode node = nodes.apply(id).orElseThrow(() -> new IllegalArgumentException("unknown node " + id));
       int colon = node.raftAddress().lastIndexOf(':');
-      return NettyChannelBuilder.forAddress(node.raftAddress().substring(0, colon),
-              Integer.parseInt(node.raftAddress().substring(colon + 1)))
-          .usePlaintext()
+      NettyChannelBuilder b = NettyChannelBuilder.forAddress(node.raftAddress().substring(0, colon),
+          Integer.parseInt(node.raftAddress().substring(colon + 1)));
+      if (tls == null) {
+        b.usePlaintext();
+      } else {
+        b.sslContext(tls);
+      }
+      return b
           // At most once: a call the peer may have processed is never resent by gRPC itself.
           .disableRetry()
           .disableServiceConfigLookUp()

@@ -47,6 +47,10 @@ final class ClusterCommand implements Callable<Integer> {
       + "DATA/auth.yml: one per role, admin, write and read; a cluster started so keeps auth on)")
   boolean auth;
 
+  @Option(names = "--tls", description = "turn TLS on: HTTPS for the API, mutual TLS between nodes (a CA and node "
+      + "certificates made once in DATA/certs; a cluster started so keeps TLS on)")
+  boolean tls;
+
   /** {@code a.b=v} becomes {@code {a: {b: v}}}. */
   static Map<String, Object> nested(Map<String, String> dotted) {
     Map<String, Object> root = new java.util.LinkedHashMap<>();
@@ -73,6 +77,12 @@ final class ClusterCommand implements Callable<Integer> {
     if (authSection != null) {
       overrides.put("auth", authSection);
     }
+    if (tls || LocalTls.present(base.dataDir())) {
+      for (int i = 1; i <= nodes; i++) {
+        LocalTls.ensureNode(base.dataDir(), base.nodeId(i), base.ip(i));
+      }
+      overrides.put("tls", LocalTls.section(base.dataDir()));
+    }
     ClusterSpec spec = new ClusterSpec(nodes, data, firstIp, httpPort, raftPort,
         ranges == null ? base.initialSplits() : ClusterSpec.evenSplits(ranges), overrides);
     checkSameShape(spec);
@@ -92,10 +102,10 @@ final class ClusterCommand implements Callable<Integer> {
             m.data.resolve("node.log"));
       }
       System.out.println("cluster ready; wrote " + json + ". Try:");
-      String with = "";
+      String with = spec.tlsCaFile().map(ca -> "--cacert " + ca + " ").orElse("");
       if (authSection != null) {
         System.out.println("  (auth is on: tokens in " + spec.dataDir().resolve(LocalAuth.FILE) + ")");
-        with = "-H 'Authorization: Bearer " + LocalAuth.tokenOf(authSection, "app") + "' ";
+        with += "-H 'Authorization: Bearer " + LocalAuth.tokenOf(authSection, "app") + "' ";
       }
       System.out.println("  curl " + with + "-X PUT --data-binary hello " + cluster.members().get(0).http
           + "/v1/kv/greeting");

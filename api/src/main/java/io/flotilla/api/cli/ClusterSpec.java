@@ -68,7 +68,22 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
   }
 
   public String httpUrl(int i) {
-    return "http://" + ip(i) + ":" + httpPort;
+    return (tls() ? "https://" : "http://") + ip(i) + ":" + httpPort;
+  }
+
+  /** Whether the nodes serve TLS ({@code tls.enabled} among the overrides). */
+  public boolean tls() {
+    return flotillaOverrides.get("tls") instanceof Map<?, ?> tls && "true".equals(String.valueOf(tls.get("enabled")));
+  }
+
+  /** The CA file the nodes' certificates chain to, when they serve TLS ({@code tls.caFile}, or {@code ca.crt} in {@code tls.dir}). */
+  public java.util.Optional<Path> tlsCaFile() {
+    if (!tls()) {
+      return java.util.Optional.empty();
+    }
+    Map<?, ?> tls = (Map<?, ?>) flotillaOverrides.get("tls");
+    return java.util.Optional.of(tls.get("caFile") != null ? Path.of(String.valueOf(tls.get("caFile")))
+        : Path.of(String.valueOf(tls.get("dir"))).resolve(Certs.CA_CERT));
   }
 
   public String raftAddress(int i) {
@@ -79,13 +94,13 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
     return dataDir.resolve(nodeId(i));
   }
 
-  /** The node's whole configuration (Dropwizard server and logging, plus flotilla) as a tree. */
   /** Writes a node's configuration, readable by its owner only: it may hold the cluster's tokens. */
   public static void writeConfig(Path file, Map<String, Object> config) throws java.io.IOException {
     java.nio.file.Files.writeString(file, new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(config));
     java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
   }
 
+  /** The node's whole configuration (Dropwizard server and logging, plus flotilla) as a tree. */
   public Map<String, Object> nodeConfig(int i) {
     List<Map<String, Object>> peers = new java.util.ArrayList<>();
     for (int j = 1; j <= nodes; j++) {

@@ -28,7 +28,10 @@ final class JoinerSetup {
       overrides = new java.util.LinkedHashMap<>(overrides);
       overrides.put("auth", auth);
     }
-    JsonNode members = members(joinUrl, auth == null ? null : LocalAuth.clusterToken(auth));
+    Path cluster = data.toAbsolutePath().normalize();
+    boolean tls = LocalTls.present(cluster);
+    JsonNode members = members(joinUrl, auth == null ? null : LocalAuth.clusterToken(auth),
+        tls ? LocalTls.caFile(cluster) : null);
     int k = members.size() + 1;
     int maxLast = 0;
     URI first = null;
@@ -58,6 +61,12 @@ final class JoinerSetup {
     if (firstLast < 1) {
       throw new IllegalArgumentException("pick --ip with a last octet of at least " + k + " for node n" + k);
     }
+    if (tls) {
+      // A cluster started with --tls: the joiner gets a certificate of the cluster's CA for its address.
+      LocalTls.ensureNode(cluster, id != null ? id : "n" + k, address);
+      overrides = new java.util.LinkedHashMap<>(overrides);
+      overrides.put("tls", LocalTls.section(cluster));
+    }
     ClusterSpec spec = new ClusterSpec(1, data, a[0] + "." + a[1] + "." + a[2] + "." + firstLast, first.getPort(),
         raftPort, List.of(), overrides);
     Map<String, Object> config = spec.joinerConfig(k, joinUrl);
@@ -76,9 +85,13 @@ final class JoinerSetup {
     return file;
   }
 
-  private static JsonNode members(String joinUrl, String clusterToken) throws IOException, InterruptedException {
-    HttpClient http = io.flotilla.api.auth.ClusterHttp.of(
-        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build(), clusterToken);
+  private static JsonNode members(String joinUrl, String clusterToken, Path caFile)
+      throws IOException, InterruptedException {
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+    if (caFile != null) {
+      b.sslContext(io.flotilla.common.NodeTls.clientContext(caFile));
+    }
+    HttpClient http = io.flotilla.api.auth.ClusterHttp.of(b.build(), clusterToken);
     HttpRequest req = HttpRequest.newBuilder(URI.create(joinUrl.replaceAll("/+$", "") + "/v1/admin/cluster"))
         .timeout(Duration.ofSeconds(20)).GET().build();
     HttpResponse<String> resp = http.send(req, HttpResponse.BodyHandlers.ofString());

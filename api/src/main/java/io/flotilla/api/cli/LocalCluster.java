@@ -55,7 +55,7 @@ public final class LocalCluster implements AutoCloseable {
   private final Path workingDir;
   private final Map<String, String> environment;
   private final List<Member> members = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
+  private final HttpClient http;
   private final Thread hook = new Thread(this::stopAll, "local-cluster-stop");
 
   /**
@@ -65,6 +65,11 @@ public final class LocalCluster implements AutoCloseable {
   public LocalCluster(ClusterSpec spec, Function<Path, List<String>> commandFor, Path workingDir,
       Map<String, String> environment) throws IOException {
     this.spec = spec;
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1));
+    if (spec.tlsCaFile().isPresent()) {
+      b.sslContext(io.flotilla.common.NodeTls.clientContext(spec.tlsCaFile().get()));
+    }
+    this.http = b.build();
     this.commandFor = commandFor;
     this.workingDir = workingDir;
     this.environment = Map.copyOf(environment);

@@ -81,6 +81,8 @@ public class NodeConfig {
   @NotNull @Valid @JsonProperty public LimitsConfig limits = new LimitsConfig();
   /** Tokens and roles (off by default): see {@link AuthConfig}. */
   @NotNull @Valid @JsonProperty public AuthConfig auth = new AuthConfig();
+  /** TLS on every port (off by default): see {@link TlsConfig}. */
+  @NotNull @Valid @JsonProperty public TlsConfig tls = new TlsConfig();
 
   @NotNull @Valid @JsonProperty public RaftConfig raft = new RaftConfig();
 

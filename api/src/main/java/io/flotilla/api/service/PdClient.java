@@ -34,8 +34,12 @@ public final class PdClient implements AutoCloseable {
         Math.min(host.founders(), host.nodes().size())));
     this.group = RaftGroup.valueOf(PdGroups.groupId(),
         members.stream().map(id -> RangeGroups.peer(host.nodes().get(id))).toList());
-    this.client = RaftClient.newBuilder().setRaftGroup(group).setProperties(RaftTuning.client(host.settings()))
-        .setRetryPolicy(RaftTuning.retryPolicy(host.settings())).setClientId(ClientId.randomId()).build();
+    RaftClient.Builder b = RaftClient.newBuilder().setRaftGroup(group).setProperties(RaftTuning.client(host.settings()))
+        .setRetryPolicy(RaftTuning.retryPolicy(host.settings())).setClientId(ClientId.randomId());
+    if (host.clientParameters() != null) {
+      b.setParameters(host.clientParameters());
+    }
+    this.client = b.build();
   }
 
   /** The PD group as every node derives it from the configuration. */
