@@ -16,27 +16,40 @@ import java.util.Map;
 /** A small blocking client of shared/API.md for tests; it reports what the server said, verbatim. */
 public final class ApiClient {
   private static final ObjectMapper JSON = new ObjectMapper();
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http;
   private final Duration timeout;
   /** Sent as {@code Authorization: Bearer <token>} on every request, if not null. */
   private final String token;
+  /** For {@code https://} nodes: whom the client trusts; null for the JVM's defaults. */
+  private final javax.net.ssl.SSLContext tls;
 
   public ApiClient() {
     this(Duration.ofSeconds(20));
   }
 
   public ApiClient(Duration timeout) {
-    this(timeout, null);
+    this(timeout, null, null);
   }
 
-  private ApiClient(Duration timeout, String token) {
+  private ApiClient(Duration timeout, String token, javax.net.ssl.SSLContext tls) {
     this.timeout = timeout;
     this.token = token;
+    this.tls = tls;
+    HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+    if (tls != null) {
+      b.sslContext(tls);
+    }
+    this.http = b.build();
   }
 
   /** A client like this one that authenticates with {@code token} (nodes with auth on). */
   public ApiClient withToken(String token) {
-    return new ApiClient(timeout, token);
+    return new ApiClient(timeout, token, tls);
+  }
+
+  /** A client like this one that calls {@code https://} nodes trusting what {@code tls} trusts. */
+  public ApiClient withTls(javax.net.ssl.SSLContext tls) {
+    return new ApiClient(timeout, token, tls);
   }
 
   /** A response: status, headers, raw body, and the body as JSON when it is JSON. */

@@ -42,7 +42,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * {@code create-node} do): a certificate authority, {@code ca.crt} and {@code ca.key}, and per
  * node a certificate the CA signed for the node's addresses, {@code <name>.crt} and
  * {@code <name>.key}, good for serving and for calling peers (mutual TLS). EC P-256 keys,
- * unencrypted PKCS#8, readable by their owner only.
+ * unencrypted PKCS#8, readable by their owner only; certificates readable by all.
  */
 public final class Certs {
   public static final String CA_CERT = "ca.crt";
@@ -50,6 +50,9 @@ public final class Certs {
   private static final Duration CA_VALIDITY = Duration.ofDays(3650);
   private static final Duration NODE_VALIDITY = Duration.ofDays(825);
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** Keys are their owner's alone; certificates are public. */
+  private static final String KEY = "rw-------";
+  private static final String CERT = "rw-r--r--";
 
   private Certs() {}
 
@@ -70,8 +73,8 @@ public final class Certs {
       b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()));
       X509Certificate cert = sign(b, keys.getPrivate());
       Files.createDirectories(dir);
-      write(dir.resolve(CA_KEY), pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
-      write(dir.resolve(CA_CERT), pem("CERTIFICATE", cert.getEncoded()));
+      write(dir.resolve(CA_KEY), pem("PRIVATE KEY", keys.getPrivate().getEncoded()), KEY);
+      write(dir.resolve(CA_CERT), pem("CERTIFICATE", cert.getEncoded()), CERT);
     } catch (GeneralSecurityException | OperatorCreationException e) {
       throw new IOException("cannot make a CA in " + dir + ": " + e.getMessage(), e);
     }
@@ -110,8 +113,8 @@ public final class Certs {
       b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
       b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca));
       X509Certificate cert = sign(b, caKey);
-      write(dir.resolve(name + ".key"), pem("PRIVATE KEY", keys.getPrivate().getEncoded()));
-      write(dir.resolve(name + ".crt"), pem("CERTIFICATE", cert.getEncoded()));
+      write(dir.resolve(name + ".key"), pem("PRIVATE KEY", keys.getPrivate().getEncoded()), KEY);
+      write(dir.resolve(name + ".crt"), pem("CERTIFICATE", cert.getEncoded()), CERT);
     } catch (GeneralSecurityException | OperatorCreationException e) {
       throw new IOException("cannot make the certificate of " + name + " in " + dir + ": " + e.getMessage(), e);
     }
@@ -153,8 +156,8 @@ public final class Certs {
     return out.toString();
   }
 
-  private static void write(Path file, String text) throws IOException {
+  private static void write(Path file, String text, String permissions) throws IOException {
     Files.writeString(file, text);
-    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(permissions));
   }
 }

@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 /** The {@code flotilla} command line: {@code node} runs one node, {@code cluster} a local cluster. */
 @Command(name = "flotilla", mixinStandardHelpOptions = true, version = "flotilla 0.1.0",
     description = "A range-sharded, Raft-replicated key-value store.",
-    subcommands = {FlotillaMain.Node.class, ClusterCommand.class})
+    subcommands = {FlotillaMain.Node.class, ClusterCommand.class, CertsCommand.class})
 public final class FlotillaMain implements Runnable {
   static {
     // With fewer than 2 cores' worth of common-pool parallelism, CompletableFuture's *Async

@@ -61,7 +61,7 @@ class CertsTest {
   }
 
   @Test
-  void nodesOfOneCaTalkMutualTlsAndTheirKeysAreOwnerOnly() throws Exception {
+  void nodesOfOneCaTalkMutualTlsAndOnlyTheirKeysAreOwnerOnly() throws Exception {
     NodeTls n1 = node(dir, "n1");
     NodeTls n2 = node(dir, "n2");
     handshake(n1, n2);
@@ -69,9 +69,10 @@ class CertsTest {
     byte[] ca = Files.readAllBytes(dir.resolve(Certs.CA_CERT));
     Certs.ensureCa(dir);
     assertTrue(java.util.Arrays.equals(ca, Files.readAllBytes(dir.resolve(Certs.CA_CERT))), "an existing CA is kept");
-    for (String f : List.of(Certs.CA_KEY, "n1.key", "n1.crt")) {
+    for (String f : List.of(Certs.CA_KEY, "n1.key")) {
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(f))));
     }
+    assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("n1.crt"))));
   }
 
   @Test

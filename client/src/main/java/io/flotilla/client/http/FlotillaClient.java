@@ -136,8 +136,19 @@ public final class FlotillaClient implements KeyOperations {
     private Duration routingRefresh = Duration.ofSeconds(30);
     private Clock clock = Clock.systemUTC();
     private String token;
+    private javax.net.ssl.SSLContext sslContext;
 
     private Builder() {}
+
+    /**
+     * Whom to trust for {@code https://} nodes, for instance {@code
+     * NodeTls.clientContext(Path.of("certs/ca.crt"))} for a cluster of {@code bin/flotilla
+     * certs}. Default: the JVM's trusted authorities.
+     */
+    public Builder sslContext(javax.net.ssl.SSLContext context) {
+      this.sslContext = Objects.requireNonNull(context, "context");
+      return this;
+    }
 
     /**
      * The token to authenticate with, for nodes with auth on: sent as {@code Authorization:
@@ -221,6 +232,9 @@ public final class FlotillaClient implements KeyOperations {
           .connectTimeout(connectTimeout).followRedirects(HttpClient.Redirect.NEVER);
       if (executor != null) {
         http.executor(executor);
+      }
+      if (sslContext != null) {
+        http.sslContext(sslContext);
       }
       int attempts = maxAttempts != null ? maxAttempts : Math.max(3, nodes.size());
       Transport transport = new Transport(http.build(), nodes, requestTimeout, attempts, backoffBase, backoffMax,
