@@ -73,6 +73,17 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         ? io.flotilla.common.NodeTls.load(tlsFiles.get(0), tlsFiles.get(1), tlsFiles.get(2)) : null;
     if (tls != null) {
       HttpsOnly.apply(config, tls.sslContext());
+      for (PeerConfig peer : node.peers) {
+        if (!peer.http.startsWith("https://")) {
+          throw new IllegalArgumentException("tls is on, so peer " + peer.id + " must be reached at an https:// URL, not "
+              + peer.http);
+        }
+      }
+    } else if (node.auth.enabled) {
+      org.slf4j.LoggerFactory.getLogger(FlotillaApplication.class).warn("auth is on but tls is off: tokens travel in "
+          + "the clear, and the Raft port ({}) takes replication, Ratis clients and forwarded writes from anyone who "
+          + "reaches it, token or not; turn tls on, or keep that port on a network only the nodes reach",
+          self.raftAddress());
     }
     acceptEveryKeyInPaths(config);
     env.getApplicationContext().getServletHandler().setDecodeAmbiguousURIs(true);
@@ -182,11 +193,11 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       env.servlets().addFilter("client-rate-limit", new io.flotilla.api.resources.ClientRateLimit(
           node.limits.clientRequestsPerSecond, node.limits.clientBurstRequests(), System::nanoTime,
           env.getObjectMapper(), env.metrics()))
-          .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/v1/*");
+          .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/*");
     }
     env.servlets().addFilter("body-budget", new io.flotilla.api.resources.BodyBudget(node.limits.bodyBytesInFlight(),
         Math.max(node.limits.maxValueBytes, node.limits.maxBatchBytes), env.getObjectMapper(), env.metrics()))
-        .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/v1/*");
+        .addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true, "/*");
     env.servlets().addFilter("kv-fast-path", new io.flotilla.api.resources.KvFastPath(kv, env.getObjectMapper(),
         drainBound, env.metrics())).addMappingForUrlPatterns(java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST), true,
         "/v1/kv/*");

@@ -6,7 +6,6 @@ import io.dropwizard.jetty.ConnectorFactory;
 import io.dropwizard.jetty.HttpConnectorFactory;
 import io.dropwizard.jetty.HttpsConnectorFactory;
 import io.flotilla.api.config.FlotillaConfiguration;
-import java.util.List;
 import javax.net.ssl.SSLContext;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 
@@ -31,6 +30,8 @@ final class HttpsOnly {
     if (!(c instanceof HttpConnectorFactory plain) || c instanceof HttpsConnectorFactory) {
       return c; // already HTTPS (configured with a key store), or not HTTP at all
     }
+    // The address, port, idle timeout and URI rules carry over; a connector needing more of
+    // Dropwizard's settings can be configured as type https with a key store instead.
     PemHttps https = new PemHttps(context);
     https.setBindHost(plain.getBindHost());
     https.setPort(plain.getPort());
@@ -45,12 +46,13 @@ final class HttpsOnly {
 
     PemHttps(SSLContext context) {
       this.context = context;
-      setSupportedProtocols(List.of("TLSv1.3", "TLSv1.2"));
     }
 
+    /** Dropwizard's key store settings do not apply: the context is ready; TLS 1.2 and 1.3 only. */
     @Override
     protected SslContextFactory.Server configureSslContextFactory(SslContextFactory factory) {
       factory.setSslContext(context);
+      factory.setIncludeProtocols("TLSv1.3", "TLSv1.2");
       return (SslContextFactory.Server) factory;
     }
   }

@@ -33,6 +33,9 @@ public final class LoadMain implements Callable<Integer> {
       description = "the token to send (Authorization: Bearer) to nodes with auth on (default: $FLOTILLA_TOKEN)")
   String token;
 
+  @Option(names = "--cacert", description = "for https:// nodes: the CA file to trust (as bin/flotilla certs makes it)")
+  java.nio.file.Path cacert;
+
   @Option(names = "--no-preload", description = "do not write every key once first (the cluster holds them already)")
   boolean noPreload;
 
@@ -50,8 +53,12 @@ public final class LoadMain implements Callable<Integer> {
       case "etcd" -> new EtcdGatewayApi();
       default -> throw new CommandLine.ParameterException(new CommandLine(this), "--store must be flotilla or etcd");
     };
-    List<RunResult> results = StoreRuns.run(api, nodes.stream().map(n -> Endpoint.parse(n).withToken(token)).toList(),
-        options, !noPreload, System.err).results();
+    javax.net.ssl.SSLContext trust = cacert == null ? null : io.flotilla.common.NodeTls.clientContext(cacert);
+    List<Endpoint> endpoints = nodes.stream().map(n -> {
+      Endpoint e = Endpoint.parse(n).withToken(token);
+      return trust != null && e.tls() != null ? e.withTls(trust) : e;
+    }).toList();
+    List<RunResult> results = StoreRuns.run(api, endpoints, options, !noPreload, System.err).results();
     System.out.println(api.name() + ": " + options.describe());
     System.out.print(ResultTable.format(results));
     System.out.print(ResultTable.failures(results));

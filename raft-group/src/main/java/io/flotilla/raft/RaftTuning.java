@@ -63,28 +63,25 @@ public final class RaftTuning {
     // machine here knows where it stands without it: a range records its applied index with
     // its data, and the placement driver replays its log once a leader tells it the commit.
     RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
-    // Ratis bounds each group's pending client requests and its log worker's queue at 4,096
-    // entries and 64 MB apiece; over many groups that bounds nothing a node could hold. Each
-    // range here has one batch of writes under way from its leader's node (the node-wide write
-    // queues bound the rest), so a few entries' worth per group is room enough.
-    SizeInBytes pending = queueBytes(s);
+    // Ratis bounds each group's pending client requests at 4,096 entries and 64 MB; over many
+    // groups that bounds nothing a node could hold. Each range here has one batch of writes
+    // under way from its leader's node (the node-wide write queues bound the rest), so a few
+    // entries' worth per group is room enough; past it Ratis refuses at once, and the write
+    // fails as overloaded with nothing applied. The log worker's queue (raft.server.log.queue.*,
+    // also 4,096 and 64 MB) keeps Ratis's bounds: a full one blocks the thread appending to it,
+    // which on a follower is the network thread that took the append (raft.rpcOnEventLoop),
+    // shared by every group, so a lower bound would stall heartbeats of all ranges.
     RaftServerConfigKeys.Write.setElementLimit(p, QUEUE_ENTRIES);
-    RaftServerConfigKeys.Write.setByteLimit(p, pending);
-    RaftServerConfigKeys.Log.setQueueElementLimit(p, QUEUE_ENTRIES);
-    RaftServerConfigKeys.Log.setQueueByteLimit(p, pending);
+    RaftServerConfigKeys.Write.setByteLimit(p, queueBytes(s));
     RaftServerConfigKeys.ThreadPool.setProxySize(p, 8);
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(s.maxEntryBytes() + (1L << 20)));
     return p;
   }
 
-  /** Entries a group's pending requests, and its log worker's queue, may each hold. */
+  /** Entries a group's pending client requests may hold. */
   static final int QUEUE_ENTRIES = 1024;
 
-  /**
-   * Bytes a group's pending requests, and its log worker's queue, may each hold: 16 MiB, or
-   * two of the largest entries if more. The log worker's queue never takes an entry larger than
-   * its limit (it would wait for room forever), so the limit must hold the largest.
-   */
+  /** Bytes a group's pending client requests may hold: 16 MiB, or two of the largest entries if more. */
   static SizeInBytes queueBytes(RaftSettings s) {
     return SizeInBytes.valueOf(Math.max(16L << 20, 2L * s.maxEntryBytes() + (1L << 20)));
   }

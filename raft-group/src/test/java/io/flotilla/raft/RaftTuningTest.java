@@ -21,26 +21,22 @@ class RaftTuningTest {
   }
 
   @Test
-  void perGroupQueuesAreBoundedFarBelowRatisDefaults() {
+  void pendingRequestsPerGroupAreBoundedFarBelowRatisDefaultsAndTheLogQueueIsLeftAlone() {
     RaftProperties p = server(settings(1 << 20));
 
     assertEquals(RaftTuning.QUEUE_ENTRIES, RaftServerConfigKeys.Write.elementLimit(p));
-    assertEquals(RaftTuning.QUEUE_ENTRIES, RaftServerConfigKeys.Log.queueElementLimit(p));
     assertEquals(16L << 20, RaftServerConfigKeys.Write.byteLimit(p).getSize());
-    assertEquals(16L << 20, RaftServerConfigKeys.Log.queueByteLimit(p).getSize());
     assertTrue(RaftServerConfigKeys.Write.byteLimit(p).getSize()
         < RaftServerConfigKeys.Write.BYTE_LIMIT_DEFAULT.getSize());
-    assertTrue(RaftServerConfigKeys.Log.queueByteLimit(p).getSize()
-        < RaftServerConfigKeys.Log.QUEUE_BYTE_LIMIT_DEFAULT.getSize());
+    // A full log queue blocks its appender, a network thread on followers: Ratis's bound stays.
+    assertEquals(RaftServerConfigKeys.Log.QUEUE_BYTE_LIMIT_DEFAULT, RaftServerConfigKeys.Log.queueByteLimit(p));
+    assertEquals(RaftServerConfigKeys.Log.QUEUE_ELEMENT_LIMIT_DEFAULT, RaftServerConfigKeys.Log.queueElementLimit(p));
   }
 
   @Test
-  void queuesHoldTwoOfTheLargestEntriesWhenThoseAreLarge() {
+  void pendingRequestsHoldTwoOfTheLargestEntriesWhenThoseAreLarge() {
     int largest = 12 << 20;
-    RaftProperties p = server(settings(largest));
-
-    long bytes = RaftServerConfigKeys.Log.queueByteLimit(p).getSize();
-    assertEquals(bytes, RaftServerConfigKeys.Write.byteLimit(p).getSize());
-    assertTrue(bytes >= 2L * largest, "the log worker's queue must take the largest entry: " + bytes);
+    long bytes = RaftServerConfigKeys.Write.byteLimit(server(settings(largest))).getSize();
+    assertTrue(bytes >= 2L * largest, "a group must take the largest entry: " + bytes);
   }
 }

@@ -190,12 +190,19 @@ public final class ApiClient {
    * still answer properly.
    */
   public Resp verbatim(String base, String method, String rawPath, byte[] body) {
+    return verbatim(base, method, rawPath, body, Map.of());
+  }
+
+  /** {@link #verbatim(String, String, String, byte[])} with extra header lines (plain HTTP only). */
+  public Resp verbatim(String base, String method, String rawPath, byte[] body, Map<String, String> extraHeaders) {
     URI uri = URI.create(base);
     try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
       socket.setSoTimeout((int) timeout.toMillis());
       byte[] payload = body == null ? new byte[0] : body;
+      StringBuilder extra = new StringBuilder();
+      extraHeaders.forEach((k, v) -> extra.append(k).append(": ").append(v).append("\r\n"));
       String head = method + " " + rawPath + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort()
-          + "\r\nConnection: close\r\nContent-Length: " + payload.length + "\r\n\r\n";
+          + "\r\nConnection: close\r\nContent-Length: " + payload.length + "\r\n" + extra + "\r\n";
       socket.getOutputStream().write(head.getBytes(StandardCharsets.ISO_8859_1));
       socket.getOutputStream().write(payload);
       socket.getOutputStream().flush();

@@ -149,6 +149,39 @@ class AuthIT {
     assertEquals(200, node.raw("GET", n1 + "/internal/v1/ranges", null).status(), "the nodes' own token opens it");
   }
 
+  /**
+   * Dot segments, plain or encoded, resolve away in the path the servlets match but not in the
+   * one Jersey routes by (a key may hold {@code ..}): a write disguised as a probe or as a batch
+   * is judged as the write it is, and applies nothing.
+   */
+  @Test
+  void dotSegmentsDoNotDisguiseAWrite() {
+    byte[] value = "x".getBytes(StandardCharsets.UTF_8);
+    for (String path : List.of("/v1/kv/e/%2e%2e/%2e%2e/%2e%2e/healthz", "/v1/kv/e/../../../healthz",
+        "/v1/kv/e/%2E%2E/%2E%2E/%2E%2E/metrics")) {
+      Resp anon = anonymous.verbatim(n1, "PUT", path, value);
+      assertError(anon, 401, "unauthenticated");
+    }
+    for (String path : List.of("/v1/kv/e/%2e%2e/%2e%2e/batch", "/v1/kv/e/../../batch")) {
+      Resp r = anonymous.verbatim(n2, "PUT", path, value, Map.of("Authorization", "Bearer " + READ_TOKEN));
+      assertError(r, 403, "permission_denied");
+    }
+    Resp written = writer.scan(n3, "prefix=e/");
+    assertEquals(200, written.status(), written::toString);
+    assertEquals(0, written.json().get("items").size(), () -> "a disguised write applied: " + written);
+  }
+
+  /** The range listing is routing information: a reader's Java client sessions route by it; changing ranges stays admin's. */
+  @Test
+  void aReaderMayListRangesButNotChangeThem() {
+    Resp listing = reader.raw("GET", n1 + "/v1/admin/ranges", null);
+    assertEquals(200, listing.status(), listing::toString);
+    long id = listing.json().get("ranges").get(0).get("id").asLong();
+    assertError(reader.raw("GET", n1 + "/v1/admin/ranges/" + id, null), 403, "permission_denied");
+    assertError(writer.raw("POST", n1 + "/v1/admin/ranges/" + id + "/split", "{}".getBytes(StandardCharsets.UTF_8)),
+        403, "permission_denied");
+  }
+
   @Test
   void anEncodedPathDoesNotTakeAReaderPastItsRole() {
     for (String path : List.of("/v1/%61dmin/cluster", "/v1/admin/%63luster", "/v1/kv/%2E%2E/admin/cluster",

@@ -300,8 +300,14 @@ class KeyApiIT {
     Resp write = api.put(n1, "z/stale-ahead", "v");
     assertEquals(200, write.status(), write::toString);
     long ahead = write.json().get("revision").asLong() + 1_000_000;
-    Resp r = api.get(n2, "z/stale-ahead", "raw&consistency=stale&min_revision=" + ahead);
-    assertError(r, 504, "timeout");
+    java.util.concurrent.CompletableFuture<Resp> read = java.util.concurrent.CompletableFuture.supplyAsync(
+        () -> api.get(n2, "z/stale-ahead", "raw&consistency=stale&min_revision=" + ahead));
+    long counted = System.nanoTime() + 5_000_000_000L;
+    while (staleReadsWaiting(n2) < 1 && System.nanoTime() < counted) {
+      Thread.sleep(50);
+    }
+    assertEquals(1, staleReadsWaiting(n2), "the waiting read is counted");
+    assertError(read.join(), 504, "timeout");
     long deadline = System.nanoTime() + 3_000_000_000L;
     long waiting = staleReadsWaiting(n2);
     while (waiting != 0 && System.nanoTime() < deadline) {

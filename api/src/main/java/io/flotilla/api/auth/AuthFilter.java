@@ -42,10 +42,25 @@ public final class AuthFilter implements Filter {
   }
 
   /**
-   * The role a request needs, or null if it needs none. Anything not named here needs admin,
-   * so a path added later is closed until someone opens it.
-   *
-   * @param path the request's decoded path, context included
+   * The role a request needs, or null if it needs none: the higher of what its path needs as
+   * sent and what it needs as the servlets match it ({@link RequestPaths}). The two differ when the
+   * path holds dot segments, plain or percent-encoded: Jetty resolves them before it matches
+   * servlets and filters, while Jersey matches the path as sent (a key may hold {@code ..}).
+   * Judging by either one alone would let {@code PUT /v1/kv/x/%2e%2e/%2e%2e/%2e%2e/healthz}
+   * write key {@code x/../../../healthz} unauthenticated.
+   */
+  static Role required(String method, String sentPath, String matchedPath) {
+    Role sent = required(method, sentPath);
+    Role matched = required(method, matchedPath);
+    if (sent == null || matched == null) {
+      return sent == null ? matched : sent;
+    }
+    return sent.compareTo(matched) >= 0 ? sent : matched;
+  }
+
+  /**
+   * The role a path needs, or null if it needs none. Anything not named here needs admin, so a
+   * path added later is closed until someone opens it.
    */
   static Role required(String method, String path) {
     if (OPEN.contains(path)) {
@@ -57,6 +72,9 @@ public final class AuthFilter implements Filter {
     if (path.equals("/v1/batch")) {
       return Role.READ; // a batch with writes needs write: BatchResource checks, it has read the ops
     }
+    if (path.equals("/v1/admin/ranges") && (method.equals("GET") || method.equals("HEAD"))) {
+      return Role.READ; // where the ranges are: the Java client's sessions route by it
+    }
     if (path.equals("/internal") || path.startsWith("/internal/")) {
       return Role.NODE;
     }
@@ -67,8 +85,7 @@ public final class AuthFilter implements Filter {
   public void doFilter(ServletRequest req, ServletResponse res, FilterChain chain) throws IOException, ServletException {
     HttpServletRequest request = (HttpServletRequest) req;
     HttpServletResponse response = (HttpServletResponse) res;
-    String path = pathOf(request);
-    Role needed = required(request.getMethod(), path);
+    Role needed = required(request.getMethod(), RequestPaths.sent(request), RequestPaths.matched(request));
     if (needed == null) {
       chain.doFilter(req, res);
       return;
@@ -87,7 +104,7 @@ public final class AuthFilter implements Filter {
     if (!principal.get().role().covers(needed)) {
       denied.mark();
       ErrorBodies.write(response, json, ErrorCode.PERMISSION_DENIED,
-          principal.get().refusal(request.getMethod() + " " + path, needed), unreadBody);
+          principal.get().refusal(request.getMethod() + " " + RequestPaths.sent(request), needed), unreadBody);
       return;
     }
     request.setAttribute(Principal.ATTRIBUTE, principal.get());
@@ -101,17 +118,5 @@ public final class AuthFilter implements Filter {
     }
     String token = header.substring(7).trim();
     return token.isEmpty() ? Optional.empty() : Optional.of(token);
-  }
-
-  /**
-   * The path the servlets match, decoded (as Jersey and the admin servlets see it): a
-   * percent-encoded letter must not take a path past its rule.
-   */
-  static String pathOf(HttpServletRequest request) {
-    String servlet = request.getServletPath() == null ? "" : request.getServletPath();
-    String info = request.getPathInfo() == null ? "" : request.getPathInfo();
-    String context = request.getContextPath() == null ? "" : request.getContextPath();
-    String path = context + servlet + info;
-    return path.isEmpty() ? "/" : path;
   }
 }

@@ -7,7 +7,6 @@ import java.math.BigInteger;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -51,8 +50,8 @@ public final class Certs {
   private static final Duration NODE_VALIDITY = Duration.ofDays(825);
   private static final SecureRandom RANDOM = new SecureRandom();
   /** Keys are their owner's alone; certificates are public. */
-  private static final String KEY = "rw-------";
-  private static final String CERT = "rw-r--r--";
+  private static final String KEY = PrivateFiles.OWNER_ONLY;
+  private static final String CERT = PrivateFiles.PUBLIC;
 
   private Certs() {}
 
@@ -157,7 +156,6 @@ public final class Certs {
   }
 
   private static void write(Path file, String text, String permissions) throws IOException {
-    Files.writeString(file, text);
-    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(permissions));
+    PrivateFiles.write(file, text, permissions);
   }
 }

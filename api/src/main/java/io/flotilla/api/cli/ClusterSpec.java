@@ -96,8 +96,8 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
 
   /** Writes a node's configuration, readable by its owner only: it may hold the cluster's tokens. */
   public static void writeConfig(Path file, Map<String, Object> config) throws java.io.IOException {
-    java.nio.file.Files.writeString(file, new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(config));
-    java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    PrivateFiles.write(file, new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().writeValueAsString(config),
+        PrivateFiles.OWNER_ONLY);
   }
 
   /** The node's whole configuration (Dropwizard server and logging, plus flotilla) as a tree. */

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -44,9 +43,7 @@ final class LocalAuth {
     section.put("clusterToken", newToken());
     section.put("tokens", List.of(token("admin", "admin"), token("app", "write"), token("viewer", "read")));
     Files.createDirectories(data);
-    Path file = data.resolve(FILE);
-    Files.writeString(file, YAML.writeValueAsString(section));
-    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    PrivateFiles.write(data.resolve(FILE), YAML.writeValueAsString(section), PrivateFiles.OWNER_ONLY);
     return section;
   }
 

@@ -36,9 +36,11 @@ public class AuthConfig {
     @NotNull @JsonProperty public Role role;
   }
 
-  @AssertTrue(message = "auth.enabled needs auth.clusterToken of at least " + MIN_TOKEN_CHARS + " characters")
+  @AssertTrue(message = "auth.enabled needs auth.clusterToken of at least " + MIN_TOKEN_CHARS
+      + " characters, without white space at either end")
   public boolean isClusterTokenSet() {
-    return !enabled || (clusterToken != null && clusterToken.length() >= MIN_TOKEN_CHARS);
+    return !enabled || (clusterToken != null && clusterToken.length() >= MIN_TOKEN_CHARS
+        && clusterToken.equals(clusterToken.strip()));
   }
 
   /** Null if the tokens are well formed, else what is wrong with the first one that is not. */
@@ -55,6 +57,9 @@ public class AuthConfig {
       }
       if ((t.token == null) == (t.sha256 == null)) {
         return where + " ('" + t.name + "') needs exactly one of token and sha256";
+      }
+      if (t.token != null && !t.token.equals(t.token.strip())) {
+        return where + " ('" + t.name + "'): a token must not begin or end with white space";
       }
       if (t.token != null && t.token.length() < MIN_TOKEN_CHARS) {
         return where + " ('" + t.name + "'): a token needs at least " + MIN_TOKEN_CHARS + " characters";

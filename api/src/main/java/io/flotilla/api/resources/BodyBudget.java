@@ -29,6 +29,8 @@ public final class BodyBudget implements Filter {
   /** Bodies smaller than this are not counted. */
   static final long SMALL_BYTES = 64 * 1024;
   static final String REFUSED_METER = "flotilla.requests.body-budget-refused";
+  /** Bytes of large request bodies the node is reading now. */
+  public static final String READING_GAUGE = "flotilla.requests.body-bytes-reading";
 
   private final ByteBudget budget;
   private final long unknownLengthBytes;
@@ -40,6 +42,7 @@ public final class BodyBudget implements Filter {
     this.unknownLengthBytes = unknownLengthBytes;
     this.json = json;
     this.refused = metrics.meter(REFUSED_METER);
+    metrics.register(READING_GAUGE, (com.codahale.metrics.Gauge<Long>) budget::used);
   }
 
   @Override
@@ -48,7 +51,7 @@ public final class BodyBudget implements Filter {
     long length = request.getContentLengthLong();
     long bytes = length < 0 && "chunked".equalsIgnoreCase(((jakarta.servlet.http.HttpServletRequest) request)
         .getHeader("Transfer-Encoding")) ? unknownLengthBytes : length;
-    if (bytes < SMALL_BYTES) {
+    if (bytes < SMALL_BYTES || !io.flotilla.api.auth.RequestPaths.api((jakarta.servlet.http.HttpServletRequest) request)) {
       chain.doFilter(request, response);
       return;
     }

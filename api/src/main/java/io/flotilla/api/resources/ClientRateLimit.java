@@ -60,9 +60,12 @@ public final class ClientRateLimit implements Filter {
   @Override
   public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
       throws IOException, ServletException {
-    // A client is its token when auth is on (the nodes' own calls are not limited), else its address.
+    // API calls only (mapped to every path: a path with dot segments may be matched outside /v1
+    // and still reach an API resource). A client is its token when auth is on (the nodes' own
+    // calls are not limited), else its address.
     io.flotilla.api.auth.Principal principal = io.flotilla.api.auth.Principal.of((HttpServletRequest) request);
-    if (principal != null && principal.role() == io.flotilla.api.auth.Role.NODE) {
+    if (!io.flotilla.api.auth.RequestPaths.api((HttpServletRequest) request)
+        || principal != null && principal.role() == io.flotilla.api.auth.Role.NODE) {
       chain.doFilter(request, response);
       return;
     }

@@ -366,7 +366,8 @@ public final class KeyService {
     return switch (mode) {
       case STRONG -> strongRead(range, query);
       case FOLLOWER -> local ? followerReadHere(range, query) : followerRead(range, query, followerOf(range));
-      case STALE -> staleRead(range, query, local, minRevision, clock.millis() + requestTimeoutMillis);
+      case STALE -> staleRead(range, query, local, minRevision,
+          System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis));
     };
   }
 
@@ -405,15 +406,15 @@ public final class KeyService {
 
   /**
    * A read of the replica this node prefers, once it has applied {@code minRevision}: until
-   * {@code deadlineMillis} it looks again every 10 ms, then it gives up with {@code timeout}.
+   * {@code deadlineNanos} it looks again every 10 ms, then it gives up with {@code timeout}.
    */
   private CompletableFuture<Served<QueryResult>> staleRead(RangeDescriptor range, Query query, boolean local,
-      long minRevision, long deadlineMillis) {
-    return staleRead(range, query, local, minRevision, deadlineMillis, false);
+      long minRevision, long deadlineNanos) {
+    return staleRead(range, query, local, minRevision, deadlineNanos, false);
   }
 
   private CompletableFuture<Served<QueryResult>> staleRead(RangeDescriptor range, Query query, boolean local,
-      long minRevision, long deadlineMillis, boolean waiting) {
+      long minRevision, long deadlineNanos, boolean waiting) {
     String target = local ? host.self().id() : host.leaderOf(range).orElse(range.getReplicas(0));
     return replicas.query(target, query).thenApply(r -> new Served<>(r, target, r.getRevision())).thenCompose(served -> {
       if (served.result().hasRejected() || served.appliedRevision() >= minRevision) {
@@ -421,24 +422,24 @@ public final class KeyService {
       }
       if (!waiting) {
         staleReadsWaiting.incrementAndGet();
-        return staleReadLater(range, query, local, minRevision, deadlineMillis)
+        return staleReadLater(range, query, local, minRevision, deadlineNanos)
             .whenComplete((r, e) -> staleReadsWaiting.decrementAndGet());
       }
-      if (clock.millis() >= deadlineMillis) {
+      if (System.nanoTime() - deadlineNanos >= 0) {
         return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.TIMEOUT, "node " + target
             + " had applied revision " + served.appliedRevision() + " of range " + range.getId()
             + ", not min_revision " + minRevision + ", within the request timeout"));
       }
-      return staleReadLater(range, query, local, minRevision, deadlineMillis);
+      return staleReadLater(range, query, local, minRevision, deadlineNanos);
     });
   }
 
   private CompletableFuture<Served<QueryResult>> staleReadLater(RangeDescriptor range, Query query, boolean local,
-      long minRevision, long deadlineMillis) {
+      long minRevision, long deadlineNanos) {
     return CompletableFuture.supplyAsync(() -> null,
             CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
         .thenCompose(x -> staleRead(range, query.toBuilder().setNowMillis(clock.millis()).build(), local, minRevision,
-            deadlineMillis, true));
+            deadlineNanos, true));
   }
 
   private String followerOf(RangeDescriptor range) {

@@ -268,6 +268,9 @@ public final class PlacementController implements Managed {
               host.self().id(), Ranges.describe(range));
           host.removeReplica(range.getId(), range);
         }
+      } catch (IllegalStateException newer) {
+        // This node holds the range at a newer configuration that lists it: the driver's view is behind.
+        LOG.debug("node {}: kept its replica of range {}: {}", host.self().id(), range.getId(), newer.getMessage());
       } catch (java.io.IOException | RuntimeException e) {
         LOG.warn("node {}: could not drop the stale replica of range {}: {}", host.self().id(), range.getId(), e.toString());
       }

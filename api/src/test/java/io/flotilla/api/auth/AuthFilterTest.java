@@ -30,6 +30,22 @@ class AuthFilterTest {
     assertEquals(Role.ADMIN, AuthFilter.required("GET", "/v1/kvx"), "a path merely starting like /v1/kv is not one");
     assertEquals(Role.ADMIN, AuthFilter.required("GET", "/v2/anything"));
     assertEquals(Role.NODE, AuthFilter.required("POST", "/internal/v1/pd/heartbeat"));
+    assertEquals(Role.READ, AuthFilter.required("GET", "/v1/admin/ranges"), "the range listing clients route by");
+    assertEquals(Role.ADMIN, AuthFilter.required("POST", "/v1/admin/ranges"));
+    assertEquals(Role.ADMIN, AuthFilter.required("GET", "/v1/admin/ranges/7"));
+  }
+
+  /** A path with dot segments is judged as sent (Jersey's view) and as resolved (the servlets'): the higher need wins. */
+  @Test
+  void dotSegmentsCannotLowerWhatARequestNeeds() {
+    assertEquals(Role.WRITE, AuthFilter.required("PUT", "/v1/kv/x/%2e%2e/%2e%2e/%2e%2e/healthz", "/healthz"),
+        "a write of key x/../../../healthz is a write, not a probe");
+    assertEquals(Role.WRITE, AuthFilter.required("PUT", "/v1/kv/x/../../batch", "/v1/batch"));
+    assertEquals(Role.ADMIN, AuthFilter.required("GET", "/v1/%61dmin/cluster", "/v1/admin/cluster"));
+    assertEquals(Role.ADMIN, AuthFilter.required("GET", "/v1/kv/a/../../admin/x", "/v1/admin/x"),
+        "a key that resolves under /v1/admin needs what that path needs");
+    assertEquals(Role.NODE, AuthFilter.required("GET", "/v1/kv/../../internal/v1/ranges", "/internal/v1/ranges"));
+    assertNull(AuthFilter.required("GET", "/healthz", "/healthz"));
   }
 
   @Test

@@ -93,6 +93,15 @@ public final class HttpConnection implements AutoCloseable {
         s.setTcpNoDelay(true);
         s.setSoTimeout(timeoutMillis);
         s.connect(new InetSocketAddress(endpoint.host(), endpoint.port()), timeoutMillis);
+        if (endpoint.tls() != null) {
+          javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) endpoint.tls().getSocketFactory()
+              .createSocket(s, endpoint.host(), endpoint.port(), true);
+          javax.net.ssl.SSLParameters p = tls.getSSLParameters();
+          p.setEndpointIdentificationAlgorithm("HTTPS");
+          tls.setSSLParameters(p);
+          tls.startHandshake();
+          s = tls;
+        }
       } catch (IOException e) {
         s.close();
         throw e;
