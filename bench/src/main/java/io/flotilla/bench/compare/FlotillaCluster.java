@@ -30,10 +30,14 @@ public final class FlotillaCluster implements StoreCluster {
   private final List<Endpoint> endpoints;
   private final int initialRanges;
 
-  private FlotillaCluster(LocalCluster cluster, int initialRanges) {
+  private FlotillaCluster(LocalCluster cluster, int initialRanges) throws java.io.IOException {
     this.cluster = cluster;
     this.initialRanges = initialRanges;
-    this.endpoints = cluster.members().stream().map(m -> Endpoint.parse(m.http)).toList();
+    // With --set tls.enabled=true: the nodes serve HTTPS, trusted by the CA of their tls settings.
+    javax.net.ssl.SSLContext trust = cluster.spec().tlsCaFile().isPresent()
+        ? io.flotilla.common.NodeTls.clientContext(cluster.spec().tlsCaFile().get()) : null;
+    this.endpoints = cluster.members().stream().map(m -> trust == null ? Endpoint.parse(m.http)
+        : Endpoint.parse(m.http).withTls(trust)).toList();
   }
 
   /**
