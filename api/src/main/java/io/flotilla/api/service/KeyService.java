@@ -365,7 +365,8 @@ public final class KeyService {
     }
     return switch (mode) {
       case STRONG -> strongRead(range, query);
-      case FOLLOWER -> local ? followerReadHere(range, query) : followerRead(range, query, followerOf(range));
+      case FOLLOWER -> local ? followerReadHere(range, query)
+          : firstAnswer(readTargets(range, false), target -> followerRead(range, query, target));
       case STALE -> staleRead(range, query, local, minRevision,
           System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMillis));
     };
@@ -415,8 +416,9 @@ public final class KeyService {
 
   private CompletableFuture<Served<QueryResult>> staleRead(RangeDescriptor range, Query query, boolean local,
       long minRevision, long deadlineNanos, boolean waiting) {
-    String target = local ? host.self().id() : host.leaderOf(range).orElse(range.getReplicas(0));
-    return replicas.query(target, query).thenApply(r -> new Served<>(r, target, r.getRevision())).thenCompose(served -> {
+    List<String> targets = local ? List.of(host.self().id()) : readTargets(range, true);
+    return firstAnswer(targets, target -> replicas.query(target, query).thenApply(r -> new Served<>(r, target,
+        r.getRevision()))).thenCompose(served -> {
       if (served.result().hasRejected() || served.appliedRevision() >= minRevision) {
         return CompletableFuture.completedFuture(served);
       }
@@ -426,7 +428,7 @@ public final class KeyService {
             .whenComplete((r, e) -> staleReadsWaiting.decrementAndGet());
       }
       if (System.nanoTime() - deadlineNanos >= 0) {
-        return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.TIMEOUT, "node " + target
+        return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.TIMEOUT, "node " + served.servedBy()
             + " had applied revision " + served.appliedRevision() + " of range " + range.getId()
             + ", not min_revision " + minRevision + ", within the request timeout"));
       }
@@ -442,9 +444,43 @@ public final class KeyService {
             deadlineNanos, true));
   }
 
-  private String followerOf(RangeDescriptor range) {
-    String leader = host.leaderOf(range).orElse(null);
-    return range.getReplicasList().stream().filter(id -> !id.equals(leader)).findFirst().orElse(range.getReplicas(0));
+  /**
+   * The replicas a node without one of its own asks for a read of the range, in turn: the
+   * followers, then the leader (a follower read), or the leader first (a stale read: the
+   * freshest). A replica that is down is skipped for the next, so a read does not wait for the
+   * placement driver to repair the range.
+   */
+  private List<String> readTargets(RangeDescriptor range, boolean leaderFirst) {
+    String leader = host.leaderOf(range).filter(range.getReplicasList()::contains).orElse(null);
+    List<String> targets = new ArrayList<>();
+    if (leaderFirst && leader != null) {
+      targets.add(leader);
+    }
+    range.getReplicasList().stream().filter(id -> !id.equals(leader)).forEach(targets::add);
+    if (!leaderFirst && leader != null) {
+      targets.add(leader);
+    }
+    return targets;
+  }
+
+  /**
+   * The first of {@code targets} to answer {@code read}: a read changes nothing, so asking the
+   * next one is always safe. Each but the last gets an even share of the request timeout (a
+   * replica that is down may take that long to fail: its clients retry), the last the rest.
+   */
+  private <T> CompletableFuture<T> firstAnswer(List<String> targets, Function<String, CompletableFuture<T>> read) {
+    long share = Math.max(1, requestTimeoutMillis / targets.size());
+    CompletableFuture<T> answer = null;
+    for (int i = 0; i < targets.size(); i++) {
+      String target = targets.get(i);
+      boolean last = i == targets.size() - 1;
+      Function<Throwable, CompletableFuture<T>> attempt = ignored -> {
+        CompletableFuture<T> a = read.apply(target);
+        return last ? a : a.orTimeout(share, TimeUnit.MILLISECONDS);
+      };
+      answer = answer == null ? attempt.apply(null) : answer.exceptionallyCompose(attempt);
+    }
+    return answer;
   }
 
   // ---- scans ----------------------------------------------------------------------------
