@@ -3,6 +3,8 @@ package io.flotilla.api.resources;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.api.auth.Principal;
+import io.flotilla.api.auth.Role;
 import io.flotilla.api.config.LimitsConfig;
 import io.flotilla.api.service.BatchOpSpec;
 import io.flotilla.api.service.KeyService;
@@ -10,10 +12,12 @@ import io.flotilla.api.service.OpOutcome;
 import io.flotilla.common.ErrorCode;
 import io.flotilla.common.FlotillaException;
 import io.flotilla.proto.EntryResult;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.io.IOException;
@@ -49,7 +53,7 @@ public class BatchResource {
   @POST
   @Consumes(MediaType.WILDCARD)
   public CompletionStage<Response> batch(@jakarta.ws.rs.QueryParam("consistency") String consistency, InputStream body,
-      @jakarta.ws.rs.core.Context jakarta.servlet.http.HttpServletRequest request) {
+      @Context HttpServletRequest request) {
     io.flotilla.api.service.ReadMode mode = io.flotilla.api.service.ReadMode.parse(consistency);
     JsonNode root = parse(body);
     JsonNode atomicNode = root.get("atomic");
@@ -88,7 +92,7 @@ public class BatchResource {
     }
     boolean writes = ops.stream().anyMatch(o -> o.kind() != BatchOpSpec.Kind.GET);
     if (writes) {
-      io.flotilla.api.auth.Principal.require(request, io.flotilla.api.auth.Role.WRITE, "a batch with puts or deletes");
+      Principal.require(request, Role.WRITE, "a batch with puts or deletes");
     }
     return async.respond("batch", writes,
         keys.batch(atomic, ops, mode), outcomes -> render(ops, outcomes));

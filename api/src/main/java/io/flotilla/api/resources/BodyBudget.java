@@ -3,12 +3,14 @@ package io.flotilla.api.resources;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.api.auth.RequestPaths;
 import io.flotilla.api.service.ByteBudget;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 
@@ -48,10 +50,10 @@ public final class BodyBudget implements Filter {
   @Override
   public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
       throws IOException, ServletException {
-    long length = request.getContentLengthLong();
-    long bytes = length < 0 && "chunked".equalsIgnoreCase(((jakarta.servlet.http.HttpServletRequest) request)
-        .getHeader("Transfer-Encoding")) ? unknownLengthBytes : length;
-    if (bytes < SMALL_BYTES || !io.flotilla.api.auth.RequestPaths.api((jakarta.servlet.http.HttpServletRequest) request)) {
+    HttpServletRequest http = (HttpServletRequest) request;
+    long length = http.getContentLengthLong();
+    long bytes = length < 0 && "chunked".equalsIgnoreCase(http.getHeader("Transfer-Encoding")) ? unknownLengthBytes : length;
+    if (bytes < SMALL_BYTES || !RequestPaths.api(http)) {
       chain.doFilter(request, response);
       return;
     }
@@ -69,6 +71,7 @@ public final class BodyBudget implements Filter {
 
   private void refuse(HttpServletResponse response, long bytes) throws IOException {
     ErrorBodies.overloaded(response, json, "the node is reading " + budget.used() + " bytes of request bodies, and "
-        + bytes + " more would pass its limit of " + budget.max() + "; nothing was applied", 1, true);
+        + bytes + " more would pass its limit of " + budget.max() + "; nothing was applied",
+        ErrorBodies.RETRY_AFTER_SECONDS, true);
   }
 }

@@ -3,6 +3,9 @@ package io.flotilla.api.resources;
 import com.codahale.metrics.Meter;
 import com.codahale.metrics.MetricRegistry;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.api.auth.Principal;
+import io.flotilla.api.auth.RequestPaths;
+import io.flotilla.api.auth.Role;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -18,10 +21,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
- * Limits each client, by its address, to a rate of API requests on this node: a token bucket of
- * {@code burst} requests refilled at {@code perSecond}. A request over it is refused before
- * anything reads it: 429 {@code overloaded}, with {@code Retry-After} the seconds until the
- * client has a request again, nothing applied. Each node limits on its own, so a client that
+ * Limits each client (its token when auth is on, else its address) to a rate of API requests on
+ * this node: a token bucket of {@code burst} requests refilled at {@code perSecond}. A request
+ * over it is refused before anything reads it: 429 {@code overloaded}, with {@code Retry-After}
+ * the seconds until the client has a request again, nothing applied. Each node limits on its own, so a client that
  * spreads its requests over n nodes gets n times the rate.
  *
  * <p>A bucket that has filled up again is forgotten (at most once a minute, on a request), so
@@ -63,9 +66,9 @@ public final class ClientRateLimit implements Filter {
     // API calls only (mapped to every path: a path with dot segments may be matched outside /v1
     // and still reach an API resource). A client is its token when auth is on (the nodes' own
     // calls are not limited), else its address.
-    io.flotilla.api.auth.Principal principal = io.flotilla.api.auth.Principal.of((HttpServletRequest) request);
-    if (!io.flotilla.api.auth.RequestPaths.api((HttpServletRequest) request)
-        || principal != null && principal.role() == io.flotilla.api.auth.Role.NODE) {
+    HttpServletRequest http = (HttpServletRequest) request;
+    Principal principal = Principal.of(http);
+    if (!RequestPaths.api(http) || principal != null && principal.role() == Role.NODE) {
       chain.doFilter(request, response);
       return;
     }

@@ -32,6 +32,7 @@ import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -58,7 +59,7 @@ public final class KeyService {
   private final long lockWaitMillis;
   private final long requestTimeoutMillis;
   /** Stale reads waiting now for their replica to apply their {@code min_revision}. */
-  private final java.util.concurrent.atomic.AtomicInteger staleReadsWaiting = new java.util.concurrent.atomic.AtomicInteger();
+  private final AtomicInteger staleReadsWaiting = new AtomicInteger();
   private final Transactions transactions;
   private final RouteResolver resolver;
 
