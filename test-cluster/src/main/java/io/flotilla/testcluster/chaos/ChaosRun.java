@@ -98,15 +98,17 @@ public final class ChaosRun {
         history.nemesis("stop", n.heal());
       }
       Thread.sleep(Math.max(0, (end - System.nanoTime()) / 1_000_000));
-    } finally {
-      for (Nemesis n : nemeses) {
-        n.heal();
+    } catch (Exception | Error e) {
+      // Heal and stop first, then report the fault that stopped the run, not a heal that
+      // failed after it (a heal that follows a failed start may well fail too).
+      try {
+        healAndStop(nemeses, stop, clients);
+      } catch (Exception healing) {
+        e.addSuppressed(healing);
       }
-      stop.set(true);
-      for (Thread t : clients) {
-        t.join();
-      }
+      throw e;
     }
+    healAndStop(nemeses, stop, clients);
     cluster.awaitReady(Duration.ofSeconds(120));
     List<Op> ops = history.ops();
     Workload.Verdict verdict = workload.check(ops, api, urls);
@@ -141,6 +143,20 @@ public final class ChaosRun {
     }
     b.append("run directory: ").append(r.runDir()).append('\n');
     return b.toString();
+  }
+
+  /** Heals every nemesis, then stops the clients and waits for them. */
+  private static void healAndStop(List<Nemesis> nemeses, AtomicBoolean stop, List<Thread> clients) throws Exception {
+    try {
+      for (Nemesis n : nemeses) {
+        n.heal();
+      }
+    } finally {
+      stop.set(true);
+      for (Thread t : clients) {
+        t.join();
+      }
+    }
   }
 
   private static void sleepQuietly(long millis) {

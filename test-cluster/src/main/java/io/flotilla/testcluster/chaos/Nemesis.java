@@ -160,9 +160,27 @@ public interface Nemesis {
 
     @Override
     public String start(Random random) throws Exception {
-      paused = new Choice(cluster, random).pick(nodes(new Choice(cluster, random)));
-      cluster.pause(paused);
-      return "paused " + paused;
+      String node = new Choice(cluster, random).pick(nodes(new Choice(cluster, random)));
+      // Docker can refuse a pause when the container's cgroup does not freeze in time (a thread
+      // blocked in an fsync on a loaded machine): nothing was paused then, so try again, and
+      // if it keeps refusing, record that this fault did not happen rather than end the run.
+      RuntimeException refused = null;
+      for (int attempt = 0; attempt < 3; attempt++) {
+        try {
+          cluster.pause(node);
+          paused = node; // only once it is: heal must not resume a node that never paused
+          return "paused " + paused;
+        } catch (RuntimeException e) {
+          refused = e;
+          try {
+            cluster.resume(node); // in case the refusal came after all
+          } catch (RuntimeException notPaused) {
+            // the usual case: it never paused
+          }
+          Thread.sleep(200);
+        }
+      }
+      return "pause of " + node + " refused: " + refused.getMessage();
     }
 
     @Override
