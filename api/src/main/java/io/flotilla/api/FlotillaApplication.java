@@ -101,6 +101,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     if (node.join != null && NodeHost.persistedMembers(engine).isEmpty()) {
       JoinReply joined = ClusterJoin.join(http, node.join, self, Duration.ofMinutes(2));
       cluster = joined.getMembersList().stream().map(ClusterJoin::node).toList();
+      io.flotilla.api.service.PdClient.remember(engine, joined.getPlacementDriver()); // before the joined mark
       NodeHost.markJoined(engine, cluster, joined.getReplication(), joined.getFounders());
     }
     int replicas = NodeHost.persistedReplication(engine).orElse(node.replication);
@@ -109,10 +110,13 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         new HttpSnapshotSource(http, id -> hostRef.get().nodes().get(id)), tls);
     hostRef.set(host);
     io.flotilla.api.service.PdClient pd = new io.flotilla.api.service.PdClient(host);
-    io.flotilla.pd.PdStateMachine pdMachine = null;
-    if (pd.members().stream().anyMatch(m -> m.id().equals(self.id()))) {
-      pdMachine = new io.flotilla.pd.PdStateMachine(host.nodes().values().stream().map(ClusterJoin::address).toList());
-      pdMachine.onJoin(joiner -> {
+    // Any node can come to host a member of the placement driver's group (the PD leader moves it
+    // off nodes that leave); Ratis makes its state machine whenever it opens the group here.
+    AtomicReference<io.flotilla.pd.PdStateMachine> pdMachine = new AtomicReference<>();
+    host.registerGroup(io.flotilla.pd.PdGroups.groupId(), () -> {
+      io.flotilla.pd.PdStateMachine machine = new io.flotilla.pd.PdStateMachine(host.nodes().values().stream()
+          .limit(host.founders()).map(ClusterJoin::address).toList());
+      machine.onJoin(joiner -> {
         try {
           host.addMember(ClusterJoin.node(joiner));
         } catch (java.io.IOException | RuntimeException e) {
@@ -121,7 +125,14 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
               joiner.getId(), e.toString());
         }
       });
-      host.hostGroup(pd.group(), pdMachine);
+      pdMachine.set(machine);
+      return machine;
+    });
+    // A founding member creates its member of the group on its first start. A member added later
+    // got its copy from the leader; if its directory were gone, creating an empty one would make
+    // it a voter that forgot what it acknowledged.
+    if (pd.isMember() && pd.known().getConfIndex() == 0) {
+      host.hostGroup(pd.group());
     }
     AtomicBoolean started = new AtomicBoolean();
     env.lifecycle().manage(new Managed() {
@@ -206,17 +217,24 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         .minThreads(4).maxThreads(4).build();
     RangeOperations rangeOps = new RangeOperations(host, replicaReader, peers, resolver, clock, adminExecutor,
         node.requestTimeout.toMilliseconds() / 2, replicas);
+    OperationLog operationLog = new OperationLog(self.id(), clock, engine, env.getObjectMapper());
+    io.flotilla.api.service.ConsistencyChecks consistency = new io.flotilla.api.service.ConsistencyChecks(host, rangeOps,
+        Duration.ofMillis(node.consistencyCheckInterval.toMilliseconds()), env.metrics());
+    env.lifecycle().manage(consistency);
     env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
-        node.limits.maxKeyBytes, replicas, rangeOps, new OperationLog(self.id(), clock), pd,
+        node.limits.maxKeyBytes, replicas, rangeOps, operationLog, pd, consistency,
         node.requestTimeout.toMilliseconds() / 2));
     env.jersey().register(new OpsResource(host, started::get, env.metrics()));
     io.flotilla.api.service.PlacementController placement = new io.flotilla.api.service.PlacementController(host, pd,
-        pdMachine, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(replicas)), clock,
+        pdMachine::get, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(replicas)), clock,
         Duration.ofMillis(node.placement.interval.toMilliseconds()),
         Duration.ofMillis(node.placement.nodeDownAfter.toMilliseconds()),
         Duration.ofMillis(node.placement.operatorTimeout.toMilliseconds()), node.placement.enabled);
     env.lifecycle().manage(placement);
-    env.jersey().register(new InternalResource(host, stats, placement, pd, replicas));
+    env.jersey().register(new InternalResource(host, stats, placement, pd, replicas, operationLog));
+    if (node.failpoints.contains("corrupt-local-replica-for-tests")) {
+      env.jersey().register(new io.flotilla.api.resources.CorruptionResource(engine));
+    }
     if (node.clockSkewForTests) {
       env.jersey().register(new io.flotilla.api.resources.ClockResource(clock));
     }

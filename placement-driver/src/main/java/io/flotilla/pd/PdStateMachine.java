@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The placement driver's replicated state: declared node states and operators (running, and
  * the most recent finished ones). Kept in memory and rebuilt from the PD log on restart; the
- * log only grows by a few entries per operator, so it is never snapshotted or purged.
+ * log only grows by a few entries per operator, so it is never snapshotted or purged, and a
+ * member added to the group later replays it from the start.
  *
  * <p>Thread-safe: applies run on Ratis's updater thread, reads on any thread.
  */

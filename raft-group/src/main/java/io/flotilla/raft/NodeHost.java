@@ -90,8 +90,11 @@ public final class NodeHost implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
-  /** Groups other than ranges hosted on this server (the placement driver's), by group id. */
-  private final Map<RaftGroupId, StateMachine> otherMachines = new ConcurrentHashMap<>();
+  /**
+   * How to make the state machine of each group other than a range (the placement driver's), by
+   * group id: a fresh one each time Ratis opens the group here (a removed group's is closed).
+   */
+  private final Map<RaftGroupId, java.util.function.Supplier<StateMachine>> otherMachines = new ConcurrentHashMap<>();
   private final List<RaftGroup> otherGroups = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Identifies this node's in-process read requests to its own server. */
   private final ClientId localClient = ClientId.randomId();
@@ -102,6 +105,16 @@ public final class NodeHost implements AutoCloseable {
   private final Map<Long, org.apache.ratis.statemachine.TransactionContext> localAppends = new ConcurrentHashMap<>();
   private final LocalWrites localWrites;
   private final ExecutorService installExecutor;
+  /**
+   * Computes the replicas' consistency checksums, one at a time; at most a few wait (each holds
+   * an engine snapshot, which keeps RocksDB from dropping what it covers), the rest are refused.
+   */
+  private final java.util.concurrent.ThreadPoolExecutor checksumExecutor = new java.util.concurrent.ThreadPoolExecutor(
+      1, 1, 0, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(4), r -> {
+        Thread t = new Thread(r, "consistency-checksums");
+        t.setDaemon(true);
+        return t;
+      });
   /** Creates and removes range groups after splits and merges, one change at a time. */
   private final ExecutorService groupExecutor;
   /** Held while a range group is created, seeded or removed: one such change at a time. */
@@ -241,7 +254,7 @@ public final class NodeHost implements AutoCloseable {
 
   private RangeStateMachine newReplica(long rangeId) {
     return new RangeStateMachine(self.id(), rangeId, engine, snapshots, installExecutor, events, localWriter,
-        localAppends);
+        localAppends, checksumExecutor);
   }
 
   private RaftGroup groupToReopen(long rangeId) {
@@ -260,27 +273,34 @@ public final class NodeHost implements AutoCloseable {
   }
 
   /**
-   * Hosts a group that is not a range (the placement driver's) on this node's server, with
-   * {@code machine} as its state machine. Call before {@link #start}, which creates the group
-   * the first time.
+   * Registers how to make the state machine of a group that is not a range (the placement
+   * driver's), so that Ratis can open it here: from its directory at start, or when a peer adds
+   * this node to it. Call right after construction.
    */
-  public void hostGroup(RaftGroup group, StateMachine machine) {
+  public void registerGroup(RaftGroupId groupId, java.util.function.Supplier<StateMachine> machines) {
     synchronized (otherMachines) {
-      otherMachines.put(group.getGroupId(), machine);
-      otherGroups.add(group);
+      otherMachines.put(groupId, machines);
       otherMachines.notifyAll();
     }
   }
 
   /**
+   * Hosts a registered group that is not a range on this node: {@link #start} creates it with
+   * {@code group}'s members unless its directory exists. Call before {@link #start}.
+   */
+  public void hostGroup(RaftGroup group) {
+    otherGroups.add(group);
+  }
+
+  /**
    * The state machine of a non-range group (the placement driver's). Ratis opens the groups it
    * finds on disk on its own threads as soon as the server is built, which can be before the
-   * application registered that machine with {@link #hostGroup} right after: wait a little.
+   * application registered the group with {@link #registerGroup} right after: wait a little.
    */
   private StateMachine awaitOtherMachine(RaftGroupId groupId) {
     long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
     synchronized (otherMachines) {
-      StateMachine other;
+      java.util.function.Supplier<StateMachine> other;
       while ((other = otherMachines.get(groupId)) == null) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
@@ -293,7 +313,51 @@ public final class NodeHost implements AutoCloseable {
           throw new IllegalStateException("interrupted while opening group " + groupId, e);
         }
       }
-      return other;
+      return other.get();
+    }
+  }
+
+  /**
+   * The configuration of this node's member of a non-range group once it is committed and
+   * stable (no membership change under way), as far as this member applied its log; empty when
+   * the node does not host the group or a change is under way.
+   */
+  public Optional<org.apache.ratis.server.RaftConfiguration> settledConf(RaftGroupId groupId) {
+    try {
+      RaftServer.Division d = server.getDivision(groupId);
+      org.apache.ratis.server.RaftConfiguration conf = d.getRaftConf();
+      boolean settled = conf.getPreviousPeers().isEmpty() && d.getInfo().getLastAppliedIndex() >= conf.getLogEntryIndex();
+      return settled ? Optional.of(conf) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The log index of the latest configuration of this node's member of the group, if it hosts one. */
+  public java.util.OptionalLong confIndex(RaftGroupId groupId) {
+    try {
+      return java.util.OptionalLong.of(server.getDivision(groupId).getRaftConf().getLogEntryIndex());
+    } catch (IOException e) {
+      return java.util.OptionalLong.empty();
+    }
+  }
+
+  /**
+   * Stops hosting a non-range group and deletes its Raft directory (this node left the group),
+   * so that it is neither opened again at the next start nor stands for election.
+   */
+  public void leaveGroup(RaftGroupId groupId) throws IOException {
+    synchronized (groupChanges) {
+      otherGroups.removeIf(g -> g.getGroupId().equals(groupId));
+      if (toList(server.getGroupIds()).contains(groupId)) {
+        org.apache.ratis.protocol.RaftClientReply reply = server.groupManagement(
+            org.apache.ratis.protocol.GroupManagementRequest.newRemove(
+                localClient, server.getId(), localCallIds.incrementAndGet(), groupId, true, false));
+        if (!reply.isSuccess()) {
+          throw new IOException("node " + self.id() + ": leaving group " + groupId + " failed: " + reply.getException());
+        }
+        LOG.info("node {}: left group {} and deleted its directory", self.id(), groupId);
+      }
     }
   }
 
@@ -920,5 +984,15 @@ public final class NodeHost implements AutoCloseable {
     forwarding.close();
     server.close();
     installExecutor.shutdownNow();
+    // A checksum still reading must finish before the engine closes under it (it stops at the
+    // next key once interrupted).
+    checksumExecutor.shutdownNow();
+    try {
+      if (!checksumExecutor.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        LOG.warn("node {}: a consistency checksum is still reading at shutdown", self.id());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

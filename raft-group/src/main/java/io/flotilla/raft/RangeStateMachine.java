@@ -58,6 +58,14 @@ public final class RangeStateMachine extends BaseStateMachine {
   private static final Logger LOG = LoggerFactory.getLogger(RangeStateMachine.class);
 
   private final io.flotilla.statemachine.WriteSample recentWrites = new io.flotilla.statemachine.WriteSample();
+  /** The latest consistency checks' results on this replica, by check id (a few are kept). */
+  private final java.util.Map<Long, io.flotilla.proto.ConsistencyChecksum> checksums =
+      java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<Long, io.flotilla.proto.ConsistencyChecksum> eldest) {
+          return size() > 4;
+        }
+      });
   private final String nodeId;
   private final long rangeId;
   private final KvEngine engine;
@@ -108,9 +116,16 @@ public final class RangeStateMachine extends BaseStateMachine {
   /** Set once Ratis closed this replica's division; a division opened again gets a new replica. */
   private volatile boolean closed;
 
+  /**
+   * Computes consistency checksums off the apply thread, for every replica of the node (each
+   * reads a range's span from an engine snapshot taken when its entry was applied).
+   */
+  private final Executor checksumExecutor;
+
   RangeStateMachine(String nodeId, long rangeId, KvEngine engine, SnapshotSource snapshots,
       Executor installExecutor, RangeEvents events, org.apache.ratis.protocol.ClientId localWriter,
-      java.util.Map<Long, TransactionContext> localAppends) {
+      java.util.Map<Long, TransactionContext> localAppends, Executor checksumExecutor) {
+    this.checksumExecutor = checksumExecutor;
     this.localAppends = localAppends;
     this.localWriterId = localWriter;
     this.localWriter = com.google.protobuf.ByteString.copyFrom(localWriter.toByteString().toByteArray());
@@ -385,6 +400,9 @@ public final class RangeStateMachine extends BaseStateMachine {
       revision = applied.revision();
       result = applied.result();
       recentWrites.record(command);
+      if (command.hasChecksum() && !result.hasRejected()) {
+        startChecksum(command.getChecksum().getId(), index, applied.revision());
+      }
       if (result.hasRangeChange()) {
         announce(result.getRangeChange());
       }
@@ -562,6 +580,11 @@ public final class RangeStateMachine extends BaseStateMachine {
           .setMessage(io.flotilla.common.Ranges.describe(r) + " is being merged into range " + r.getFrozenInto()))
           .build();
     }
+    if (query.hasStatus() && query.getStatus().getChecksumId() != 0) {
+      // A consistency check's poll: its result only, no scan of the span.
+      return QueryResult.newBuilder().setRevision(rev).setStatus(RangeStatus.newBuilder().setRange(r)
+          .setServedBy(nodeId).mergeFrom(consistencyStatus(query.getStatus().getChecksumId()))).build();
+    }
     if (query.hasStatus()) {
       TermIndex applied = getLastAppliedTermIndex();
       return QueryResult.newBuilder().setRevision(rev).setStatus(RangeStatus.newBuilder().setRange(r)
@@ -580,6 +603,40 @@ public final class RangeStateMachine extends BaseStateMachine {
           .build();
     }
     return RangeQueries.evaluate(query, r, rev, engine);
+  }
+
+  /**
+   * Starts the consistency checksum of check {@code id}, applied at {@code index}: of the span as
+   * the engine holds it now, right after the entry's apply (under applyLock), so every replica
+   * reads the same data whatever else its engine does meanwhile.
+   */
+  private void startChecksum(long id, long index, long atRevision) {
+    RangeDescriptor r = range;
+    io.flotilla.proto.ConsistencyChecksum.Builder pending = io.flotilla.proto.ConsistencyChecksum.newBuilder()
+        .setId(id).setIndex(index).setRevision(atRevision);
+    checksums.put(id, pending.build());
+    KvEngine.Snapshot snap = engine.snapshot();
+    try {
+      checksumExecutor.execute(() -> {
+        try (snap) {
+          checksums.put(id, pending.setChecksum(RangeSnapshots.checksum(snap, r)).setReady(true).build());
+        } catch (RuntimeException e) {
+          LOG.warn("range {} node {}: consistency checksum {} failed: {}", rangeId, nodeId, id, e.toString());
+          checksums.remove(id);
+        }
+      });
+    } catch (RuntimeException rejected) {
+      // Too many checks waiting on this node (each holds an engine snapshot), or it is stopping:
+      // this replica has no result, and the check counts as incomplete.
+      LOG.info("range {} node {}: consistency checksum {} not computed: {}", rangeId, nodeId, id, rejected.toString());
+      snap.close();
+      checksums.remove(id);
+    }
+  }
+
+  private RangeStatus consistencyStatus(long checkId) {
+    io.flotilla.proto.ConsistencyChecksum c = checkId == 0 ? null : checksums.get(checkId);
+    return c == null ? RangeStatus.getDefaultInstance() : RangeStatus.newBuilder().setConsistency(c).build();
   }
 
   /** Answers a query from this replica's local state (a stale read), skipping any RPC. */

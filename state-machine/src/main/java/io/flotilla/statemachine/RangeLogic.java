@@ -212,6 +212,7 @@ public final class RangeLogic {
         result.setExpire(ExpireResult.newBuilder().setRemoved(expire(command.getExpire())));
         wrote = false; // expired keys are invisible already
       }
+      case CHECKSUM -> wrote = false; // the replica computes it after applying (RangeStateMachine)
       default -> {
         return rejected(rejection(Rejection.Reason.INVALID, "command has no operation", 0), revision);
       }

@@ -195,14 +195,29 @@ public final class RangeSnapshots {
    * that applied the same log. Reads one consistent engine snapshot.
    */
   public static long checksum(KvEngine engine, RangeDescriptor range) {
-    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
     try (KvEngine.Snapshot snap = engine.snapshot()) {
-      for (ColumnFamily cf : SPAN_FAMILIES) {
-        crc.update(cf.ordinal());
-        try (KvIterator it = snap.iterate(cf, range.getStart().toByteArray(), range.getEnd().toByteArray(), false)) {
-          for (; it.valid(); it.next()) {
-            crc.update(it.key());
-            crc.update(it.value());
+      return checksum(snap, range);
+    }
+  }
+
+  /**
+   * The checksum of the range's data as {@code reader} (a consistent snapshot) sees it: CRC32C
+   * over each key and value with its length first (so bytes cannot move between the two
+   * unnoticed). Stops with an exception once the thread is interrupted.
+   */
+  public static long checksum(KvReader reader, RangeDescriptor range) {
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    java.nio.ByteBuffer length = java.nio.ByteBuffer.allocate(4);
+    for (ColumnFamily cf : SPAN_FAMILIES) {
+      crc.update(cf.ordinal());
+      try (KvIterator it = reader.iterate(cf, range.getStart().toByteArray(), range.getEnd().toByteArray(), false)) {
+        for (; it.valid(); it.next()) {
+          if (Thread.currentThread().isInterrupted()) {
+            throw new IllegalStateException("checksum of range " + range.getId() + " interrupted");
+          }
+          for (byte[] part : new byte[][] {it.key(), it.value()}) {
+            crc.update(length.clear().putInt(part.length).array());
+            crc.update(part);
           }
         }
       }

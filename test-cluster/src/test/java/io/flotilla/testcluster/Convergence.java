@@ -4,10 +4,34 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 
-/** Waiting for a range's replicas to hold the same data, shared by the whole-cluster tests. */
+/** Waiting for the cluster to reach a state, shared by the whole-cluster tests. */
 final class Convergence {
   private Convergence() {}
+
+  /**
+   * Reads {@code read} every 250 ms until {@code done} holds for its answer, and returns that
+   * answer; fails after {@code timeout} with the last one. A read that fails counts as not yet.
+   */
+  static JsonNode await(Supplier<JsonNode> read, String what, Duration timeout, Predicate<JsonNode> done)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    JsonNode last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        last = read.get();
+        if (done.test(last)) {
+          return last;
+        }
+      } catch (AssertionError | RuntimeException e) {
+        last = null;
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError(what + " did not happen within " + timeout + "; last answer: " + last);
+  }
 
   /**
    * Polls {@code GET /v1/admin/ranges/{id}?checksum=true} on node {@code via} until the range

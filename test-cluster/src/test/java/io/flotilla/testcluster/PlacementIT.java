@@ -77,20 +77,7 @@ class PlacementIT {
   }
 
   private JsonNode await(String via, String what, Duration timeout, Predicate<JsonNode> done) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    JsonNode last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        last = ranges(via);
-        if (done.test(last)) {
-          return last;
-        }
-      } catch (AssertionError | RuntimeException e) {
-        last = null;
-      }
-      Thread.sleep(250);
-    }
-    throw new AssertionError(what + " did not happen within " + timeout + "; ranges: " + last);
+    return Convergence.await(() -> ranges(via), what, timeout, done);
   }
 
   private void assertAllKeysReadable(String via) {

@@ -32,7 +32,8 @@ class RangeOperationsIT {
 
   @BeforeAll
   void startCluster() throws Exception {
-    cluster = ProcessCluster.start("rangeops", 42, 3, Map.of());
+    // The failpoint only adds an endpoint that corrupts a replica; the consistency test calls it.
+    cluster = ProcessCluster.start("rangeops", 42, 3, Map.of("failpoints", List.of("corrupt-local-replica-for-tests")));
     api = cluster.api();
     urls = List.of(cluster.url("n1"), cluster.url("n2"), cluster.url("n3"));
   }
@@ -209,20 +210,109 @@ class RangeOperationsIT {
   }
 
   @Test
-  void operationsListsWhatThisNodeRanWithItsOutcome() {
+  void operationsListsWhatAnyNodeRanWithItsOutcomeAlsoAfterThatNodeRestarts() throws Exception {
     long id = rangeOf("a").get("id").asLong();
     assertEquals(200, admin(urls.get(1), "POST", "ranges/" + id + "/transfer-leader", "{\"to\": \"n1\"}").status());
     assertError(admin(urls.get(1), "POST", "ranges/" + id + "/split", "{\"at\": \"zzz\"}"), 422, "unprocessable");
-    JsonNode ops = admin(urls.get(1), "GET", "operations", null).json().get("operations");
+    assertListsBoth(urls.get(1));
+    assertListsBoth(urls.get(2)); // accepted by n2, asked of n3
+    cluster.kill("n2");
+    cluster.start("n2");
+    cluster.awaitReady(Duration.ofSeconds(60));
+    assertListsBoth(urls.get(0));
+  }
+
+  @Test
+  void aConsistencyCheckFindsAReplicaThatDiverged() {
+    for (int i = 0; i < 20; i++) {
+      assertEquals(200, api.put(urls.get(i % 3), "c/consistency/" + i, "v" + i).status());
+    }
+    long id = rangeOf("c/consistency/0").get("id").asLong();
+    JsonNode ok = checkConsistency(id);
+    assertEquals("consistent", ok.get("status").asText(), ok::toString);
+    assertEquals(3, ok.get("replicas").size(), ok::toString);
+    java.util.Set<String> sums = new java.util.HashSet<>();
+    java.util.Set<Long> indexes = new java.util.HashSet<>();
+    for (JsonNode r : ok.get("replicas")) {
+      sums.add(r.get("checksum").asText());
+      indexes.add(r.get("index").asLong());
+    }
+    assertEquals(1, sums.size(), ok::toString);
+    assertEquals(1, indexes.size(), "every replica's checksum is of the same log entry: " + ok);
+
+    long inconsistentBefore = inconsistentCount();
+    // One replica's storage changes past the log: the next check reports it.
+    String victim = ok.get("replicas").get(2).get("node").asText();
+    Resp corrupted = api.raw("PUT", cluster.url(victim) + "/internal/v1/test/corrupt/c/consistency/7",
+        "tampered".getBytes(StandardCharsets.UTF_8));
+    assertEquals(204, corrupted.status(), corrupted::toString);
+    JsonNode bad = checkConsistency(id);
+    assertEquals("inconsistent", bad.get("status").asText(), bad::toString);
+    String odd = null;
+    for (JsonNode r : bad.get("replicas")) {
+      long agreeing = 0;
+      for (JsonNode other : bad.get("replicas")) {
+        agreeing += other.get("checksum").asText().equals(r.get("checksum").asText()) ? 1 : 0;
+      }
+      if (agreeing == 1) {
+        odd = r.get("node").asText();
+      }
+    }
+    assertEquals(victim, odd, "the replica that differs is the corrupted one: " + bad);
+    assertEquals(0, inconsistentBefore);
+    assertTrue(inconsistentCount() >= 1, "counted on the checking node");
+
+    // Written again through the log, the key agrees everywhere.
+    assertEquals(200, api.put(urls.get(0), "c/consistency/7", "v7").status());
+    assertEquals("consistent", checkConsistency(id).get("status").asText());
+  }
+
+  private long inconsistentCount() {
+    return api.raw("GET", urls.get(0) + "/admin/metrics", null).json().path("meters")
+        .path("flotilla.consistency.inconsistent").path("count").asLong();
+  }
+
+  /** The check's result: from the answer, or (a 202 on a slow machine) from the operations list once it ended. */
+  private JsonNode checkConsistency(long rangeId) {
+    Resp r = admin(urls.get(0), "POST", "ranges/" + rangeId + "/check-consistency", null);
+    if (r.status() == 200) {
+      return r.json();
+    }
+    assertEquals(202, r.status(), r::toString);
+    String id = r.json().get("operation").asText();
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      for (JsonNode op : admin(urls.get(0), "GET", "operations", null).json().get("operations")) {
+        if (id.equals(op.get("id").asText()) && !"running".equals(op.get("status").asText())) {
+          assertEquals("succeeded", op.get("status").asText(), op::toString);
+          return op.get("result");
+        }
+      }
+      try {
+        Thread.sleep(250);
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+    }
+    throw new AssertionError("consistency check " + id + " did not end within 60 s");
+  }
+
+  /** Lists the transfer and the refused split that n2 ran, with their outcomes. */
+  private void assertListsBoth(String via) {
+    Resp r = admin(via, "GET", "operations", null);
+    assertEquals(200, r.status(), r::toString);
+    assertEquals("[]", r.json().get("nodes_not_answering").toString(), r::toString);
     boolean sawTransfer = false;
     boolean sawFailedSplit = false;
-    for (JsonNode op : ops) {
+    for (JsonNode op : r.json().get("operations")) {
       assertFalse(op.get("id").asText().isEmpty());
-      sawTransfer |= "transfer-leader".equals(op.get("type").asText()) && "succeeded".equals(op.get("status").asText());
-      sawFailedSplit |= "split".equals(op.get("type").asText()) && "failed".equals(op.get("status").asText())
+      boolean byN2 = op.get("id").asText().startsWith("n2-");
+      sawTransfer |= byN2 && "transfer-leader".equals(op.get("type").asText())
+          && "succeeded".equals(op.get("status").asText());
+      sawFailedSplit |= byN2 && "split".equals(op.get("type").asText()) && "failed".equals(op.get("status").asText())
           && op.get("message").asText().contains("outside");
     }
-    assertTrue(sawTransfer && sawFailedSplit, ops::toString);
+    assertTrue(sawTransfer && sawFailedSplit, "via " + via + ": " + r.json());
   }
 
   private static void assertError(Resp r, int status, String code) {

@@ -30,9 +30,11 @@ public class NodeConfig {
   @JsonProperty public String join;
 
   /**
-   * Deliberate bugs, for tests that prove the chaos harness's checkers catch them
-   * ({@code strong-reads-from-local-replica}, {@code ack-writes-before-commit}). Never set in
-   * production: they break linearizability and durability on purpose.
+   * Deliberate bugs, for tests that prove the checkers catch them: the chaos harness's
+   * ({@code strong-reads-from-local-replica}, {@code ack-writes-before-commit}) and consistency
+   * checks' ({@code corrupt-local-replica-for-tests}: {@code PUT /internal/v1/test/corrupt/{key}}
+   * writes past the Raft log). Never set in production: they break linearizability, durability
+   * and replica agreement on purpose.
    */
   @NotNull @JsonProperty public List<String> failpoints = new ArrayList<>();
 
@@ -75,6 +77,13 @@ public class NodeConfig {
    * and expired keys removed (through the log).
    */
   @NotNull @JsonProperty public Duration sweepInterval = Duration.seconds(2);
+
+  /**
+   * How often each node runs a consistency check of one of the ranges it leads (each in turn;
+   * ranges asleep are skipped): its replicas' checksums of the range's data as of one log entry
+   * must agree. 0s: only when asked ({@code POST /v1/admin/ranges/{id}/check-consistency}).
+   */
+  @NotNull @JsonProperty public Duration consistencyCheckInterval = Duration.minutes(5);
 
   @Min(8) @JsonProperty public long blockCacheMb = 64;
 

@@ -1,21 +1,25 @@
 package io.flotilla.api.resources;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.api.service.ConsistencyCheck;
+import io.flotilla.api.service.ConsistencyChecks;
 import io.flotilla.api.service.KeyService;
 import io.flotilla.api.service.NodeStats;
+import io.flotilla.api.service.OperationLog;
+import io.flotilla.api.service.RangeOperations;
 import io.flotilla.common.ClusterNode;
 import io.flotilla.common.ErrorCode;
 import io.flotilla.common.FlotillaException;
+import io.flotilla.proto.PdState;
 import io.flotilla.proto.Query;
 import io.flotilla.proto.QueryResult;
+import io.flotilla.proto.RangeChange;
 import io.flotilla.proto.RangeDescriptor;
 import io.flotilla.proto.RangeStatus;
 import io.flotilla.proto.StatusQuery;
 import io.flotilla.raft.NodeHost;
-import io.flotilla.api.service.OperationLog;
-import io.flotilla.api.service.RangeOperations;
-import io.flotilla.proto.RangeChange;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -31,12 +35,18 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * shared/API.md's admin section: cluster and range status, and the range operations one node
@@ -56,12 +66,15 @@ public class AdminResource {
   private final RangeOperations operations;
   private final OperationLog log;
   private final io.flotilla.api.service.PdClient pd;
+  private final ConsistencyChecks consistency;
   private final long acceptAfterMillis;
 
   public AdminResource(NodeHost host, io.flotilla.api.service.ReplicaReader replicas, NodeStats stats, HttpClient http,
       ObjectMapper json, Async async, int maxKeyBytes, int replication, RangeOperations operations, OperationLog log,
-      io.flotilla.api.service.PdClient pd, long acceptAfterMillis) {
+      io.flotilla.api.service.PdClient pd, ConsistencyChecks consistency,
+      long acceptAfterMillis) {
     this.host = host;
+    this.consistency = consistency;
     this.pd = pd;
     this.acceptAfterMillis = acceptAfterMillis;
     this.operations = operations;
@@ -103,6 +116,7 @@ public class AdminResource {
       summary.put("replication_factor", replication);
       summary.put("nodes_up", views.stream().filter(v -> "up".equals(v.get("state"))).count());
       summary.put("placement_driver_leader", pd.leader().orElse(null));
+      summary.put("placement_driver_members", pd.known().getIdsList());
       Map<String, Object> out = new LinkedHashMap<>();
       out.put("nodes", views);
       out.put("summary", summary);
@@ -115,26 +129,9 @@ public class AdminResource {
     view.put("id", node.id());
     view.put("http", node.httpUrl());
     view.put("raft", node.raftAddress());
-    CompletableFuture<Map<String, Object>> remote;
-    if (node.id().equals(host.self().id())) {
-      remote = CompletableFuture.completedFuture(stats.snapshot());
-    } else {
-      HttpRequest req = HttpRequest.newBuilder(URI.create(node.httpUrl() + "/internal/v1/stats"))
-          .timeout(Duration.ofSeconds(1)).GET().build();
-      remote = http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray()).thenApply(resp -> {
-        if (resp.statusCode() != 200) {
-          return null;
-        }
-        try {
-          JsonNode n = json.readTree(resp.body());
-          Map<String, Object> m = new LinkedHashMap<>();
-          n.fields().forEachRemaining(e -> m.put(e.getKey(), json.convertValue(e.getValue(), Object.class)));
-          return m;
-        } catch (java.io.IOException e) {
-          return null;
-        }
-      }).exceptionally(e -> null);
-    }
+    CompletableFuture<Map<String, Object>> remote = node.id().equals(host.self().id())
+        ? CompletableFuture.completedFuture(stats.snapshot())
+        : fetch(node, "/internal/v1/stats", new TypeReference<Map<String, Object>>() { });
     return remote.thenApply(s -> {
       view.put("state", s == null ? "down" : "up");
       if (s != null) {
@@ -143,6 +140,21 @@ public class AdminResource {
       }
       return view;
     });
+  }
+
+  /** A peer's JSON answer to an internal GET within a second, or null when it gives none. */
+  private <T> CompletableFuture<T> fetch(ClusterNode node, String path, TypeReference<T> type) {
+    HttpRequest req = HttpRequest.newBuilder(URI.create(node.httpUrl() + path)).timeout(Duration.ofSeconds(1)).GET().build();
+    return http.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray()).thenApply(resp -> {
+      if (resp.statusCode() != 200) {
+        return null;
+      }
+      try {
+        return json.readValue(resp.body(), type);
+      } catch (java.io.IOException e) {
+        return null;
+      }
+    }).exceptionally(e -> null);
   }
 
   @GET
@@ -307,6 +319,22 @@ public class AdminResource {
     return respondOrAccept("admin_transfer_leader", op);
   }
 
+  /**
+   * A consistency check of the range (not in API.md): every replica computes a checksum of the
+   * range's data as of one log entry, and the answer compares them: {@code consistent},
+   * {@code inconsistent} (the replicas diverged; also logged as an error), or
+   * {@code incomplete} (a replica had no result in time).
+   */
+  @POST
+  @Path("ranges/{id}/check-consistency")
+  @Consumes(MediaType.WILDCARD)
+  public CompletionStage<Response> checkConsistency(@PathParam("id") String id) {
+    long rangeId = rangeId(id);
+    OperationLog.Tracked<ConsistencyCheck> op = log.track("check-consistency",
+        Map.of("range", rangeId), consistency.check(rangeId), ConsistencyCheck::view);
+    return respondOrAccept("admin_check_consistency", op);
+  }
+
   @POST
   @Path("ranges/{id}/move")
   @Consumes(MediaType.WILDCARD)
@@ -335,7 +363,22 @@ public class AdminResource {
   @GET
   @Path("operations")
   public CompletionStage<Response> operations() {
-    return async.respond("admin_operations", false, pd.state(), state -> {
+    // Each node's own operations (admin calls it accepted), gathered from every node: a client
+    // may ask any node about an operation another one accepted.
+    Map<String, CompletableFuture<List<Map<String, Object>>>> perNode = new LinkedHashMap<>();
+    for (ClusterNode node : host.nodes().values()) {
+      perNode.put(node.id(), node.id().equals(host.self().id()) ? CompletableFuture.completedFuture(log.views())
+          : fetch(node, "/internal/v1/operations",
+              new TypeReference<List<Map<String, Object>>>() { }));
+    }
+    // Without the placement driver (no quorum), the nodes' own operations are still listed.
+    AtomicReference<String> pdError = new AtomicReference<>();
+    CompletableFuture<PdState> driver = pd.state().exceptionally(e -> {
+      pdError.set(KeyService.unwrap(e).getMessage());
+      return PdState.getDefaultInstance();
+    });
+    CompletableFuture<?> all = CompletableFuture.allOf(perNode.values().toArray(CompletableFuture[]::new));
+    return async.respond("admin_operations", false, driver.thenCombine(all, (state, x) -> state), state -> {
       List<Map<String, Object>> out = new ArrayList<>();
       for (io.flotilla.proto.NodeStateChange n : state.getNodesList()) {
         if (!"UP".equals(n.getState())) {
@@ -351,7 +394,7 @@ public class AdminResource {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("id", op.getId());
         v.put("type", op.getKind());
-        v.put("range", op.getRangeId());
+        v.put("range", op.getRangeId() == io.flotilla.pd.PdPlacement.RANGE_ID ? null : op.getRangeId());
         v.put("steps", op.getStepsList().stream().map(st -> st.getKindCase().name().toLowerCase(java.util.Locale.ROOT)
             + " " + switch (st.getKindCase()) {
               case ADD_REPLICA -> st.getAddReplica();
@@ -370,9 +413,38 @@ public class AdminResource {
         v.put("message", op.getMessage().isEmpty() ? null : op.getMessage());
         out.add(v);
       }
-      out.addAll(log.views());
-      return Response.ok(Map.of("operations", out)).build();
+      List<Map<String, Object>> direct = new ArrayList<>();
+      List<String> unanswered = new ArrayList<>();
+      Set<String> removed = new HashSet<>();
+      state.getNodesList().stream().filter(n -> "REMOVED".equals(n.getState())).forEach(n -> removed.add(n.getNode()));
+      perNode.forEach((id, views) -> {
+        List<Map<String, Object>> v = views.join();
+        if (v != null) {
+          direct.addAll(v);
+        } else if (!removed.contains(id)) {
+          unanswered.add(id); // a decommissioned node may well be turned off
+        }
+      });
+      // Running ones first, then the rest, newest first.
+      direct.sort(Comparator.comparing((Map<String, Object> v) -> !"running".equals(v.get("status")))
+          .thenComparing(v -> startedAt(v.get("started_at")), Comparator.reverseOrder()));
+      out.addAll(direct);
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("operations", out);
+      body.put("nodes_not_answering", unanswered);
+      if (pdError.get() != null) {
+        body.put("placement_driver_unavailable", pdError.get());
+      }
+      return Response.ok(body).build();
     });
+  }
+
+  private static Instant startedAt(Object text) {
+    try {
+      return text instanceof String t ? Instant.parse(t) : Instant.EPOCH;
+    } catch (DateTimeParseException e) {
+      return Instant.EPOCH;
+    }
   }
 
   /** Moves every replica off the node (the placement driver does it), then marks it removed. */

@@ -14,7 +14,10 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
 import java.util.Map;
 
-/** Node-to-node endpoints: range snapshots for catching-up replicas, and node stats. Not public API. */
+/**
+ * Node-to-node endpoints: heartbeats and joins, range snapshots for catching-up replicas, node
+ * stats and operations. Not public API.
+ */
 @Path("/internal/v1")
 public class InternalResource {
   private final NodeHost host;
@@ -22,10 +25,12 @@ public class InternalResource {
   private final io.flotilla.api.service.PlacementController placement;
   private final io.flotilla.api.service.PdClient pd;
   private final int replication;
+  private final io.flotilla.api.service.OperationLog log;
 
   public InternalResource(NodeHost host, NodeStats stats, io.flotilla.api.service.PlacementController placement,
-      io.flotilla.api.service.PdClient pd, int replication) {
+      io.flotilla.api.service.PdClient pd, int replication, io.flotilla.api.service.OperationLog log) {
     this.host = host;
+    this.log = log;
     this.stats = stats;
     this.placement = placement;
     this.pd = pd;
@@ -67,7 +72,7 @@ public class InternalResource {
         return ErrorBodies.of(new FlotillaException(ErrorCode.UNPROCESSABLE, refusal));
       }
       io.flotilla.proto.JoinReply.Builder reply = io.flotilla.proto.JoinReply.newBuilder().setReplication(replication)
-          .setFounders(host.founders());
+          .setFounders(host.founders()).setPlacementDriver(pd.committedHere().orElse(pd.known()));
       host.nodes().values().forEach(n -> reply.addMembers(io.flotilla.api.service.ClusterJoin.address(n)));
       if (!host.nodes().containsKey(node.getId())) {
         reply.addMembers(node); // this node has not applied the join yet
@@ -150,6 +155,14 @@ public class InternalResource {
   public Response ranges() {
     return Response.ok(io.flotilla.proto.RangeList.newBuilder().addAllRanges(host.routing().all()).build()
         .toByteArray()).build();
+  }
+
+  /** The admin operations this node accepted, for {@code GET /v1/admin/operations} on any node. */
+  @GET
+  @Path("operations")
+  @Produces(MediaType.APPLICATION_JSON)
+  public java.util.List<Map<String, Object>> operations() {
+    return log.views();
   }
 
   @GET

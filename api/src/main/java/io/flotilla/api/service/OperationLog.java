@@ -1,5 +1,13 @@
 package io.flotilla.api.service;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flotilla.statemachine.ColumnFamily;
+import io.flotilla.statemachine.KvEngine;
+import io.flotilla.statemachine.KvIterator;
+import io.flotilla.statemachine.MetaKeys;
+import io.flotilla.statemachine.Mutations;
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -10,12 +18,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The admin operations this node drove (split, merge, transfer-leader): running ones and the
- * most recent finished ones, for {@code GET /v1/admin/operations}. Thread-safe.
+ * The admin operations this node drove (split, merge, move, transfer-leader): running ones and
+ * the most recent finished ones, for {@code GET /v1/admin/operations} (which gathers every
+ * node's). Each is kept in the node's storage as it starts and as it ends, so a restart loses
+ * none; one that was running when the node stopped is listed as {@code unknown}: the range
+ * change it asked for may or may not have taken effect. Thread-safe.
  */
 public final class OperationLog {
+  private static final Logger LOG = LoggerFactory.getLogger(OperationLog.class);
   private static final int KEEP_FINISHED = 200;
 
   /** One operation's record; its outcome fields are set once, when it finishes. */
@@ -34,6 +48,27 @@ public final class OperationLog {
       this.type = type;
       this.target = target;
       this.startedAt = startedAt;
+    }
+
+    /** An operation as the storage kept it. */
+    private static Operation stored(Map<String, Object> v) {
+      Map<String, Object> target = new LinkedHashMap<>(v);
+      for (String k : List.of("id", "type", "status", "started_at", "finished_at", "message", "result")) {
+        target.remove(k);
+      }
+      Operation op = new Operation((String) v.get("id"), (String) v.get("type"), target,
+          Instant.parse((String) v.get("started_at")));
+      op.status = (String) v.get("status");
+      op.message = (String) v.get("message");
+      op.finishedAt = v.get("finished_at") == null ? null : Instant.parse((String) v.get("finished_at"));
+      @SuppressWarnings("unchecked")
+      Map<String, Object> result = (Map<String, Object>) v.getOrDefault("result", Map.of());
+      op.result = result;
+      return op;
+    }
+
+    private long sequence() {
+      return Long.parseLong(id.substring(id.lastIndexOf('-') + 1));
     }
 
     public String id() {
@@ -61,15 +96,68 @@ public final class OperationLog {
     }
   }
 
+  private static final String KEY_PREFIX = "operations/";
   private final String nodeId;
   private final Clock clock;
+  private final KvEngine engine;
+  private final ObjectMapper json;
   private final AtomicLong sequence = new AtomicLong();
   private final List<Operation> running = new ArrayList<>();
   private final Deque<Operation> finished = new ArrayDeque<>();
 
-  public OperationLog(String nodeId, Clock clock) {
+  /** Loads the operations {@code engine} kept; those that were running when the node stopped are unknown now. */
+  public OperationLog(String nodeId, Clock clock, KvEngine engine, ObjectMapper json) {
     this.nodeId = nodeId;
     this.clock = clock;
+    this.engine = engine;
+    this.json = json;
+    byte[] start = MetaKeys.node(KEY_PREFIX);
+    byte[] end = MetaKeys.node(KEY_PREFIX + "\u007f");
+    List<Operation> loaded = new ArrayList<>();
+    try (KvIterator it = engine.iterate(ColumnFamily.META, start, end, false)) {
+      for (; it.valid(); it.next()) {
+        Operation op;
+        try {
+          op = Operation.stored(json.readValue(it.value(), new TypeReference<Map<String, Object>>() { }));
+        } catch (IOException | RuntimeException unreadable) {
+          // Never keep a node from starting over its history: drop the record.
+          LOG.warn("node {}: dropping an unreadable operation record: {}", nodeId, unreadable.toString());
+          engine.write(new Mutations().delete(ColumnFamily.META, it.key()));
+          continue;
+        }
+        if ("running".equals(op.status)) {
+          op.status = "unknown";
+          op.message = "node " + nodeId + " stopped while it ran; whether it took effect shows in the ranges";
+          save(op);
+        }
+        loaded.add(op); // in start order
+        sequence.set(Math.max(sequence.get(), op.sequence()));
+      }
+    }
+    loaded.forEach(finished::addFirst);
+    while (finished.size() > KEEP_FINISHED) {
+      forget(finished.removeLast());
+    }
+  }
+
+  private static byte[] key(Operation op) {
+    return MetaKeys.node(KEY_PREFIX + String.format("%016x", op.sequence()));
+  }
+
+  private void save(Operation op) {
+    try {
+      engine.write(new Mutations().put(ColumnFamily.META, key(op), json.writeValueAsBytes(op.view())));
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("node {}: could not keep operation {} in its storage: {}", nodeId, op.id, e.toString());
+    }
+  }
+
+  private void forget(Operation op) {
+    try {
+      engine.write(new Mutations().delete(ColumnFamily.META, key(op)));
+    } catch (RuntimeException e) {
+      LOG.warn("node {}: could not drop operation {} from its storage: {}", nodeId, op.id, e.toString());
+    }
   }
 
   /**
@@ -82,6 +170,7 @@ public final class OperationLog {
         clock.instant());
     synchronized (this) {
       running.add(op);
+      save(op);
     }
     CompletableFuture<T> done = work.whenComplete((value, error) -> {
       if (error == null) {
@@ -102,8 +191,9 @@ public final class OperationLog {
     synchronized (this) {
       running.remove(op);
       finished.addFirst(op);
+      save(op);
       while (finished.size() > KEEP_FINISHED) {
-        finished.removeLast();
+        forget(finished.removeLast());
       }
     }
   }

@@ -9,6 +9,7 @@ import io.flotilla.pd.NodeState;
 import io.flotilla.pd.NodeView;
 import io.flotilla.pd.Operator;
 import io.flotilla.pd.PdOperators;
+import io.flotilla.pd.PdPlacement;
 import io.flotilla.pd.PdStateMachine;
 import io.flotilla.pd.Planner;
 import io.flotilla.pd.RangeView;
@@ -17,26 +18,35 @@ import io.flotilla.proto.HostedReplica;
 import io.flotilla.proto.NodeHeartbeat;
 import io.flotilla.proto.NodeStateChange;
 import io.flotilla.proto.PdCommand;
+import io.flotilla.proto.PdMembers;
 import io.flotilla.proto.PdOperator;
 import io.flotilla.proto.PdState;
 import io.flotilla.proto.PdStep;
 import io.flotilla.proto.RangeDescriptor;
+import io.flotilla.proto.RangeEpoch;
 import io.flotilla.proto.RangeHeartbeat;
 import io.flotilla.raft.NodeHost;
 import io.flotilla.raft.RangeStateMachine;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,12 +71,16 @@ public final class PlacementController implements Managed {
   /** How long a range must keep its epoch before a replica it lists but nobody hosts is re-seeded. */
   private static final long MISSING_GRACE_MILLIS = 10_000;
 
+  /** A step's result when this node handed the PD's leadership over instead of running it. */
+  private static final Object HANDED_OVER = new Object();
+
   /** How long a range must keep its epoch before the planner starts an operator on it. */
   private static final long SETTLE_MILLIS = 5_000;
 
   private final NodeHost host;
   private final PdClient pd;
-  private final PdStateMachine localPd;
+  /** This node's PD state machine (null until it hosts a member of the PD group). */
+  private final Supplier<PdStateMachine> localPd;
   private final RangeOperations ops;
   private final Peers peers;
   private final Planner planner;
@@ -86,16 +100,36 @@ public final class PlacementController implements Managed {
   });
   private volatile long leaderSince;
   private final Set<Long> seeding = ConcurrentHashMap.newKeySet();
-  private final java.util.concurrent.ExecutorService seeder = Executors.newSingleThreadExecutor(r -> {
+  private final ExecutorService seeder = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "replica-seeder");
+    t.setDaemon(true);
+    return t;
+  });
+  /** Set while an operator on the PD group's own members runs here (until its step really ends). */
+  private final AtomicBoolean pdMoveUnderWay = new AtomicBoolean();
+  /**
+   * Nodes that host a member of the PD group its configuration no longer lists, confirmed by
+   * this node as PD leader with a linearizable read in its last planning round: their
+   * heartbeat replies tell them to leave. Empty on every other node.
+   */
+  private volatile Set<String> toLeave = Set.of();
+  /** What each node said in its last heartbeat about hosting a member of the PD group, and when. */
+  private record PdCopy(boolean hosts, long atMillis) {}
+  private final Map<String, PdCopy> pdCopies = new ConcurrentHashMap<>();
+  /** When a PD member last answered this node's heartbeat. */
+  private volatile long lastMemberAnswer;
+
+  /** Runs the blocking changes to the PD group's own members, and this node leaving it. */
+  private final ExecutorService membership = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "pd-membership");
     t.setDaemon(true);
     return t;
   });
 
   /**
-   * @param localPd this node's PD state machine, or null when this node is not a PD member
+   * @param localPd this node's PD state machine; null while this node hosts no member of the PD group
    */
-  public PlacementController(NodeHost host, PdClient pd, PdStateMachine localPd, RangeOperations ops, Peers peers,
+  public PlacementController(NodeHost host, PdClient pd, Supplier<PdStateMachine> localPd, RangeOperations ops, Peers peers,
       Planner planner, Clock clock, Duration interval, Duration nodeDownAfter, Duration operatorTimeout,
       boolean enabled) {
     this.host = host;
@@ -120,6 +154,7 @@ public final class PlacementController implements Managed {
   public void stop() {
     timer.shutdownNow();
     seeder.shutdownNow();
+    membership.shutdownNow();
   }
 
   private void tick() {
@@ -164,12 +199,26 @@ public final class PlacementController implements Managed {
         hb.addRanges(rb);
       }
     }
-    NodeHeartbeat beat = hb.setMembersKnown(host.nodes().size()).build();
-    for (var member : pd.members()) {
-      CompletableFuture<HeartbeatReply> reply = member.id().equals(host.self().id())
+    NodeHeartbeat beat = hb.setMembersKnown(host.nodes().size()).setHostsPlacementDriver(pd.hostsMember()).build();
+    long now = clock.millis();
+    if (lastMemberAnswer == 0) {
+      lastMemberAnswer = now;
+    }
+    List<String> members = pd.members().stream().map(m -> m.id()).toList();
+    // No member answered for a while: they may all have moved while this node was away. Ask
+    // every node, any of which can say where the placement driver is now.
+    List<String> recipients = now - lastMemberAnswer > 10 * interval.toMillis()
+        ? List.copyOf(host.nodes().keySet()) : members;
+    for (String to : recipients) {
+      CompletableFuture<HeartbeatReply> reply = to.equals(host.self().id())
           ? CompletableFuture.completedFuture(receive(beat))
-          : peers.heartbeat(member.id(), beat);
-      reply.thenAccept(this::onReply).exceptionally(e -> null);
+          : peers.heartbeat(to, beat);
+      reply.thenAccept(r -> {
+        if (members.contains(to)) {
+          lastMemberAnswer = clock.millis();
+        }
+        onReply(r);
+      }).exceptionally(e -> null);
     }
   }
 
@@ -184,8 +233,13 @@ public final class PlacementController implements Managed {
     if (beat.getMembersKnown() < host.nodes().size()) {
       host.nodes().values().forEach(n -> reply.addMembers(ClusterJoin.address(n)));
     }
+    reply.setPlacementDriver(pd.committedHere().orElse(pd.known()));
+    pdCopies.put(beat.getNode(), new PdCopy(beat.getHostsPlacementDriver(), now));
+    if (toLeave.contains(beat.getNode()) && pd.committedHere().isPresent()) {
+      reply.setLeavePlacementDriver(true); // moved off it (while it ran, or while it was down)
+    }
     if (pd.leadsLocally()) {
-      Set<Long> hostedIds = new java.util.HashSet<>();
+      Set<Long> hostedIds = new HashSet<>();
       for (HostedReplica hosted : beat.getHostedList()) {
         hostedIds.add(hosted.getRangeId());
         RangeReport known = reports.get(hosted.getRangeId());
@@ -236,13 +290,63 @@ public final class PlacementController implements Managed {
     return Ranges.overlaps(a, b.getStart().toByteArray(), b.getEnd().toByteArray());
   }
 
+  /**
+   * The nodes to tell to leave the PD group: they host a member of it, the group's settled
+   * configuration does not list them, no move of the group runs, and none that failed recently
+   * was adding them (its new member may still be catching up, or its configuration change
+   * still under way in Ratis). Confirmed with a linearizable read of the PD's state, so a leader that lost its place (and
+   * still has an older configuration) tells no one to leave.
+   */
+  private Set<String> nodesToLeave(PdMembers members, long now) {
+    long recentMillis = now - 2 * operatorTimeout.toMillis();
+    Set<String> out = new HashSet<>();
+    pdCopies.forEach((node, copy) -> {
+      if (copy.hosts() && now - copy.atMillis() < 3 * interval.toMillis() && !members.getIdsList().contains(node)) {
+        out.add(node);
+      }
+    });
+    if (out.isEmpty() || pdMoveUnderWay.get()) {
+      return Set.of();
+    }
+    PdState confirmed;
+    try {
+      confirmed = pd.state().get(interval.toMillis() * 2, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      return Set.of();
+    }
+    for (PdOperator op : confirmed.getOperatorsList()) {
+      if (!PdPlacement.isPlacementDriver(op)) {
+        continue;
+      }
+      if ("running".equals(op.getStatus())) {
+        return Set.of();
+      }
+      if ("failed".equals(op.getStatus()) && op.getFinishedAtMillis() > recentMillis) {
+        // Its new member may still be joining: Ratis can go on with a change its caller gave up on.
+        op.getStepsList().stream().filter(PdStep::hasAddReplica).forEach(step -> out.remove(step.getAddReplica()));
+      }
+    }
+    // Still the leader, with the same settled configuration, after the read.
+    return pd.committedHere().filter(members::equals).isPresent() ? Set.copyOf(out) : Set.of();
+  }
+
   private void onReply(HeartbeatReply reply) {
     for (io.flotilla.proto.NodeAddress member : reply.getMembersList()) {
       try {
         host.addMember(ClusterJoin.node(member));
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         LOG.warn("node {}: could not remember member {}: {}", host.self().id(), member.getId(), e.toString());
       }
+    }
+    pd.learn(reply.getPlacementDriver());
+    if (reply.getLeavePlacementDriver()) {
+      membership.execute(() -> {
+        try {
+          pd.leave();
+        } catch (IOException | RuntimeException e) {
+          LOG.warn("node {}: could not leave the placement driver's group: {}", host.self().id(), e.toString());
+        }
+      });
     }
     for (io.flotilla.proto.MissingReplica missing : reply.getMissingList()) {
       RangeDescriptor range = missing.getRange();
@@ -254,7 +358,7 @@ public final class PlacementController implements Managed {
           LOG.info("node {}: {} lists this node but it holds no replica (it missed the range's creation); "
               + "copying it from {}", host.self().id(), Ranges.describe(range), missing.getLeader());
           host.seedReplica(range, range.getReplicasList(), missing.getLeader());
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
           LOG.info("node {}: not seeding range {} now: {}", host.self().id(), range.getId(), e.getMessage());
         } finally {
           seeding.remove(range.getId());
@@ -271,7 +375,7 @@ public final class PlacementController implements Managed {
       } catch (IllegalStateException newer) {
         // This node holds the range at a newer configuration that lists it: the driver's view is behind.
         LOG.debug("node {}: kept its replica of range {}: {}", host.self().id(), range.getId(), newer.getMessage());
-      } catch (java.io.IOException | RuntimeException e) {
+      } catch (IOException | RuntimeException e) {
         LOG.warn("node {}: could not drop the stale replica of range {}: {}", host.self().id(), range.getId(), e.toString());
       }
     }
@@ -280,8 +384,10 @@ public final class PlacementController implements Managed {
   // ---- planning and running operators ------------------------------------------------------
 
   private void plan() {
-    if (localPd == null || !pd.leadsLocally()) {
+    PdStateMachine machine = localPd.get();
+    if (machine == null || !pd.leadsLocally()) {
       leaderSince = 0;
+      toLeave = Set.of();
       return;
     }
     long now = clock.millis();
@@ -291,18 +397,38 @@ public final class PlacementController implements Managed {
     if (now - leaderSince < 3 * interval.toMillis()) {
       return; // let every node heartbeat this leader first
     }
-    PdState state = localPd.state();
+    PdState state = machine.state();
     List<Operator> running = new ArrayList<>();
     for (PdOperator op : state.getOperatorsList()) {
       if ("running".equals(op.getStatus())) {
         running.add(PdOperators.fromProto(op));
         if (executing.add(op.getId())) {
           LOG.info("placement: resuming operator {} at step {}", op.getId(), op.getNextStep());
+          if (PdPlacement.isPlacementDriver(op)) {
+            pdMoveUnderWay.set(true);
+          }
           execute(op);
         }
       }
     }
     ClusterView view = view(state, now);
+    Optional<PdMembers> pdMembers = pd.committedHere();
+    if (pdMembers.isPresent() && running.stream().noneMatch(PdPlacement::isPlacementDriver) && !pdMoveUnderWay.get()) {
+      // A member whose node says it holds no copy of the PD's log (its directory was lost) is
+      // replaced like one on a node that is down.
+      Set<String> lost = new HashSet<>();
+      pdCopies.forEach((node, copy) -> {
+        if (!copy.hosts() && now - copy.atMillis() < 3 * interval.toMillis()) {
+          lost.add(node);
+        }
+      });
+      PdPlacement.next(pdMembers.get().getIdsList(), List.copyOf(view.nodes()), host.self().id(), lost).ifPresent(op -> {
+        pdMoveUnderWay.set(true);
+        toLeave = Set.of();
+        start(op, RangeEpoch.getDefaultInstance(), now);
+      });
+    }
+    toLeave = pdMembers.map(m -> nodesToLeave(m, now)).orElse(Set.of());
     for (Operator op : planner.plan(view, running)) {
       RangeReport report = reports.get(op.rangeId());
       if (report == null) {
@@ -313,27 +439,36 @@ public final class PlacementController implements Managed {
         // looks like "one replica too many" for a moment. Let it finish first.
         continue;
       }
-      RangeDescriptor descriptor = report.heartbeat().getRange();
-      PdOperator record = PdOperators.toProto(host.self().id() + "-" + now + "-" + sequence.incrementAndGet(), op,
-          descriptor.getEpoch(), now);
-      executing.add(record.getId());
-      LOG.info("placement: starting {} as {}", op, record.getId());
-      pd.propose(PdCommand.newBuilder().setOperator(record).build())
-          .whenComplete((x, e) -> {
-            if (e != null) {
-              executing.remove(record.getId());
-              LOG.warn("placement: could not record operator {}: {}", record.getId(), e.toString());
-            } else {
-              execute(record);
-            }
-          });
+      start(op, report.heartbeat().getRange().getEpoch(), now);
     }
     for (NodeStateChange declared : state.getNodesList()) {
-      if ("DECOMMISSIONING".equals(declared.getState()) && view.replicaCount(declared.getNode()) == 0) {
+      // Done once it holds no replica and is no member of the PD group: it can be turned off.
+      if ("DECOMMISSIONING".equals(declared.getState()) && view.replicaCount(declared.getNode()) == 0
+          && pdMembers.isPresent() && !pdMembers.get().getIdsList().contains(declared.getNode())) {
         LOG.info("placement: node {} holds no replica any more: decommissioned", declared.getNode());
         pd.propose(PdCommand.newBuilder().setNodeState(declared.toBuilder().setState("REMOVED")).build());
       }
     }
+  }
+
+  /** Records a new operator in the PD log, then runs it. */
+  private void start(Operator op, RangeEpoch epoch, long now) {
+    PdOperator record = PdOperators.toProto(host.self().id() + "-" + now + "-" + sequence.incrementAndGet(), op,
+        epoch, now);
+    executing.add(record.getId());
+    LOG.info("placement: starting {} as {}", op, record.getId());
+    pd.propose(PdCommand.newBuilder().setOperator(record).build())
+        .whenComplete((x, e) -> {
+          if (e != null) {
+            executing.remove(record.getId());
+            if (PdPlacement.isPlacementDriver(op)) {
+              pdMoveUnderWay.set(false);
+            }
+            LOG.warn("placement: could not record operator {}: {}", record.getId(), e.toString());
+          } else {
+            execute(record);
+          }
+        });
   }
 
   private ClusterView view(PdState state, long now) {
@@ -358,11 +493,18 @@ public final class PlacementController implements Managed {
 
   /** Runs the operator's remaining steps in order, recording progress; then its outcome. */
   private void execute(PdOperator op) {
-    runFrom(op, op.getNextStep())
-        .orTimeout(operatorTimeout.toMillis(), TimeUnit.MILLISECONDS)
+    boolean movesPd = PdPlacement.isPlacementDriver(op);
+    CompletableFuture<PdOperator> run = runFrom(op, op.getNextStep());
+    // A move of the PD group is not cut short: its step would go on in Ratis (a member still
+    // catching up, a configuration change under way) while the operator counted as over. Its
+    // Raft calls end by themselves, bounded by the client's retries.
+    (movesPd ? run : run.orTimeout(operatorTimeout.toMillis(), TimeUnit.MILLISECONDS))
         .whenComplete((done, error) -> {
           if (error == null && done == null) {
             executing.remove(op.getId()); // lost PD leadership: the next leader resumes it
+            if (movesPd) {
+              pdMoveUnderWay.set(false);
+            }
             return;
           }
           PdOperator finished = (done != null ? done : op).toBuilder()
@@ -371,7 +513,12 @@ public final class PlacementController implements Managed {
           LOG.info("placement: operator {} {}{}", op.getId(), finished.getStatus(),
               error == null ? "" : ": " + finished.getMessage());
           pd.propose(PdCommand.newBuilder().setOperator(finished).build())
-              .whenComplete((x, e) -> executing.remove(op.getId()));
+              .whenComplete((x, e) -> {
+                executing.remove(op.getId());
+                if (movesPd) {
+                  pdMoveUnderWay.set(false);
+                }
+              });
         });
   }
 
@@ -384,6 +531,9 @@ public final class PlacementController implements Managed {
       return CompletableFuture.completedFuture(null);
     }
     return runStep(op, op.getSteps(step)).thenCompose(x -> {
+      if (x == HANDED_OVER) {
+        return CompletableFuture.completedFuture(null); // the new PD leader resumes it at this step
+      }
       PdOperator progressed = op.toBuilder().setNextStep(step + 1).build();
       if (step + 1 >= op.getStepsCount()) {
         return CompletableFuture.completedFuture(progressed);
@@ -394,6 +544,24 @@ public final class PlacementController implements Managed {
   }
 
   private CompletableFuture<?> runStep(PdOperator op, PdStep step) {
+    if (PdPlacement.isPlacementDriver(op)) {
+      return CompletableFuture.supplyAsync(() -> {
+        try {
+          switch (step.getKindCase()) {
+            case ADD_REPLICA -> pd.addMember(step.getAddReplica());
+            case REMOVE_REPLICA -> {
+              if (!pd.removeMember(step.getRemoveReplica(), id -> liveness.state(id, NodeState.UP) == NodeState.UP)) {
+                return HANDED_OVER;
+              }
+            }
+            default -> throw new IllegalStateException("a placement driver operator cannot " + step.getKindCase());
+          }
+          return null;
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }, membership);
+    }
     long id = op.getRangeId();
     return switch (step.getKindCase()) {
       case ADD_REPLICA -> ops.addReplicaTo(id, step.getAddReplica());

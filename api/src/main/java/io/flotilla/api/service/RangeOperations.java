@@ -5,6 +5,7 @@ import io.flotilla.common.ErrorCode;
 import io.flotilla.common.FlotillaException;
 import io.flotilla.common.Keys;
 import io.flotilla.common.Ranges;
+import io.flotilla.proto.ChecksumOp;
 import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
 import io.flotilla.proto.MergeCommitOp;
@@ -49,6 +50,8 @@ public final class RangeOperations {
   private static final long MAX_NEW_ID = 1L << 53;
   private static final int ATTEMPTS = 4;
   private static final long POLL_MILLIS = 50;
+  /** How long a consistency check waits for every replica's checksum. */
+  private static final long CHECK_WAIT_MILLIS = 30_000;
 
   private final NodeHost host;
   private final ReplicaReader replicas;
@@ -448,6 +451,65 @@ public final class RangeOperations {
   @FunctionalInterface
   private interface IoAction {
     void run() throws java.io.IOException;
+  }
+
+  // ---- consistency checks ----------------------------------------------------------------
+
+  /**
+   * Checks that the range's replicas hold the same data: a checksum entry goes through the
+   * range's log, every replica computes a checksum of its span as of that entry, and their
+   * results are compared once all are ready (or after {@code CHECK_WAIT_MILLIS}).
+   */
+  public CompletableFuture<ConsistencyCheck> checkConsistency(long rangeId) {
+    return checkConsistency(rangeId, 0);
+  }
+
+  private CompletableFuture<ConsistencyCheck> checkConsistency(long rangeId, int attempt) {
+    return leaderStatus(rangeId, false).thenCompose(status -> {
+      RangeDescriptor range = status.getRange();
+      long checkId = random.nextLong() | 1; // never 0, which asks for no check
+      Command check = command(range).setChecksum(ChecksumOp.newBuilder().setId(checkId)).build();
+      return host.client(range).write(check).thenCompose(result -> {
+        if (isStale(result) && attempt + 1 < ATTEMPTS) {
+          return checkConsistency(rangeId, attempt + 1);
+        }
+        if (result.hasRejected()) {
+          throw new FlotillaException(ErrorCode.UNAVAILABLE, Ranges.describe(range) + " refused the check: "
+              + result.getRejected().getMessage() + "; retry");
+        }
+        // The replicas as of now, after the entry: a membership change meanwhile (which keeps
+        // the epoch's version) does not leave a new replica unasked.
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CHECK_WAIT_MILLIS);
+        return leaderStatus(rangeId, false).thenCompose(now -> collectChecksums(now.getRange(), checkId, deadline, 200));
+      });
+    });
+  }
+
+  private CompletableFuture<ConsistencyCheck> collectChecksums(RangeDescriptor range, long checkId, long deadline,
+      long pauseMillis) {
+    Query q = Query.newBuilder().setRangeId(range.getId()).setStatus(StatusQuery.newBuilder().setChecksumId(checkId))
+        .build();
+    List<CompletableFuture<ConsistencyCheck.Replica>> answers = range.getReplicasList().stream()
+        .map(node -> replicas.query(node, q).handle((r, e) -> {
+          if (e != null) {
+            return new ConsistencyCheck.Replica(node, null, KeyService.unwrap(e).getMessage());
+          }
+          if (!r.hasStatus() || !r.getStatus().hasConsistency()) {
+            return new ConsistencyCheck.Replica(node, null, r.hasRejected() ? r.getRejected().getMessage()
+                : "no result: it has not applied the check (or caught up past it from a snapshot)");
+          }
+          return new ConsistencyCheck.Replica(node, r.getStatus().getConsistency(), null);
+        })).toList();
+    return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenCompose(x -> {
+      ConsistencyCheck check = new ConsistencyCheck(range.getId(), checkId,
+          answers.stream().map(CompletableFuture::join).toList());
+      if (check.settled() || System.nanoTime() > deadline) {
+        return CompletableFuture.completedFuture(check);
+      }
+      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(pauseMillis,
+          TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+          .thenCompose(y -> collectChecksums(range, checkId, deadline, Math.min(2000, pauseMillis * 2)));
+    });
   }
 
   // ---- helpers ----------------------------------------------------------------------------
