@@ -106,8 +106,9 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     }
     int replicas = NodeHost.persistedReplication(engine).orElse(node.replication);
     AtomicReference<NodeHost> hostRef = new AtomicReference<>();
+    HttpSnapshotSource snapshots = new HttpSnapshotSource(http, id -> hostRef.get().nodes().get(id));
     NodeHost host = new NodeHost(self, cluster, engine, data.resolve("raft").toFile(), node.raft.toSettings(node.maxEntryBytes()),
-        new HttpSnapshotSource(http, id -> hostRef.get().nodes().get(id)), tls);
+        snapshots, tls);
     hostRef.set(host);
     io.flotilla.api.service.PdClient pd = new io.flotilla.api.service.PdClient(host);
     // Any node can come to host a member of the placement driver's group (the PD leader moves it
@@ -115,7 +116,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     AtomicReference<io.flotilla.pd.PdStateMachine> pdMachine = new AtomicReference<>();
     host.registerGroup(io.flotilla.pd.PdGroups.groupId(), () -> {
       io.flotilla.pd.PdStateMachine machine = new io.flotilla.pd.PdStateMachine(host.nodes().values().stream()
-          .limit(host.founders()).map(ClusterJoin::address).toList());
+          .limit(host.founders()).map(ClusterJoin::address).toList(), snapshots);
       machine.onJoin(joiner -> {
         try {
           host.addMember(ClusterJoin.node(joiner));
@@ -231,7 +232,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         Duration.ofMillis(node.placement.nodeDownAfter.toMilliseconds()),
         Duration.ofMillis(node.placement.operatorTimeout.toMilliseconds()), node.placement.enabled);
     env.lifecycle().manage(placement);
-    env.jersey().register(new InternalResource(host, stats, placement, pd, replicas, operationLog));
+    env.jersey().register(new InternalResource(host, stats, placement, pd, pdMachine::get, replicas, operationLog));
     if (node.failpoints.contains("corrupt-local-replica-for-tests")) {
       env.jersey().register(new io.flotilla.api.resources.CorruptionResource(engine));
     }

@@ -3,6 +3,7 @@ package io.flotilla.api.resources;
 import io.flotilla.api.service.NodeStats;
 import io.flotilla.common.ErrorCode;
 import io.flotilla.common.FlotillaException;
+import io.flotilla.pd.PdStateMachine;
 import io.flotilla.raft.NodeHost;
 import io.flotilla.statemachine.RangeSnapshots;
 import jakarta.ws.rs.GET;
@@ -13,6 +14,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.StreamingOutput;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * Node-to-node endpoints: heartbeats and joins, range snapshots for catching-up replicas, node
@@ -26,10 +28,13 @@ public class InternalResource {
   private final io.flotilla.api.service.PdClient pd;
   private final int replication;
   private final io.flotilla.api.service.OperationLog log;
+  private final Supplier<PdStateMachine> localPd;
 
   public InternalResource(NodeHost host, NodeStats stats, io.flotilla.api.service.PlacementController placement,
-      io.flotilla.api.service.PdClient pd, int replication, io.flotilla.api.service.OperationLog log) {
+      io.flotilla.api.service.PdClient pd, Supplier<PdStateMachine> localPd, int replication,
+      io.flotilla.api.service.OperationLog log) {
     this.host = host;
+    this.localPd = localPd;
     this.log = log;
     this.stats = stats;
     this.placement = placement;
@@ -90,6 +95,21 @@ public class InternalResource {
     replica.recordApplied();
     StreamingOutput body = out -> RangeSnapshots.write(host.engine(), rangeId, out);
     return Response.ok(body).build();
+  }
+
+  /**
+   * This node's placement driver replica's state at its last applied entry, for a member that
+   * fell behind the leader's log (404 when the node hosts no member).
+   */
+  @GET
+  @Path("placement-driver/snapshot")
+  @Produces(MediaType.APPLICATION_OCTET_STREAM)
+  public Response placementDriverSnapshot() {
+    PdStateMachine machine = localPd.get();
+    if (machine == null || !pd.hostsMember()) {
+      throw new FlotillaException(ErrorCode.NOT_FOUND, "node " + host.self().id() + " hosts no placement driver member");
+    }
+    return Response.ok(machine.snapshot().toByteArray()).build();
   }
 
   /** A query answered from this node's replica alone (stale reads, per-replica status). */

@@ -196,7 +196,8 @@ public final class PdClient implements AutoCloseable {
 
   /**
    * Adds {@code nodeId} to the PD group: creates an empty member on that node (it catches up from
-   * the leader's log, which is never purged), then changes the group's configuration. Call on the
+   * the leader's log, or fetches the leader's state when the log was purged below what it needs),
+   * then changes the group's configuration. Call on the
    * PD leader; blocking; safe to repeat.
    */
   public void addMember(String nodeId) throws IOException {
@@ -262,15 +263,46 @@ public final class PdClient implements AutoCloseable {
    * {@code current} (a leader that lost its place, or a late retry, cannot undo a newer change).
    */
   private void changeMembers(RaftConfiguration current, List<String> target) throws IOException {
-    RaftClientReply reply = client().admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
-        .setServersInCurrentConf(List.copyOf(current.getCurrentPeers())).setServersInNewConf(peers(target))
-        .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
-    if (!reply.isSuccess()) {
+    RaftClientReply reply;
+    try {
+      reply = client().admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+          .setServersInCurrentConf(List.copyOf(current.getCurrentPeers())).setServersInNewConf(peers(target))
+          .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
+    } catch (IOException e) {
+      if (!reached(target)) {
+        throw e;
+      }
+      reply = null;
+    }
+    // The Ratis client retries a call that timed out; when the first attempt went through, the
+    // retry finds the group at the target and fails the compare. The change happened all the same.
+    if (reply != null && !reply.isSuccess() && !reached(target)) {
       throw new IOException("placement driver: changing its members to " + target + " failed: " + reply.getException());
     }
     LOG.info("placement driver: members are now {}", target);
     // Learned at once here; the other nodes learn it from their next heartbeat replies.
     committedHere().ifPresent(this::learn);
+  }
+
+  /**
+   * Whether this node's member of the group settles at {@code target}'s members within a few
+   * seconds: the configuration committed and applied here, the previous one gone.
+   */
+  private boolean reached(List<String> target) {
+    List<String> wanted = target.stream().sorted().toList();
+    for (int i = 0; i < 30; i++) {
+      Optional<RaftConfiguration> now = host.settledConf(PdGroups.groupId());
+      if (now.isPresent()) {
+        return idsOf(now.get()).equals(wanted);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return false;
   }
 
   public CompletableFuture<Void> propose(PdCommand command) {
