@@ -225,7 +225,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
         node.limits.maxKeyBytes, replicas, rangeOps, operationLog, pd, consistency,
         node.requestTimeout.toMilliseconds() / 2));
-    env.jersey().register(new OpsResource(host, started::get, env.metrics()));
+    env.jersey().register(new OpsResource(host, started::get, env.metrics(), keys.rangeMetrics()));
     io.flotilla.api.service.PlacementController placement = new io.flotilla.api.service.PlacementController(host, pd,
         pdMachine::get, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(replicas)), clock,
         Duration.ofMillis(node.placement.interval.toMilliseconds()),

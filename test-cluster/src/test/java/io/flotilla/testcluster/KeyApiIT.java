@@ -59,6 +59,16 @@ class KeyApiIT {
     return new String(Base64.getDecoder().decode(n.asText()), StandardCharsets.UTF_8);
   }
 
+  /** The value of one sample on the node's /metrics page (0 when absent). */
+  private long rangeSample(String node, String sample) {
+    for (String line : api.raw("GET", node + "/metrics", null).text().split("\n")) {
+      if (line.startsWith(sample + " ")) {
+        return (long) Double.parseDouble(line.substring(sample.length() + 1));
+      }
+    }
+    return 0;
+  }
+
   private static void assertError(Resp r, int status, String code) {
     assertEquals(status, r.status(), () -> "unexpected response " + r);
     JsonNode body = r.json();
@@ -424,8 +434,9 @@ class KeyApiIT {
 
   /**
    * Batch gets and scans take {@code consistency} like single reads; follower and stale scans
-   * name the applied revision that served them, and a scan with {@code min_revision} sees the
-   * write. A bad consistency refuses the whole batch, writes included.
+   * name the applied revision that served them, and a scan or batch with {@code min_revision}
+   * sees the write (or waits, bounded, for one not yet written). A bad consistency refuses the
+   * whole batch, writes included.
    */
   @Test
   void batchGetsAndScansReadInTheRequestedConsistency() throws InterruptedException {
@@ -449,6 +460,19 @@ class KeyApiIT {
         assertTrue(Long.parseLong(scan.header("X-Flotilla-Applied-Revision")) >= revision, scan::toString);
       }
     }
+    // min_revision makes a stale batch read its write at once, and bounds the wait for one not yet written.
+    for (String atomic : List.of("false", "true")) {
+      String getAgain = "{\"atomic\": " + atomic + ", \"ops\": [{\"op\":\"get\",\"key\":\"c/rm/a\"}]}";
+      Resp seen = api.raw("POST", n3 + "/v1/batch?consistency=stale&min_revision=" + revision,
+          getAgain.getBytes(StandardCharsets.UTF_8));
+      assertEquals(200, seen.status(), seen::toString);
+      assertEquals("1", unb64(seen.json().get("results").get(0).get("value")), seen::toString);
+    }
+    Resp ahead = api.raw("POST", n3 + "/v1/batch?consistency=stale&min_revision=" + (revision + 1_000_000),
+        "{\"atomic\": true, \"ops\": [{\"op\":\"get\",\"key\":\"c/rm/a\"}]}".getBytes(StandardCharsets.UTF_8));
+    assertError(ahead, 504, "timeout");
+    assertError(api.raw("POST", n3 + "/v1/batch?min_revision=-1", getIt.getBytes(StandardCharsets.UTF_8)),
+        400, "invalid_argument");
     String putIt = "{\"atomic\": false, \"ops\": [{\"op\":\"put\",\"key\":\"c/rm/b\",\"value\":\"" + b64("x")
         + "\"}]}";
     assertError(api.raw("POST", n2 + "/v1/batch?consistency=sometimes", putIt.getBytes(StandardCharsets.UTF_8)),
@@ -678,10 +702,26 @@ class KeyApiIT {
 
     assertEquals(200, api.raw("GET", n1 + "/healthz", null).status());
     assertEquals(200, api.raw("GET", n1 + "/readyz", null).status());
+    long metricsRange = api.raw("GET", n1 + "/v1/admin/ranges?key=y/metrics", null).json().get("id").asLong();
+    long writesBefore = rangeSample(n1, "flotilla_range_requests_total{range=\"" + metricsRange
+        + "\",kind=\"write\",outcome=\"ok\"}");
     api.put(n1, "y/metrics", "m");
+    assertEquals(200, api.get(n1, "y/metrics").status());
     Resp metrics = api.raw("GET", n1 + "/metrics", null);
     assertEquals(200, metrics.status());
     assertTrue(metrics.text().contains("flotilla_requests_put_seconds_count"), metrics::text);
     assertNull(metrics.header("X-Flotilla-Served-By"));
+    // Per range: the node's calls on the range (counts and latency), and its replica's state.
+    String range = "range=\"" + metricsRange + "\"";
+    assertEquals(writesBefore + 1, rangeSample(n1, "flotilla_range_requests_total{" + range
+        + ",kind=\"write\",outcome=\"ok\"}"), metrics::text);
+    assertTrue(rangeSample(n1, "flotilla_range_request_seconds_count{" + range + ",kind=\"read\"}") >= 1, metrics::text);
+    assertTrue(rangeSample(n1, "flotilla_range_revision{" + range + "}") >= 1, metrics::text);
+    assertTrue(rangeSample(n1, "flotilla_range_applied_index{" + range + "}") >= 1, metrics::text);
+    long leaders = 0;
+    for (String node : List.of(n1, n2, n3)) {
+      leaders += rangeSample(node, "flotilla_range_leader{" + range + "}");
+    }
+    assertEquals(1, leaders, "one node leads the range");
   }
 }

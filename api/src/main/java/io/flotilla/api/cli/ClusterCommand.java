@@ -43,6 +43,12 @@ final class ClusterCommand implements Callable<Integer> {
           + "(e.g. --set raft.leaderLease=false --set requestTimeout=5s); repeatable")
   Map<String, String> settings = new java.util.LinkedHashMap<>();
 
+  @Option(names = "--log-format", defaultValue = "text", paramLabel = "text|json",
+      description = "how each node writes DATA/n<i>/node.log: text, or JSON lines (one object per event, with "
+          + "timestamp, level, logger, thread, message, exception and the node's id) for a log shipper "
+          + "(default: ${DEFAULT-VALUE})")
+  String logFormat;
+
   @Option(names = "--auth", description = "turn auth on: every request needs a token (made once, kept in "
       + "DATA/auth.yml: one per role, admin, write and read; a cluster started so keeps auth on)")
   boolean auth;
@@ -83,8 +89,12 @@ final class ClusterCommand implements Callable<Integer> {
       }
       overrides.put("tls", LocalTls.section(base.dataDir()));
     }
+    if (!logFormat.equals("text") && !logFormat.equals("json")) {
+      System.err.println("--log-format must be text or json, not '" + logFormat + "'");
+      return 2;
+    }
     ClusterSpec spec = new ClusterSpec(nodes, data, firstIp, httpPort, raftPort,
-        ranges == null ? base.initialSplits() : ClusterSpec.evenSplits(ranges), overrides);
+        ranges == null ? base.initialSplits() : ClusterSpec.evenSplits(ranges), overrides, logFormat.equals("json"));
     checkSameShape(spec);
     Path launcher = home.resolve("bin/flotilla");
     try (LocalCluster cluster = new LocalCluster(spec,

@@ -11,9 +11,17 @@ import java.util.Map;
  *
  * @param flotillaOverrides extra keys merged into each node's {@code flotilla:} section
  *     (for example {@code raft: {snapshotThreshold: 50}} in tests)
+ * @param jsonLogs whether each node writes its log file ({@code node.log}) as JSON lines, one
+ *     object per event with the node's id (structured logs for a log shipper), or as text
  */
 public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort, int raftPort, List<String> initialSplits,
-    Map<String, Object> flotillaOverrides) {
+    Map<String, Object> flotillaOverrides, boolean jsonLogs) {
+
+  /** A cluster whose nodes log text. */
+  public ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort, int raftPort, List<String> initialSplits,
+      Map<String, Object> flotillaOverrides) {
+    this(nodes, dataDir, firstIp, httpPort, raftPort, initialSplits, flotillaOverrides, false);
+  }
 
   public ClusterSpec {
     if (nodes < 1 || nodes > 200) {
@@ -143,6 +151,10 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
     file.put("archivedLogFilenamePattern", nodeDir(i).resolve("node-%i.log.gz").toString());
     file.put("archivedFileCount", 3);
     file.put("maxFileSize", "50MiB");
+    if (jsonLogs) {
+      // Dropwizard's JSON layout: timestamp, level, logger, thread, message, exception, and the node.
+      file.put("layout", Map.of("type", "json", "additionalFields", Map.of("node", nodeId(i))));
+    }
     logging.put("appenders", List.of(file, Map.of("type", "console", "threshold", "WARN", "target", "stderr")));
 
     Map<String, Object> flotilla = new LinkedHashMap<>();

@@ -52,9 +52,11 @@ public class BatchResource {
 
   @POST
   @Consumes(MediaType.WILDCARD)
-  public CompletionStage<Response> batch(@jakarta.ws.rs.QueryParam("consistency") String consistency, InputStream body,
+  public CompletionStage<Response> batch(@jakarta.ws.rs.QueryParam("consistency") String consistency,
+      @jakarta.ws.rs.QueryParam("min_revision") String minRevision, InputStream body,
       @Context HttpServletRequest request) {
     io.flotilla.api.service.ReadMode mode = io.flotilla.api.service.ReadMode.parse(consistency);
+    long atRevision = Params.minRevision(minRevision);
     JsonNode root = parse(body);
     JsonNode atomicNode = root.get("atomic");
     if (atomicNode != null && !atomicNode.isBoolean() && !atomicNode.isNull()) {
@@ -95,7 +97,7 @@ public class BatchResource {
       Principal.require(request, Role.WRITE, "a batch with puts or deletes");
     }
     return async.respond("batch", writes,
-        keys.batch(atomic, ops, mode), outcomes -> render(ops, outcomes));
+        keys.batch(atomic, ops, mode, atRevision), outcomes -> render(ops, outcomes));
   }
 
   private JsonNode parse(InputStream body) {

@@ -1,6 +1,7 @@
 package io.flotilla.api.resources;
 
 import com.codahale.metrics.MetricRegistry;
+import io.flotilla.api.service.RangeMetrics;
 import io.flotilla.common.ErrorCode;
 import io.flotilla.common.FlotillaException;
 import io.flotilla.raft.NodeHost;
@@ -18,11 +19,13 @@ public class OpsResource {
   private final NodeHost host;
   private final BooleanSupplier started;
   private final MetricRegistry metrics;
+  private final RangeMetrics ranges;
 
-  public OpsResource(NodeHost host, BooleanSupplier started, MetricRegistry metrics) {
+  public OpsResource(NodeHost host, BooleanSupplier started, MetricRegistry metrics, RangeMetrics ranges) {
     this.host = host;
     this.started = started;
     this.metrics = metrics;
+    this.ranges = ranges;
   }
 
   @GET
@@ -52,6 +55,8 @@ public class OpsResource {
   @Path("metrics")
   @Produces("text/plain; version=0.0.4; charset=utf-8")
   public String metrics() {
-    return PrometheusText.render(metrics);
+    StringBuilder page = PrometheusText.render(metrics);
+    ranges.render(page, host);
+    return page.toString();
   }
 }

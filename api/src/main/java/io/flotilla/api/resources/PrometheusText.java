@@ -16,7 +16,7 @@ final class PrometheusText {
 
   private PrometheusText() {}
 
-  static String render(MetricRegistry registry) {
+  static StringBuilder render(MetricRegistry registry) {
     StringBuilder out = new StringBuilder(16 * 1024);
     for (Map.Entry<String, Gauge> e : registry.getGauges().entrySet()) {
       Object v = e.getValue().getValue();
@@ -47,7 +47,7 @@ final class PrometheusText {
       summary(out, sanitize(e.getKey()) + "_seconds", e.getValue().getSnapshot(), e.getValue().getCount(),
           NANOS_PER_SECOND);
     }
-    return out.toString();
+    return out;
   }
 
   private static void summary(StringBuilder out, String name, Snapshot s, long count, double scale) {

@@ -80,6 +80,8 @@ public final class KeyService {
    * @param forwardWrites see {@code NodeConfig.forwardWrites}
    * @param proposeInProcess see {@code NodeConfig.proposeInProcess}
    */
+  private final RangeMetrics rangeMetrics = new RangeMetrics();
+
   public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock,
       long requestTimeoutMillis, long lockWaitMillis, long txnAbandonAfterMillis, int maxEntryBytes,
       Queues queues, java.util.Set<String> failpoints, boolean forwardWrites, boolean proposeInProcess) {
@@ -280,9 +282,15 @@ public final class KeyService {
 
   /** Proposes once (routing retries aside); a LOCKED rejection comes back as the result. */
   private CompletableFuture<CommandResult> proposeOnce(byte[] routeKey, Command.Builder command) {
-    return withRouting(routeKey, range -> writes.write(range,
-            command.setRangeId(range.getId()).setEpoch(range.getEpoch()).build()),
+    return withRouting(routeKey, range -> rangeMetrics.track(range.getId(), RangeMetrics.Kind.WRITE,
+            writes.write(range, command.setRangeId(range.getId()).setEpoch(range.getEpoch()).build()),
+            CommandResult::hasRejected),
         res -> res.hasRejected() ? res.getRejected() : null, 0);
+  }
+
+  /** Reads and writes this node carried out per range, for {@code /metrics}. */
+  public RangeMetrics rangeMetrics() {
+    return rangeMetrics;
   }
 
   // ---- reads ----------------------------------------------------------------------------
@@ -339,8 +347,9 @@ public final class KeyService {
 
   private CompletableFuture<Served<QueryResult>> rawQuery(byte[] routeKey, Query.Builder query, ReadMode mode,
       long minRevision) {
-    return withRouting(routeKey, range -> readFrom(range, query.setRangeId(range.getId()).setEpoch(range.getEpoch())
-            .setNowMillis(clock.millis()).build(), mode, minRevision),
+    return withRouting(routeKey, range -> rangeMetrics.track(range.getId(), RangeMetrics.Kind.READ,
+            readFrom(range, query.setRangeId(range.getId()).setEpoch(range.getEpoch()).setNowMillis(clock.millis()).build(),
+                mode, minRevision), served -> served.result().hasRejected()),
         served -> served.result().hasRejected() ? served.result().getRejected() : null, 0)
         .thenApply(served -> {
           if (served.result().hasRejected()) {
@@ -574,10 +583,12 @@ public final class KeyService {
 
   /**
    * Runs a batch. An atomic batch within one range is one log entry; across ranges it is a
-   * transaction ({@link Transactions}). Gets are read in {@code mode}, one read per range;
-   * a transaction reads strongly whatever the mode (stronger than asked is never wrong).
+   * transaction ({@link Transactions}). Gets are read in {@code mode}, one read per range, each
+   * range's read waiting until its replica applied {@code minRevision} (as scans do; 0: no
+   * wait); a transaction reads strongly whatever the mode (stronger than asked is never wrong).
    */
-  public CompletableFuture<List<OpOutcome>> batch(boolean atomic, List<BatchOpSpec> ops, ReadMode mode) {
+  public CompletableFuture<List<OpOutcome>> batch(boolean atomic, List<BatchOpSpec> ops, ReadMode mode,
+      long minRevision) {
     if (ops.isEmpty()) {
       return CompletableFuture.completedFuture(List.of());
     }
@@ -590,19 +601,20 @@ public final class KeyService {
       return CompletableFuture.failedFuture(e);
     }
     if (atomic) {
-      return byRange.size() > 1 ? transactions.run(ops, clock.millis() + lockWaitMillis) : atomicBatch(ops, mode);
+      return byRange.size() > 1 ? transactions.run(ops, clock.millis() + lockWaitMillis)
+          : atomicBatch(ops, mode, minRevision);
     }
     List<CompletableFuture<Void>> groups = new ArrayList<>();
     OpOutcome[] outcomes = new OpOutcome[ops.size()];
     for (List<Integer> indexes : byRange.values()) {
-      groups.add(independentGroup(ops, indexes, outcomes, mode));
+      groups.add(independentGroup(ops, indexes, outcomes, mode, minRevision));
     }
     return CompletableFuture.allOf(groups.toArray(CompletableFuture[]::new)).thenApply(x -> List.of(outcomes));
   }
 
-  private CompletableFuture<List<OpOutcome>> atomicBatch(List<BatchOpSpec> ops, ReadMode mode) {
+  private CompletableFuture<List<OpOutcome>> atomicBatch(List<BatchOpSpec> ops, ReadMode mode, long minRevision) {
     if (ops.stream().allMatch(op -> op.kind() == BatchOpSpec.Kind.GET)) {
-      return multiGet(ops, mode).thenApply(served -> {
+      return multiGet(ops, mode, minRevision).thenApply(served -> {
         List<OpOutcome> out = new ArrayList<>();
         served.result().getMultiGet().getResultsList().forEach(g ->
             out.add(OpOutcome.ok(EntryResult.newBuilder().setGet(g).build(), served.appliedRevision())));
@@ -625,15 +637,15 @@ public final class KeyService {
         });
   }
 
-  private CompletableFuture<Served<QueryResult>> multiGet(List<BatchOpSpec> gets, ReadMode mode) {
+  private CompletableFuture<Served<QueryResult>> multiGet(List<BatchOpSpec> gets, ReadMode mode, long minRevision) {
     MultiGetQuery.Builder mg = MultiGetQuery.newBuilder();
     gets.forEach(op -> mg.addKeys(ByteString.copyFrom(op.key())));
-    return query(gets.get(0).key(), Query.newBuilder().setMultiGet(mg), mode, 0);
+    return query(gets.get(0).key(), Query.newBuilder().setMultiGet(mg), mode, minRevision);
   }
 
   /** Applies the ops of one range independently: writes in one command, gets in one read. */
   private CompletableFuture<Void> independentGroup(List<BatchOpSpec> ops, List<Integer> indexes, OpOutcome[] out,
-      ReadMode mode) {
+      ReadMode mode, long minRevision) {
     List<Integer> writes = indexes.stream().filter(i -> ops.get(i).kind() != BatchOpSpec.Kind.GET).toList();
     List<Integer> reads = indexes.stream().filter(i -> ops.get(i).kind() == BatchOpSpec.Kind.GET).toList();
     CompletableFuture<Void> w = CompletableFuture.completedFuture(null);
@@ -652,7 +664,7 @@ public final class KeyService {
     }
     CompletableFuture<Void> r = CompletableFuture.completedFuture(null);
     if (!reads.isEmpty()) {
-      r = multiGet(reads.stream().map(ops::get).toList(), mode).handle((served, error) -> {
+      r = multiGet(reads.stream().map(ops::get).toList(), mode, minRevision).handle((served, error) -> {
         for (int j = 0; j < reads.size(); j++) {
           out[reads.get(j)] = error != null ? OpOutcome.failed(unwrap(error)) : OpOutcome.ok(
               EntryResult.newBuilder().setGet(served.result().getMultiGet().getResults(j)).build(), served.appliedRevision());

@@ -4,10 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.codahale.metrics.MetricRegistry;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.dropwizard.configuration.YamlConfigurationFactory;
+import io.dropwizard.jackson.Jackson;
+import io.dropwizard.logging.common.LoggingFactory;
+import io.dropwizard.jersey.validation.Validators;
+import io.flotilla.api.config.FlotillaConfiguration;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 class ClusterSpecTest {
   @Test
@@ -37,5 +49,38 @@ class ClusterSpecTest {
       assertTrue(splits.get(i - 1).compareTo(splits.get(i)) < 0);
     }
     assertEquals(List.of(), ClusterSpec.evenSplits(1));
+  }
+
+  /**
+   * With JSON logs, the node's own configuration (read as the node reads it) makes Dropwizard
+   * write node.log as one JSON object per event, carrying the node's id.
+   */
+  @Test
+  void jsonLogsWriteOneObjectPerEventWithTheNode(@TempDir Path dir) throws Exception {
+    ClusterSpec spec = new ClusterSpec(1, dir, "127.0.0.11", 7001, 7101, List.of(), Map.of(), true);
+    Path yml = dir.resolve("node.yml");
+    Files.createDirectories(spec.nodeDir(1));
+    ClusterSpec.writeConfig(yml, spec.nodeConfig(1));
+    ObjectMapper json = Jackson.newObjectMapper();
+    FlotillaConfiguration config = new YamlConfigurationFactory<>(FlotillaConfiguration.class,
+        Validators.newValidator(), json, "dw").build(yml.toFile());
+    LoggingFactory logging = config.getLoggingFactory();
+    logging.configure(new MetricRegistry(), "flotilla-test");
+    try {
+      LoggerFactory.getLogger("io.flotilla.test").warn("range {} split at \"{}\"", 7, "m");
+    } finally {
+      logging.stop();
+      logging.reset();
+    }
+    List<JsonNode> events = new ArrayList<>();
+    for (String line : Files.readAllLines(spec.nodeDir(1).resolve("node.log"))) {
+      events.add(json.readTree(line)); // every line is one JSON object
+    }
+    JsonNode event = events.stream().filter(e -> "io.flotilla.test".equals(e.path("logger").asText()))
+        .findFirst().orElseThrow(() -> new AssertionError("no event of the test's logger in " + events));
+    assertEquals("WARN", event.get("level").asText());
+    assertEquals("range 7 split at \"m\"", event.get("message").asText());
+    assertEquals("n1", event.get("node").asText());
+    assertTrue(event.has("timestamp"), event::toString);
   }
 }

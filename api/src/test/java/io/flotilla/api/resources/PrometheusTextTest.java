@@ -13,7 +13,7 @@ class PrometheusTextTest {
     registry.timer("flotilla.requests.put").update(2, TimeUnit.MILLISECONDS);
     registry.meter("flotilla.errors.put.timeout").mark(3);
     registry.counter("jvm.threads-count").inc(5);
-    String text = PrometheusText.render(registry);
+    String text = PrometheusText.render(registry).toString();
     assertTrue(text.contains("# TYPE flotilla_requests_put_seconds summary"), text);
     assertTrue(text.contains("flotilla_requests_put_seconds_count 1"), text);
     assertTrue(text.contains("flotilla_requests_put_seconds{quantile=\"0.99\"} 0.002"), text);
