@@ -75,6 +75,10 @@ final class ClusterCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (!logFormat.equals("text") && !logFormat.equals("json")) {
+      System.err.println("--log-format must be text or json, not '" + logFormat + "'");
+      return 2;
+    }
     Path home = Path.of(System.getProperty("flotilla.home", ".")).toAbsolutePath().normalize();
     ClusterSpec base = ClusterSpec.defaults(nodes, data, firstIp, httpPort, raftPort);
     Map<String, Object> overrides = nested(settings);
@@ -88,10 +92,6 @@ final class ClusterCommand implements Callable<Integer> {
         LocalTls.ensureNode(base.dataDir(), base.nodeId(i), base.ip(i));
       }
       overrides.put("tls", LocalTls.section(base.dataDir()));
-    }
-    if (!logFormat.equals("text") && !logFormat.equals("json")) {
-      System.err.println("--log-format must be text or json, not '" + logFormat + "'");
-      return 2;
     }
     ClusterSpec spec = new ClusterSpec(nodes, data, firstIp, httpPort, raftPort,
         ranges == null ? base.initialSplits() : ClusterSpec.evenSplits(ranges), overrides, logFormat.equals("json"));

@@ -93,6 +93,11 @@ public class BatchResource {
           "the batch holds " + bytes + " bytes of keys and values; the limit is " + limits.maxBatchBytes);
     }
     boolean writes = ops.stream().anyMatch(o -> o.kind() != BatchOpSpec.Kind.GET);
+    if (writes && atRevision > 0) {
+      // Its gets would wait for the revision while its writes are done: a wait past the request
+      // timeout would report the applied writes' outcome as unknown.
+      throw Params.invalid("min_revision applies to batches that only read; send the gets in a batch of their own");
+    }
     if (writes) {
       Principal.require(request, Role.WRITE, "a batch with puts or deletes");
     }

@@ -70,6 +70,7 @@ public final class KeyService {
   private final java.util.Set<String> failpoints;
   private final LeaderWrites writes;
   private final ReadBatcher reads;
+  private final RangeMetrics rangeMetrics = new RangeMetrics();
 
   /**
    * @param requestTimeoutMillis how long a request may take (reads queued longer are dropped)
@@ -80,8 +81,6 @@ public final class KeyService {
    * @param forwardWrites see {@code NodeConfig.forwardWrites}
    * @param proposeInProcess see {@code NodeConfig.proposeInProcess}
    */
-  private final RangeMetrics rangeMetrics = new RangeMetrics();
-
   public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock,
       long requestTimeoutMillis, long lockWaitMillis, long txnAbandonAfterMillis, int maxEntryBytes,
       Queues queues, java.util.Set<String> failpoints, boolean forwardWrites, boolean proposeInProcess) {
@@ -583,9 +582,10 @@ public final class KeyService {
 
   /**
    * Runs a batch. An atomic batch within one range is one log entry; across ranges it is a
-   * transaction ({@link Transactions}). Gets are read in {@code mode}, one read per range, each
-   * range's read waiting until its replica applied {@code minRevision} (as scans do; 0: no
-   * wait); a transaction reads strongly whatever the mode (stronger than asked is never wrong).
+   * transaction ({@link Transactions}). Gets are read in {@code mode}, one read per range; a
+   * stale read waits until its range's replica applied {@code minRevision} (as scans do; 0: no
+   * wait). A transaction reads strongly whatever the mode (stronger than asked is never wrong;
+   * a strong read sees every acknowledged write, so it has no revision to wait for).
    */
   public CompletableFuture<List<OpOutcome>> batch(boolean atomic, List<BatchOpSpec> ops, ReadMode mode,
       long minRevision) {

@@ -72,14 +72,21 @@ public final class RangeMetrics {
   enum Outcome { OK, REJECTED, FAILED }
 
   /**
-   * Counts {@code call} against {@code rangeId} when it completes; {@code refused} tells a
-   * result that carries a refusal. Returns {@code call}.
+   * Counts {@code call} against {@code rangeId} when it completes, from now on; {@code refused}
+   * tells a result that carries a refusal. Returns a future completing as {@code call} does.
    */
   public <T> CompletableFuture<T> track(long rangeId, Kind kind, CompletableFuture<T> call, Predicate<T> refused) {
     long started = System.nanoTime();
     Calls c = calls.computeIfAbsent(rangeId, id -> new Calls[] {new Calls(), new Calls()})[kind.ordinal()];
-    return call.whenComplete((result, error) -> c.record(System.nanoTime() - started,
-        error != null ? Outcome.FAILED : refused.test(result) ? Outcome.REJECTED : Outcome.OK));
+    return call.whenComplete((result, error) -> {
+      Outcome outcome;
+      try {
+        outcome = error != null ? Outcome.FAILED : refused.test(result) ? Outcome.REJECTED : Outcome.OK;
+      } catch (RuntimeException e) {
+        outcome = Outcome.FAILED; // counting never fails the call
+      }
+      c.record(System.nanoTime() - started, outcome);
+    });
   }
 
   /** The calls of one range and kind counted so far (tests). */
@@ -99,14 +106,27 @@ public final class RangeMetrics {
       if (range == null) {
         continue;
       }
+      long revision;
+      long appliedIndex;
+      boolean leads;
+      boolean asleep;
+      long bytes;
+      try {
+        TermIndex applied = replica.get().getLastAppliedTermIndex();
+        revision = replica.get().revision();
+        appliedIndex = applied == null ? 0 : applied.getIndex();
+        leads = host.leads(id);
+        asleep = host.asleep(id);
+        bytes = host.engine().approximateSize(range.getStart().toByteArray(), range.getEnd().toByteArray());
+      } catch (RuntimeException e) {
+        continue; // the replica is leaving, or the node stopping: one range must not fail the page
+      }
       String label = "{range=\"" + id + "\"} ";
-      TermIndex applied = replica.get().getLastAppliedTermIndex();
-      gauge(gauges, "revision", label, replica.get().revision());
-      gauge(gauges, "applied_index", label, applied == null ? 0 : applied.getIndex());
-      gauge(gauges, "leader", label, host.leads(id) ? 1 : 0);
-      gauge(gauges, "asleep", label, host.asleep(id) ? 1 : 0);
-      gauge(gauges, "approximate_bytes", label,
-          host.engine().approximateSize(range.getStart().toByteArray(), range.getEnd().toByteArray()));
+      gauge(gauges, "revision", label, revision);
+      gauge(gauges, "applied_index", label, appliedIndex);
+      gauge(gauges, "leader", label, leads ? 1 : 0);
+      gauge(gauges, "asleep", label, asleep ? 1 : 0);
+      gauge(gauges, "approximate_bytes", label, bytes);
     }
     gauges.forEach((name, samples) -> out.append("# TYPE ").append(name).append(" gauge\n").append(samples));
   }
