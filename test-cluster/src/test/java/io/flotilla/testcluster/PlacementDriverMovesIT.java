@@ -6,16 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.testcluster.ApiClient.Resp;
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,8 +25,6 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PlacementDriverMovesIT {
   private static final int SUBNET = 51;
-  /** The placement driver's Raft group id; Ratis names the group's directory after it. */
-  private static final String PD_GROUP_DIR = "466c6f74-5044-0000-0000-000000000001";
   private ProcessCluster cluster;
   private ApiClient api;
 
@@ -55,11 +48,6 @@ class PlacementDriverMovesIT {
     return r.json();
   }
 
-  private static List<String> pdMembers(JsonNode view) {
-    List<String> out = new ArrayList<>();
-    view.get("summary").get("placement_driver_members").forEach(n -> out.add(n.asText()));
-    return out;
-  }
 
   private JsonNode await(String via, String what, Duration timeout, Predicate<JsonNode> done) throws InterruptedException {
     return Convergence.await(() -> clusterView(via), what, timeout, done);
@@ -87,50 +75,34 @@ class PlacementDriverMovesIT {
     }
   }
 
-  /** Whether the node's data directory holds a copy of the placement driver's log. */
-  private boolean hostsPdCopy(String id) {
-    try (Stream<Path> files = Files.walk(cluster.dataDir().resolve(id))) {
-      return files.anyMatch(p -> p.getFileName().toString().equals(PD_GROUP_DIR));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 
-  private static String stateOf(JsonNode view, String id) {
-    for (JsonNode n : view.get("nodes")) {
-      if (id.equals(n.get("id").asText())) {
-        return n.get("state").asText();
-      }
-    }
-    return null;
-  }
 
   @Test
   void thePlacementDriverGrowsWithTheClusterAndLeavesADecommissionedNode() throws Exception {
     for (int i = 0; i < 40; i++) {
       assertEquals(200, api.put(cluster.url("n1"), "k/" + i, "v" + i).status());
     }
-    assertEquals(List.of("n1"), pdMembers(clusterView("n1")));
+    assertEquals(List.of("n1"), PdViews.members(clusterView("n1")));
     cluster.join("n1");
     cluster.join("n1");
     cluster.join("n1");
     JsonNode grown = await("n4", "the placement driver growing to three members", Duration.ofSeconds(90),
-        v -> pdMembers(v).equals(List.of("n1", "n2", "n3")));
+        v -> PdViews.members(v).equals(List.of("n1", "n2", "n3")));
     assertEquals("n1", grown.get("summary").get("placement_driver_leader").asText(), grown::toString);
-    assertFalse(hostsPdCopy("n4"), "n4 is no member");
+    assertFalse(PdViews.hostsCopy(cluster, "n4"), "n4 is no member");
 
     Resp started = api.raw("POST", cluster.url("n2") + "/v1/admin/nodes/n1/decommission", null);
     assertEquals(202, started.status(), started::toString);
     JsonNode moved = await("n3", "n1's decommission", Duration.ofSeconds(150),
-        v -> "removed".equals(stateOf(v, "n1")) && pdMembers(v).equals(List.of("n2", "n3", "n4")));
+        v -> "removed".equals(PdViews.stateOf(v, "n1")) && PdViews.members(v).equals(List.of("n2", "n3", "n4")));
     System.out.println("PlacementDriverMovesIT: after the decommission: " + moved.get("summary"));
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (hostsPdCopy("n1") && System.nanoTime() < deadline) {
+    while (PdViews.hostsCopy(cluster, "n1") && System.nanoTime() < deadline) {
       Thread.sleep(250);
     }
-    assertFalse(hostsPdCopy("n1"), "the decommissioned node deleted its copy of the placement driver's log");
-    assertTrue(hostsPdCopy("n4"), "the new member holds a copy");
-    assertEquals(List.of("n2", "n3", "n4"), pdMembers(clusterView("n1")), "the node that left knows where it went");
+    assertFalse(PdViews.hostsCopy(cluster, "n1"), "the decommissioned node deleted its copy of the placement driver's log");
+    assertTrue(PdViews.hostsCopy(cluster, "n4"), "the new member holds a copy");
+    assertEquals(List.of("n2", "n3", "n4"), PdViews.members(clusterView("n1")), "the node that left knows where it went");
     JsonNode ops = api.raw("GET", cluster.url("n4") + "/v1/admin/operations", null).json().get("operations");
     int moves = 0;
     for (JsonNode op : ops) {

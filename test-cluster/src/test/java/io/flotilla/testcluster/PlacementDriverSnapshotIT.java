@@ -32,7 +32,6 @@ import org.junit.jupiter.api.Test;
  */
 class PlacementDriverSnapshotIT {
   private static final int SUBNET = 53;
-  private static final String PD_GROUP_DIR = "466c6f74-5044-0000-0000-000000000001";
   private static final Pattern SEGMENT = Pattern.compile("log_(?:inprogress_)?(\\d+)(?:-\\d+)?");
   private final HttpClient http = HttpClient.newHttpClient();
 
@@ -46,7 +45,7 @@ class PlacementDriverSnapshotIT {
         "placement", Map.of("enabled", true, "interval", "500ms", "nodeDownAfter", "4s"));
     try (ProcessCluster cluster = ProcessCluster.start("pd-snapshot", SUBNET, 3, overrides)) {
       ApiClient api = cluster.api();
-      assertTrue(hostsPdCopy(cluster, "n1"), "the placement driver's copy on n1 is at " + pdDir(cluster, "n1"));
+      assertTrue(PdViews.hostsCopy(cluster, "n1"), "the placement driver's copy on n1 is at " + PdViews.dir(cluster, "n1"));
       for (int i = 0; i < 30; i++) {
         assertEquals(200, api.put(cluster.url("n1"), (char) ('a' + i % 18) + "/" + i, "v" + i).status());
       }
@@ -58,17 +57,17 @@ class PlacementDriverSnapshotIT {
             String leader = v.get("summary").get("placement_driver_leader").asText(null);
             return leader != null && firstLogIndex(cluster, leader).orElse(0) > 0;
           });
-      assertFalse(hostsPdCopy(cluster, "n4"), "n4 is no member yet");
+      assertFalse(PdViews.hostsCopy(cluster, "n4"), "n4 is no member yet");
 
       // n1 leaves: n4 takes its place in the group, and must get the state without the purged entries.
       Resp started = api.raw("POST", cluster.url("n2") + "/v1/admin/nodes/n1/decommission", null);
       assertEquals(202, started.status(), started::toString);
       Convergence.await(() -> view(api, cluster, "n3"), "n1's decommission", Duration.ofSeconds(150),
-          v -> "removed".equals(stateOf(v, "n1")) && pdMembers(v).equals(List.of("n2", "n3", "n4")));
+          v -> "removed".equals(PdViews.stateOf(v, "n1")) && PdViews.members(v).equals(List.of("n2", "n3", "n4")));
       OptionalLong n4First = firstLogIndex(cluster, "n4");
       assertTrue(n4First.isPresent() && n4First.getAsLong() > 0,
           "n4's copy of the log starts after the purged entries: " + pdFiles(cluster, "n4"));
-      assertTrue(Files.exists(pdDir(cluster, "n4").resolve("sm").resolve("pd-snapshot")),
+      assertTrue(Files.exists(PdViews.dir(cluster, "n4").resolve("sm").resolve("pd-snapshot")),
           "n4 wrote the state it installed: " + pdFiles(cluster, "n4"));
       PdState installed = awaitSameState(cluster, List.of("n2", "n3", "n4"));
       assertTrue(installed.getOperatorsList().stream().anyMatch(op -> op.getRangeId() > 0 && !op.getStatus().equals("running")),
@@ -98,20 +97,7 @@ class PlacementDriverSnapshotIT {
     return api.raw("GET", cluster.url(via) + "/v1/admin/operations", null).json();
   }
 
-  private static List<String> pdMembers(JsonNode view) {
-    List<String> out = new ArrayList<>();
-    view.get("summary").get("placement_driver_members").forEach(n -> out.add(n.asText()));
-    return out;
-  }
 
-  private static String stateOf(JsonNode view, String id) {
-    for (JsonNode n : view.get("nodes")) {
-      if (id.equals(n.get("id").asText())) {
-        return n.get("state").asText();
-      }
-    }
-    return null;
-  }
 
   /** Waits until the members' replicas hold the same state (they apply at their own pace), and returns it. */
   private PdState awaitSameState(ProcessCluster cluster, List<String> members) throws InterruptedException {
@@ -144,16 +130,12 @@ class PlacementDriverSnapshotIT {
     }
   }
 
-  /** Where the node keeps its copy of the placement driver's group (Ratis names the directory after the group). */
-  private static Path pdDir(ProcessCluster cluster, String id) {
-    return cluster.node(id).data.resolve("raft").resolve(PD_GROUP_DIR);
-  }
 
   /** The names in the copy's log and state machine directories, for messages. */
   private static List<String> pdFiles(ProcessCluster cluster, String id) {
     List<String> names = new ArrayList<>();
     for (String sub : List.of("current", "sm")) {
-      try (Stream<Path> files = Files.list(pdDir(cluster, id).resolve(sub))) {
+      try (Stream<Path> files = Files.list(PdViews.dir(cluster, id).resolve(sub))) {
         files.forEach(p -> names.add(sub + "/" + p.getFileName()));
       } catch (IOException e) {
         names.add(sub + ": " + e);
@@ -164,7 +146,7 @@ class PlacementDriverSnapshotIT {
 
   /** The first index the node's copy of the placement driver's log holds, if it holds a segment. */
   private static OptionalLong firstLogIndex(ProcessCluster cluster, String id) {
-    try (Stream<Path> files = Files.list(pdDir(cluster, id).resolve("current"))) {
+    try (Stream<Path> files = Files.list(PdViews.dir(cluster, id).resolve("current"))) {
       return files.map(p -> SEGMENT.matcher(p.getFileName().toString())).filter(Matcher::matches)
           .mapToLong(m -> Long.parseLong(m.group(1))).min();
     } catch (IOException e) {
@@ -172,7 +154,4 @@ class PlacementDriverSnapshotIT {
     }
   }
 
-  private static boolean hostsPdCopy(ProcessCluster cluster, String id) {
-    return Files.isDirectory(pdDir(cluster, id));
-  }
 }
