@@ -60,7 +60,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
 
   @Override
   public void run(FlotillaConfiguration config, Environment env) throws Exception {
-    quietRatisJmxNameClash();
+    quietRatisNoise(config.getLoggingFactory());
     NodeConfig node = config.flotilla;
     ClusterNode self = node.self().toNode();
     List<ClusterNode> cluster = node.peers.stream().map(PeerConfig::toNode).toList();
@@ -147,6 +147,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       public void stop() throws Exception {
         started.set(false);
         try {
+          io.flotilla.api.service.LeadershipHandoff.run(host, pd,
+              Duration.ofMillis(node.leaderHandoffAtStop.toMilliseconds()));
           pd.close();
           host.close();
         } finally {
@@ -166,7 +168,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         new KeyService.Queues(node.limits.maxQueueDelay.toNanoseconds(), node.limits.maxQueuedPerRange,
             node.limits.maxQueuedWriteBytes),
         java.util.Set.copyOf(node.failpoints),
-        node.forwardWrites, node.proposeInProcess);
+        node.forwardWrites, node.proposeInProcess, new io.flotilla.api.service.RangeMetrics(node.perRangeMetrics));
     for (String count : keys.forwardingCounts().keySet()) {
       env.metrics().register("flotilla.writes." + count,
           (com.codahale.metrics.Gauge<Long>) () -> keys.forwardingCounts().get(count));
@@ -251,16 +253,32 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
   }
 
   /**
-   * Ratis names a replica's JMX bean after the last 12 hex digits of its group id, which the
-   * placement driver's group and range 1's group share. It then registers the second bean under
-   * its fallback name (the node id quoted), but first logs the clash as an error with a stack
-   * trace on every start. Nothing here reads those beans (metrics go to {@code /metrics}), so
-   * the registrar's log is turned off rather than alarm operators.
+   * Turns off two Ratis loggers whose ERROR lines alarm operators about nothing, unless the
+   * node's {@code logging.loggers} names them (an operator who does wants them):
+   * <ul>
+   *   <li>{@code JmxRegister}: Ratis names a replica's JMX bean after the last 12 hex digits of
+   *       its group id, which the placement driver's group and range 1's group share. It then
+   *       registers the second bean under its fallback name, but first logs the clash with a
+   *       stack trace on every start. Nothing here reads those beans (metrics go to
+   *       {@code /metrics}).
+   *   <li>{@code OrderedAsync}: Ratis's client logs every failed attempt of a write at ERROR,
+   *       with a stack trace, also the ones it or Flotilla then retries to success, such as a
+   *       leader stepping down for a leader transfer. The final outcome of every write reaches
+   *       its caller (an error, or an outcome reported as unknown) and
+   *       {@code flotilla_range_requests_total{outcome="failed"}}.
+   * </ul>
    */
-  private static void quietRatisJmxNameClash() {
-    if (org.slf4j.LoggerFactory.getLogger("org.apache.ratis.util.JmxRegister")
-        instanceof ch.qos.logback.classic.Logger registrar) {
-      registrar.setLevel(ch.qos.logback.classic.Level.OFF);
+  static void quietRatisNoise(io.dropwizard.logging.common.LoggingFactory logging) {
+    java.util.Set<String> configured = logging instanceof io.dropwizard.logging.common.DefaultLoggingFactory d
+        ? d.getLoggers().keySet() : java.util.Set.of();
+    for (String name : RATIS_NOISE) {
+      if (!configured.contains(name)
+          && org.slf4j.LoggerFactory.getLogger(name) instanceof ch.qos.logback.classic.Logger logger) {
+        logger.setLevel(ch.qos.logback.classic.Level.OFF);
+      }
     }
   }
+
+  static final List<String> RATIS_NOISE = List.of("org.apache.ratis.util.JmxRegister",
+      "org.apache.ratis.client.impl.OrderedAsync");
 }

@@ -793,6 +793,21 @@ public final class NodeHost implements AutoCloseable {
     }
   }
 
+  /**
+   * The member to hand this node's leadership of a group to: of the other members its leader
+   * heard from within {@code freshMillis}, the one heard from last. Empty when this node does
+   * not lead the group, or no other member answered lately (handing over to it would only stall
+   * the group until the transfer timed out).
+   */
+  public Optional<String> handoffTarget(RaftGroupId groupId, long freshMillis) {
+    return division(groupId).filter(DivisionInfo::isLeader)
+        .flatMap(d -> d.getRoleInfoProto().getLeaderInfo().getFollowerInfoList().stream()
+            .filter(f -> f.getLastRpcElapsedTimeMs() <= freshMillis)
+            .min(java.util.Comparator.comparingLong(
+                org.apache.ratis.proto.RaftProtos.ServerRpcProto::getLastRpcElapsedTimeMs))
+            .map(f -> org.apache.ratis.protocol.RaftPeerId.valueOf(f.getId().getId()).toString()));
+  }
+
   /** Raft role facts of the local replica of a range (leader id, role), if hosted. */
   public Optional<DivisionInfo> division(long rangeId) {
     try {

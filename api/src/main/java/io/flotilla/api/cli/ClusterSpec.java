@@ -108,6 +108,21 @@ public record ClusterSpec(int nodes, Path dataDir, String firstIp, int httpPort,
         PrivateFiles.OWNER_ONLY);
   }
 
+  /**
+   * Whether a node configuration written by {@link #writeConfig} logs JSON lines: true when an
+   * appender of its {@code logging:} section has a {@code json} layout.
+   */
+  public static boolean logsJson(Path file) throws java.io.IOException {
+    com.fasterxml.jackson.databind.JsonNode appenders = new com.fasterxml.jackson.dataformat.yaml.YAMLMapper()
+        .readTree(file.toFile()).path("logging").path("appenders");
+    for (com.fasterxml.jackson.databind.JsonNode appender : appenders) {
+      if ("json".equals(appender.path("layout").path("type").asText())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The node's whole configuration (Dropwizard server and logging, plus flotilla) as a tree. */
   public Map<String, Object> nodeConfig(int i) {
     List<Map<String, Object>> peers = new java.util.ArrayList<>();

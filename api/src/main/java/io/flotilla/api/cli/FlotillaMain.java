@@ -64,13 +64,26 @@ public final class FlotillaMain implements Runnable {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "a node setting of the flotilla: section; repeatable")
     java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
 
+    @Option(names = "--log-format", paramLabel = "text|json",
+        description = "with --join: how the new node writes its node.log (default: as the cluster's other nodes in DATA)")
+    String logFormat;
+
     @Override
     public Integer call() throws Exception {
       if ((config == null) == (join == null)) {
         System.err.println("give either a node's CONFIG file or --join URL");
         return 2;
       }
-      Path file = config != null ? config : JoinerSetup.write(join, id, ip, data, ClusterCommand.nested(settings));
+      if (logFormat != null && !logFormat.equals("text") && !logFormat.equals("json")) {
+        System.err.println("--log-format must be text or json, not '" + logFormat + "'");
+        return 2;
+      }
+      if (logFormat != null && config != null) {
+        System.err.println("--log-format goes with --join; a CONFIG file sets its own logging");
+        return 2;
+      }
+      Path file = config != null ? config : JoinerSetup.write(join, id, ip, data, ClusterCommand.nested(settings),
+          logFormat == null ? null : logFormat.equals("json"));
       new FlotillaApplication().run("server", file.toString());
       return 0;
     }

@@ -20,7 +20,11 @@ import java.util.Map;
 final class JoinerSetup {
   private JoinerSetup() {}
 
-  static Path write(String joinUrl, String id, String ip, Path data, Map<String, Object> overrides)
+  /**
+   * @param jsonLogs whether the node logs JSON lines; null: as the cluster's nodes already in
+   *     {@code data} do (text when none is there)
+   */
+  static Path write(String joinUrl, String id, String ip, Path data, Map<String, Object> overrides, Boolean jsonLogs)
       throws IOException, InterruptedException {
     // A cluster started with --auth keeps its tokens beside its data: the joiner uses them too.
     Map<String, Object> auth = LocalAuth.load(data.toAbsolutePath().normalize()).orElse(null);
@@ -68,7 +72,7 @@ final class JoinerSetup {
       overrides.put("tls", LocalTls.section(cluster));
     }
     ClusterSpec spec = new ClusterSpec(1, data, a[0] + "." + a[1] + "." + a[2] + "." + firstLast, first.getPort(),
-        raftPort, List.of(), overrides);
+        raftPort, List.of(), overrides, jsonLogs != null ? jsonLogs : membersLogJson(cluster));
     Map<String, Object> config = spec.joinerConfig(k, joinUrl);
     if (id != null) {
       @SuppressWarnings("unchecked")
@@ -83,6 +87,17 @@ final class JoinerSetup {
     System.out.println("joining the cluster at " + joinUrl + " as " + (id != null ? id : spec.nodeId(k)) + " on "
         + spec.httpUrl(k) + " (config " + file + ")");
     return file;
+  }
+
+  /** Whether the nodes already set up in {@code cluster} log JSON lines (false when there are none). */
+  static boolean membersLogJson(Path cluster) throws IOException {
+    if (!Files.isDirectory(cluster)) {
+      return false;
+    }
+    try (java.util.stream.Stream<Path> dirs = Files.list(cluster)) {
+      Path config = dirs.map(d -> d.resolve("node.yml")).filter(Files::isRegularFile).sorted().findFirst().orElse(null);
+      return config != null && ClusterSpec.logsJson(config);
+    }
   }
 
   private static JsonNode members(String joinUrl, String clusterToken, Path caFile)

@@ -2,6 +2,7 @@ package io.flotilla.api.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import io.dropwizard.util.Duration;
+import io.flotilla.api.service.RangeMetrics;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotEmpty;
@@ -63,6 +64,13 @@ public class NodeConfig {
    */
   @JsonProperty public boolean proposeInProcess = true;
 
+  /**
+   * When the node stops (SIGTERM), how long it may spend handing the leaderships it holds (its
+   * awake ranges', the placement driver's) to other replicas first, so that they serve on
+   * without waiting out an election. 0s: stop at once, as after a crash.
+   */
+  @NotNull @JsonProperty public Duration leaderHandoffAtStop = Duration.seconds(5);
+
   /** How long a request may take before it answers 504 (writes: outcome unknown). */
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(10);
 
@@ -86,6 +94,13 @@ public class NodeConfig {
   @NotNull @JsonProperty public Duration consistencyCheckInterval = Duration.minutes(5);
 
   @Min(8) @JsonProperty public long blockCacheMb = 64;
+
+  /**
+   * What {@code /metrics} shows per range ({@code range} label): {@code all} (replica gauges,
+   * call counts, latency histograms; up to 36 series a range), {@code counts} (no histograms,
+   * 11 series) or {@code none}. Nodes with hundreds of ranges may want less than all.
+   */
+  @NotNull @JsonProperty public RangeMetrics.Detail perRangeMetrics = RangeMetrics.Detail.ALL;
 
   @NotNull @Valid @JsonProperty public LimitsConfig limits = new LimitsConfig();
   /** Tokens and roles (off by default): see {@link AuthConfig}. */

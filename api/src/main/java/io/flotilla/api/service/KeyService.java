@@ -70,7 +70,7 @@ public final class KeyService {
   private final java.util.Set<String> failpoints;
   private final LeaderWrites writes;
   private final ReadBatcher reads;
-  private final RangeMetrics rangeMetrics = new RangeMetrics();
+  private final RangeMetrics rangeMetrics;
 
   /**
    * @param requestTimeoutMillis how long a request may take (reads queued longer are dropped)
@@ -80,10 +80,13 @@ public final class KeyService {
    * @param queues how many requests and write bytes may wait in the node's queues
    * @param forwardWrites see {@code NodeConfig.forwardWrites}
    * @param proposeInProcess see {@code NodeConfig.proposeInProcess}
+   * @param rangeMetrics where calls are counted per range ({@code NodeConfig.perRangeMetrics})
    */
   public KeyService(NodeHost host, ReplicaReader replicas, RouteResolver resolver, Clock clock,
       long requestTimeoutMillis, long lockWaitMillis, long txnAbandonAfterMillis, int maxEntryBytes,
-      Queues queues, java.util.Set<String> failpoints, boolean forwardWrites, boolean proposeInProcess) {
+      Queues queues, java.util.Set<String> failpoints, boolean forwardWrites, boolean proposeInProcess,
+      RangeMetrics rangeMetrics) {
+    this.rangeMetrics = rangeMetrics;
     this.failpoints = java.util.Set.copyOf(failpoints);
     // A write waits at most half the request timeout in a queue, so that its caller learns it
     // was refused (nothing applied) rather than that its outcome is unknown.

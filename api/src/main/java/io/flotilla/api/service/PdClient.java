@@ -359,6 +359,15 @@ public final class PdClient implements AutoCloseable {
     return host.division(PdGroups.groupId()).map(DivisionInfo::isLeader).orElse(false);
   }
 
+  /** Hands this node's leadership of the PD group to {@code successor}; blocking. */
+  public void handOffLeadership(String successor, long timeoutMillis) throws IOException {
+    RaftClientReply moved = client().admin().transferLeadership(RaftPeerId.valueOf(successor), timeoutMillis);
+    if (!moved.isSuccess()) {
+      throw new IOException("placement driver: handing its leadership to " + successor + " failed: "
+          + moved.getException());
+    }
+  }
+
   /** The PD leader's node id, as this node knows it. */
   public Optional<String> leader() {
     Optional<String> local = host.division(PdGroups.groupId())

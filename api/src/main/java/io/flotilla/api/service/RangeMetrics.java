@@ -21,10 +21,23 @@ import org.apache.ratis.server.protocol.TermIndex;
  *
  * <p>Counting costs a few {@link LongAdder} increments per call. A range the node neither hosts
  * nor routes to any more (merged away) is dropped at the next scrape.
+ *
+ * <p>Each range costs a scraper up to 36 series (5 gauges, 6 counters, 2 histograms of 14
+ * buckets); {@link Detail} trims that on nodes with many ranges.
  */
 public final class RangeMetrics {
   /** What a call did to the range. */
   public enum Kind { READ, WRITE }
+
+  /** How much a node reports per range (node setting {@code perRangeMetrics}). */
+  public enum Detail {
+    /** Replica gauges, call counts by outcome, and the latency histograms. */
+    ALL,
+    /** Replica gauges and call counts, no histograms: 11 series a range. */
+    COUNTS,
+    /** Nothing per range; calls are not counted at all. */
+    NONE
+  }
 
   /** Upper bounds of the latency buckets, in seconds (Prometheus's {@code le}); +Inf follows. */
   static final double[] BUCKETS = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
@@ -37,6 +50,11 @@ public final class RangeMetrics {
   }
 
   private final Map<Long, Calls[]> calls = new ConcurrentHashMap<>();
+  private final Detail detail;
+
+  public RangeMetrics(Detail detail) {
+    this.detail = java.util.Objects.requireNonNull(detail, "detail");
+  }
 
   /** One range's calls of one kind. */
   static final class Calls {
@@ -76,6 +94,9 @@ public final class RangeMetrics {
    * tells a result that carries a refusal. Returns a future completing as {@code call} does.
    */
   public <T> CompletableFuture<T> track(long rangeId, Kind kind, CompletableFuture<T> call, Predicate<T> refused) {
+    if (detail == Detail.NONE) {
+      return call;
+    }
     long started = System.nanoTime();
     Calls c = calls.computeIfAbsent(rangeId, id -> new Calls[] {new Calls(), new Calls()})[kind.ordinal()];
     return call.whenComplete((result, error) -> {
@@ -97,6 +118,9 @@ public final class RangeMetrics {
 
   /** Appends the per-range families for this node to a Prometheus text page. */
   public void render(StringBuilder out, NodeHost host) {
+    if (detail == Detail.NONE) {
+      return;
+    }
     calls.keySet().removeIf(id -> host.replica(id).isEmpty() && host.routing().byId(id).isEmpty());
     renderCalls(out);
     Map<String, StringBuilder> gauges = new LinkedHashMap<>();
@@ -141,7 +165,8 @@ public final class RangeMetrics {
       return;
     }
     StringBuilder counts = new StringBuilder("# TYPE flotilla_range_requests_total counter\n");
-    StringBuilder latency = new StringBuilder("# TYPE flotilla_range_request_seconds histogram\n");
+    boolean histograms = detail == Detail.ALL;
+    StringBuilder latency = new StringBuilder(histograms ? "# TYPE flotilla_range_request_seconds histogram\n" : "");
     calls.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
       for (Kind kind : Kind.values()) {
         Calls c = e.getValue()[kind.ordinal()];
@@ -155,6 +180,9 @@ public final class RangeMetrics {
             .append(c.rejected.sum()).append('\n');
         counts.append("flotilla_range_requests_total{").append(labels).append(",outcome=\"failed\"} ")
             .append(c.failed.sum()).append('\n');
+        if (!histograms) {
+          continue;
+        }
         long cumulated = 0;
         for (int i = 0; i < BUCKETS.length; i++) {
           cumulated += c.buckets[i].sum();

@@ -83,4 +83,42 @@ class ClusterSpecTest {
     assertEquals("n1", event.get("node").asText());
     assertTrue(event.has("timestamp"), event::toString);
   }
+
+  /** A node joining with --join logs as the cluster's nodes set up beside it do, unless told otherwise. */
+  @Test
+  void aJoiningNodeFollowsItsClusterLogFormat(@TempDir Path dir) throws Exception {
+    assertEquals(false, JoinerSetup.membersLogJson(dir.resolve("absent")));
+    assertEquals(false, JoinerSetup.membersLogJson(dir));
+    for (boolean jsonLogs : new boolean[] {true, false}) {
+      Path data = dir.resolve("cluster-" + jsonLogs);
+      ClusterSpec spec = new ClusterSpec(2, data, "127.0.0.11", 7001, 7101, List.of(), Map.of(), jsonLogs);
+      for (int i = 1; i <= 2; i++) {
+        Files.createDirectories(spec.nodeDir(i));
+        ClusterSpec.writeConfig(spec.nodeDir(i).resolve("node.yml"), spec.nodeConfig(i));
+      }
+      assertEquals(jsonLogs, ClusterSpec.logsJson(spec.nodeDir(1).resolve("node.yml")));
+      assertEquals(jsonLogs, JoinerSetup.membersLogJson(data));
+    }
+  }
+
+  /** Node settings given as overrides ({@code --set perRangeMetrics=counts}) reach the node's configuration. */
+  @Test
+  void perRangeMetricsIsANodeSetting(@TempDir Path dir) throws Exception {
+    ClusterSpec spec = new ClusterSpec(1, dir, "127.0.0.11", 7001, 7101, List.of(),
+        ClusterCommand.nested(Map.of("perRangeMetrics", "counts")), false);
+    Path yml = dir.resolve("node.yml");
+    ClusterSpec.writeConfig(yml, spec.nodeConfig(1));
+    FlotillaConfiguration config = new YamlConfigurationFactory<>(FlotillaConfiguration.class,
+        Validators.newValidator(), Jackson.newObjectMapper(), "dw").build(yml.toFile());
+    assertEquals(io.flotilla.api.service.RangeMetrics.Detail.COUNTS, config.flotilla.perRangeMetrics);
+    FlotillaConfiguration defaults = new YamlConfigurationFactory<>(FlotillaConfiguration.class,
+        Validators.newValidator(), Jackson.newObjectMapper(), "dw").build(writeDefault(dir));
+    assertEquals(io.flotilla.api.service.RangeMetrics.Detail.ALL, defaults.flotilla.perRangeMetrics);
+  }
+
+  private static java.io.File writeDefault(Path dir) throws Exception {
+    Path yml = dir.resolve("default.yml");
+    ClusterSpec.writeConfig(yml, ClusterSpec.defaults(1, dir, "127.0.0.11", 7001, 7101).nodeConfig(1));
+    return yml.toFile();
+  }
 }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class RangeMetricsTest {
   @Test
   void callsAreCountedByRangeKindAndOutcome() {
-    RangeMetrics metrics = new RangeMetrics();
+    RangeMetrics metrics = new RangeMetrics(RangeMetrics.Detail.ALL);
     metrics.track(3, RangeMetrics.Kind.WRITE, CompletableFuture.completedFuture("applied"), "refused"::equals);
     metrics.track(3, RangeMetrics.Kind.WRITE, CompletableFuture.completedFuture("refused"), "refused"::equals);
     metrics.track(3, RangeMetrics.Kind.READ, CompletableFuture.failedFuture(new IllegalStateException("down")),
@@ -30,7 +30,7 @@ class RangeMetricsTest {
 
   @Test
   void latenciesRenderAsACumulativeHistogram() {
-    RangeMetrics metrics = new RangeMetrics();
+    RangeMetrics metrics = new RangeMetrics(RangeMetrics.Detail.ALL);
     for (int i = 0; i < 5; i++) {
       metrics.track(7, RangeMetrics.Kind.WRITE, CompletableFuture.completedFuture(i), r -> false);
     }
@@ -51,5 +51,24 @@ class RangeMetricsTest {
     for (int i = 1; i < buckets.size(); i++) {
       assertTrue(buckets.get(i) >= buckets.get(i - 1), "cumulative: " + buckets);
     }
+  }
+
+  @Test
+  void countsDetailDropsTheHistogramsAndNoneCountsNothing() {
+    RangeMetrics counts = new RangeMetrics(RangeMetrics.Detail.COUNTS);
+    counts.track(7, RangeMetrics.Kind.WRITE, CompletableFuture.completedFuture(1), r -> false);
+    StringBuilder page = new StringBuilder();
+    counts.renderCalls(page);
+    String text = page.toString();
+    assertTrue(text.contains("flotilla_range_requests_total{range=\"7\",kind=\"write\",outcome=\"ok\"} 1\n"), text);
+    assertTrue(!text.contains("flotilla_range_request_seconds"), "no histogram: " + text);
+
+    RangeMetrics none = new RangeMetrics(RangeMetrics.Detail.NONE);
+    CompletableFuture<Integer> call = CompletableFuture.completedFuture(1);
+    assertTrue(none.track(7, RangeMetrics.Kind.WRITE, call, r -> false) == call, "the call itself, untracked");
+    assertEquals(null, none.calls(7, RangeMetrics.Kind.WRITE));
+    StringBuilder empty = new StringBuilder();
+    none.render(empty, null);
+    assertEquals("", empty.toString());
   }
 }
