@@ -29,7 +29,7 @@ public final class RangeQueries {
     }
     long now = query.getNowMillis();
     switch (query.getKindCase()) {
-      case GET -> result.setGet(get(reader, query.getGet().getKey(), now));
+      case GET -> result.setGet(get(reader, query.getGet().getKey(), now, !query.getGet().getKeysOnly()));
       case MULTI_GET -> {
         MultiGetResult.Builder mg = MultiGetResult.newBuilder();
         long budget = query.getMultiGet().getMaxResultBytes();
@@ -38,7 +38,7 @@ public final class RangeQueries {
           if (budget > 0 && answered >= budget) {
             break; // the keys left over are the asker's to ask again
           }
-          GetResult g = get(reader, k, now);
+          GetResult g = get(reader, k, now, true);
           answered += g.getSerializedSize(); // the value, and a lock's staged value and keys too
           mg.addResults(g);
         }
@@ -72,7 +72,7 @@ public final class RangeQueries {
   }
 
   /** The key's committed state, plus the intent on it if a transaction holds one. */
-  private static GetResult get(KvReader reader, ByteString key, long now) {
+  private static GetResult get(KvReader reader, ByteString key, long now, boolean withValue) {
     GetResult.Builder out = GetResult.newBuilder().setFound(false);
     byte[] lock = reader.get(ColumnFamily.LOCKS, key.toByteArray());
     if (lock != null) {
@@ -86,9 +86,12 @@ public final class RangeQueries {
     if (StoredValue.expired(expiresAt, now)) {
       return out.build();
     }
-    return out.setFound(true).setKv(KeyValue.newBuilder().setKey(key)
-        .setValue(StoredValue.valueOf(stored)).setVersion(StoredValue.peekVersion(stored))
-        .setExpiresAtMillis(expiresAt)).build();
+    KeyValue.Builder kv = KeyValue.newBuilder().setKey(key).setVersion(StoredValue.peekVersion(stored))
+        .setExpiresAtMillis(expiresAt);
+    if (withValue) {
+      kv.setValue(StoredValue.valueOf(stored));
+    }
+    return out.setFound(true).setKv(kv).build();
   }
 
   private static ScanResult scan(KvReader reader, RangeDescriptor range, ScanQuery scan, long now) {

@@ -67,6 +67,19 @@ class RangeQueriesTest {
   // ---- get and multi-get ----
 
   @Test
+  void aKeysOnlyGetAnswersTheVersionAndExpiryWithoutTheValue() {
+    GetResult dd = evaluate(query().setGet(GetOp.newBuilder().setKey(bs("dd")).setKeysOnly(true))).getGet();
+    assertTrue(dd.getFound());
+    assertEquals("dd", dd.getKv().getKey().toStringUtf8());
+    assertEquals(6, dd.getKv().getVersion());
+    assertEquals(NOW + 1, dd.getKv().getExpiresAtMillis());
+    assertTrue(dd.getKv().getValue().isEmpty(), "no value");
+    assertFalse(evaluate(query().setGet(GetOp.newBuilder().setKey(bs("cc")).setKeysOnly(true))).getGet().getFound(),
+        "an expired key is absent for presence checks too");
+    assertFalse(evaluate(query().setGet(GetOp.newBuilder().setKey(bs("bz")).setKeysOnly(true))).getGet().getFound());
+  }
+
+  @Test
   void getReturnsTheValueVersionAndExpiry() {
     GetResult c = get("c");
     assertTrue(c.getFound());

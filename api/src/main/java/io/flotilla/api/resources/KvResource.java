@@ -133,7 +133,7 @@ public class KvResource {
       @QueryParam("consistency") String consistency, @QueryParam("min_revision") String minRevision) {
     byte[] key = codec.fromPath(rawKey);
     ReadMode mode = ReadMode.parse(consistency);
-    return async.respond("head", false, keys.get(key, mode, Params.minRevision(minRevision)), served -> {
+    return async.respond("head", false, keys.exists(key, mode, Params.minRevision(minRevision)), served -> {
       GetResult g = served.result().getGet();
       if (!g.getFound()) {
         return withReadHeaders(Response.status(Response.Status.NOT_FOUND), served, mode);

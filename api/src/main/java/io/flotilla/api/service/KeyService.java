@@ -301,6 +301,12 @@ public final class KeyService {
     return query(key, Query.newBuilder().setGet(GetOp.newBuilder().setKey(ByteString.copyFrom(key))), mode, minRevision);
   }
 
+  /** As {@link #get}, but the answer carries the key's version and expiry, not its value (HEAD). */
+  public CompletableFuture<Served<QueryResult>> exists(byte[] key, ReadMode mode, long minRevision) {
+    return query(key, Query.newBuilder().setGet(GetOp.newBuilder().setKey(ByteString.copyFrom(key)).setKeysOnly(true)),
+        mode, minRevision);
+  }
+
   /**
    * A read of the range owning {@code routeKey}. Linearizable reads (strong, follower) that find
    * write intents of a committed but unresolved transaction resolve it and read again, so they

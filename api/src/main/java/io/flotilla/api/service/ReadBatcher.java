@@ -81,7 +81,7 @@ final class ReadBatcher {
 
   /** Serves {@code query} in {@code mode}, maybe together with other gets of its range. */
   CompletableFuture<Served<QueryResult>> read(RangeDescriptor range, Query query, ReadMode mode) {
-    if (!query.hasGet() || mode == ReadMode.STALE) {
+    if (!query.hasGet() || query.getGet().getKeysOnly() || mode == ReadMode.STALE) {
       return reader.read(range, query, mode);
     }
     Pending p = new Pending(range, query, lanes.now(), new CompletableFuture<>());
