@@ -147,10 +147,12 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       public void stop() throws Exception {
         started.set(false);
         try {
-          io.flotilla.api.service.LeadershipHandoff.run(host, pd,
-              Duration.ofMillis(node.leaderHandoffAtStop.toMilliseconds()));
-          pd.close();
-          host.close();
+          handOffLeaderships(host, pd, Duration.ofMillis(node.leaderHandoffAtStop.toMilliseconds()));
+          try {
+            pd.close();
+          } finally {
+            host.close();
+          }
         } finally {
           engine.close();
         }
@@ -253,8 +255,28 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
   }
 
   /**
+   * Best effort: whatever goes wrong handing leaderships over, the node still closes its Raft
+   * server and engine (an interrupt during the handoff is cleared, so that their waits for
+   * work in progress are not cut short).
+   */
+  private static void handOffLeaderships(NodeHost host, io.flotilla.api.service.PdClient pd, Duration budget) {
+    try {
+      io.flotilla.api.service.LeadershipHandoff.run(host, pd, budget);
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(FlotillaApplication.class).warn("node {}: handing leaderships over failed: {}",
+          host.self().id(), e.toString());
+    }
+    if (Thread.interrupted()) {
+      org.slf4j.LoggerFactory.getLogger(FlotillaApplication.class).info(
+          "node {}: interrupted while handing leaderships over; closing all the same", host.self().id());
+    }
+  }
+
+  /**
    * Turns off two Ratis loggers whose ERROR lines alarm operators about nothing, unless the
-   * node's {@code logging.loggers} names them (an operator who does wants them):
+   * node's {@code logging.loggers} names them by their full names (an operator who does wants
+   * them; a parent such as {@code org.apache.ratis}, which generated configurations set to
+   * WARN, does not count):
    * <ul>
    *   <li>{@code JmxRegister}: Ratis names a replica's JMX bean after the last 12 hex digits of
    *       its group id, which the placement driver's group and range 1's group share. It then
@@ -264,8 +286,9 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
    *   <li>{@code OrderedAsync}: Ratis's client logs every failed attempt of a write at ERROR,
    *       with a stack trace, also the ones it or Flotilla then retries to success, such as a
    *       leader stepping down for a leader transfer. The final outcome of every write reaches
-   *       its caller (an error, or an outcome reported as unknown) and
-   *       {@code flotilla_range_requests_total{outcome="failed"}}.
+   *       its caller (an error, or an outcome reported as unknown), and the range calls a node
+   *       makes are counted by outcome in {@code flotilla_range_requests_total} (unless
+   *       {@code perRangeMetrics} is {@code none}).
    * </ul>
    */
   static void quietRatisNoise(io.dropwizard.logging.common.LoggingFactory logging) {

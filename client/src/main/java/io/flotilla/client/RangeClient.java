@@ -20,6 +20,7 @@ import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicy;
@@ -215,18 +216,39 @@ public final class RangeClient implements AutoCloseable {
    * Hands the range's leadership to {@code nodeId}: first makes it the replica with the highest
    * priority (Ratis only transfers to the highest, and a leader yields to a higher-priority
    * follower by itself, so the choice sticks), then asks the leader to transfer now.
+   *
+   * <p>The priorities are set on the members the group has, as {@code nodeId}'s replica knows
+   * them, and only if the leader still has exactly those (compare and set): the descriptor this
+   * client was built from can lag a replica move (the Raft membership changes first), and
+   * setting it would undo the move. Refused while a membership change is under way.
    * Blocking: call it off request threads.
    */
   public void transferLeader(String nodeId, long timeoutMs) throws IOException {
     RaftClient c = client;
-    List<RaftPeer> peers = group.getPeers().stream().map(p -> RaftPeer.newBuilder(p)
-        .setPriority(p.getId().toString().equals(nodeId) ? 1 : 0).build()).toList();
-    RaftClientReply conf = c.admin().setConfiguration(peers);
-    if (!conf.isSuccess()) {
-      throw new IOException("range " + rangeId + ": setting " + nodeId + " as preferred leader failed: "
-          + conf.getException());
+    RaftPeerId target = RaftPeerId.valueOf(nodeId);
+    org.apache.ratis.proto.RaftProtos.RaftConfigurationProto conf = c.getGroupManagementApi(target)
+        .info(group.getGroupId()).getConf()
+        .orElseThrow(() -> new IOException("range " + rangeId + ": " + nodeId + " did not tell its configuration"));
+    if (conf.getOldPeersCount() > 0) {
+      throw new IOException("range " + rangeId + ": a membership change is under way; the leadership stays");
     }
-    RaftClientReply moved = c.admin().transferLeadership(RaftPeerId.valueOf(nodeId), timeoutMs);
+    List<RaftPeer> current = org.apache.ratis.util.ProtoUtils.toRaftPeers(conf.getPeersList());
+    if (current.stream().noneMatch(p -> p.getId().equals(target))) {
+      throw new IOException("range " + rangeId + ": " + nodeId + " is not a member of the group " + current);
+    }
+    List<RaftPeer> preferred = current.stream().map(p -> RaftPeer.newBuilder(p)
+        .setPriority(p.getId().equals(target) ? 1 : 0).build()).toList();
+    boolean already = current.stream().allMatch(p -> p.getPriority() == (p.getId().equals(target) ? 1 : 0));
+    if (!already) {
+      RaftClientReply set = c.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+          .setServersInCurrentConf(current).setServersInNewConf(preferred)
+          .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
+      if (!set.isSuccess()) {
+        throw new IOException("range " + rangeId + ": setting " + nodeId + " as preferred leader failed: "
+            + set.getException());
+      }
+    }
+    RaftClientReply moved = c.admin().transferLeadership(target, timeoutMs);
     if (!moved.isSuccess()) {
       throw new IOException("range " + rangeId + ": leadership transfer to " + nodeId + " failed: "
           + moved.getException());

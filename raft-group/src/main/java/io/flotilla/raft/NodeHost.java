@@ -795,17 +795,43 @@ public final class NodeHost implements AutoCloseable {
 
   /**
    * The member to hand this node's leadership of a group to: of the other members its leader
-   * heard from within {@code freshMillis}, the one heard from last. Empty when this node does
-   * not lead the group, or no other member answered lately (handing over to it would only stall
-   * the group until the transfer timed out).
+   * heard from within {@code freshMillis}, the one furthest along the log (the highest commit
+   * index it reported), then the one heard from last. A member behind would have to catch up
+   * first, and one silent for long would only stall the group until the transfer timed out.
+   * Empty when this node does not lead the group or no other member answered lately.
    */
   public Optional<String> handoffTarget(RaftGroupId groupId, long freshMillis) {
-    return division(groupId).filter(DivisionInfo::isLeader)
-        .flatMap(d -> d.getRoleInfoProto().getLeaderInfo().getFollowerInfoList().stream()
-            .filter(f -> f.getLastRpcElapsedTimeMs() <= freshMillis)
-            .min(java.util.Comparator.comparingLong(
-                org.apache.ratis.proto.RaftProtos.ServerRpcProto::getLastRpcElapsedTimeMs))
-            .map(f -> org.apache.ratis.protocol.RaftPeerId.valueOf(f.getId().getId()).toString()));
+    RaftServer.Division d;
+    try {
+      d = server.getDivision(groupId);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    DivisionInfo info = d.getInfo();
+    if (!info.isLeader()) {
+      return Optional.empty();
+    }
+    Map<String, Long> committed = new java.util.HashMap<>();
+    for (org.apache.ratis.proto.RaftProtos.CommitInfoProto c : d.getCommitInfos()) {
+      committed.put(org.apache.ratis.protocol.RaftPeerId.valueOf(c.getServer().getId()).toString(), c.getCommitIndex());
+    }
+    String best = null;
+    long bestCommit = -1;
+    long bestElapsed = Long.MAX_VALUE;
+    for (org.apache.ratis.proto.RaftProtos.ServerRpcProto f : info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList()) {
+      long elapsed = f.getLastRpcElapsedTimeMs();
+      if (elapsed > freshMillis) {
+        continue;
+      }
+      String id = org.apache.ratis.protocol.RaftPeerId.valueOf(f.getId().getId()).toString();
+      long commit = committed.getOrDefault(id, -1L);
+      if (commit > bestCommit || (commit == bestCommit && elapsed < bestElapsed)) {
+        best = id;
+        bestCommit = commit;
+        bestElapsed = elapsed;
+      }
+    }
+    return Optional.ofNullable(best);
   }
 
   /** Raft role facts of the local replica of a range (leader id, role), if hosted. */

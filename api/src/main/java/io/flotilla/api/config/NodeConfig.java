@@ -97,7 +97,7 @@ public class NodeConfig {
 
   /**
    * What {@code /metrics} shows per range ({@code range} label): {@code all} (replica gauges,
-   * call counts, latency histograms; up to 36 series a range), {@code counts} (no histograms,
+   * call counts, latency histograms; up to 41 series a range), {@code counts} (no histograms,
    * 11 series) or {@code none}. Nodes with hundreds of ranges may want less than all.
    */
   @NotNull @JsonProperty public RangeMetrics.Detail perRangeMetrics = RangeMetrics.Detail.ALL;

@@ -62,6 +62,10 @@ public final class LeadershipHandoff {
         continue;
       }
       transfers.add(() -> {
+        // Checked again: a range that fell asleep meanwhile would be woken by its client.
+        if (!host.leads(id) || host.asleep(id)) {
+          return "range " + id + ": no longer led here";
+        }
         host.client(range).transferLeader(to.get(), remainingMillis(deadline));
         return "range " + id + " to " + to.get();
       });

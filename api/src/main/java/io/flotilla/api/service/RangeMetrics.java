@@ -22,8 +22,8 @@ import org.apache.ratis.server.protocol.TermIndex;
  * <p>Counting costs a few {@link LongAdder} increments per call. A range the node neither hosts
  * nor routes to any more (merged away) is dropped at the next scrape.
  *
- * <p>Each range costs a scraper up to 36 series (5 gauges, 6 counters, 2 histograms of 14
- * buckets); {@link Detail} trims that on nodes with many ranges.
+ * <p>Each range costs a scraper up to 41 series (5 gauges, 6 counters, 2 histograms of 13
+ * buckets, a sum and a count each); {@link Detail} trims that on nodes with many ranges.
  */
 public final class RangeMetrics {
   /** What a call did to the range. */
