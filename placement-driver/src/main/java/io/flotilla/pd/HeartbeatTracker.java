@@ -17,6 +17,8 @@ public final class HeartbeatTracker {
   private final Duration suspectAfter;
   private final long startedAt;
   private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
+  /** Nodes that said they are shutting down, until they heartbeat as usual again. */
+  private final java.util.Set<String> stopping = ConcurrentHashMap.newKeySet();
 
   /** @param suspectAfter silence after which a node gets no new replicas or leaders (shorter than downAfter) */
   public HeartbeatTracker(Clock clock, Duration suspectAfter, Duration downAfter) {
@@ -28,6 +30,17 @@ public final class HeartbeatTracker {
 
   public void heartbeat(String node) {
     lastSeen.put(node, clock.millis());
+    stopping.remove(node);
+  }
+
+  /**
+   * A node's last heartbeat before it shuts down: it counts as {@link NodeState#SUSPECT} (no new
+   * replicas or leaders, a leadership handed to it would stall the range as it closes) until it
+   * heartbeats as usual again, and is down after the usual silence.
+   */
+  public void stopping(String node) {
+    lastSeen.put(node, clock.millis());
+    stopping.add(node);
   }
 
   public boolean isDown(String node) {
@@ -44,6 +57,7 @@ public final class HeartbeatTracker {
       return NodeState.DOWN;
     }
     long silent = clock.millis() - lastSeen.getOrDefault(node, startedAt);
-    return silent > suspectAfter.toMillis() && declared == NodeState.UP ? NodeState.SUSPECT : declared;
+    boolean suspect = silent > suspectAfter.toMillis() || stopping.contains(node);
+    return suspect && declared == NodeState.UP ? NodeState.SUSPECT : declared;
   }
 }

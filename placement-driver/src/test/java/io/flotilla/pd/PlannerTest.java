@@ -53,6 +53,22 @@ class PlannerTest {
   }
 
   @Test
+  void aStoppingNodeGetsNoNewWorkUntilItHeartbeatsAgainAndIsDownAfterTheUsualSilence() {
+    MutableClock clock = new MutableClock();
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10));
+    tracker.heartbeat("n1");
+    tracker.stopping("n1");
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "stopping: no new replicas or leaders");
+    assertEquals(NodeState.DECOMMISSIONING, tracker.state("n1", NodeState.DECOMMISSIONING));
+    clock.advance(Duration.ofSeconds(9));
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "not repaired sooner than any silent node");
+    clock.advance(Duration.ofSeconds(2));
+    assertEquals(NodeState.DOWN, tracker.state("n1", NodeState.UP));
+    tracker.heartbeat("n1"); // back after a restart
+    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+  }
+
+  @Test
   void aNodeSilentForLongerThanTheDownTimeIsDown() {
     MutableClock clock = new MutableClock();
     HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10));

@@ -152,6 +152,7 @@ public final class PlacementController implements Managed {
 
   @Override
   public void stop() {
+    announceStopping();
     timer.shutdownNow();
     seeder.shutdownNow();
     membership.shutdownNow();
@@ -170,7 +171,29 @@ public final class PlacementController implements Managed {
 
   // ---- heartbeats -------------------------------------------------------------------------
 
-  private void heartbeat() {
+  /**
+   * Tells the placement driver's members this node is shutting down, so that none plans a
+   * leadership or replica onto it meanwhile (its leaderships are about to be handed away, and
+   * a leader balance would otherwise move some back). Waits at most a second for them.
+   */
+  private void announceStopping() {
+    try {
+      NodeHeartbeat beat = beat().toBuilder().setStopping(true).build();
+      List<CompletableFuture<?>> sent = new ArrayList<>();
+      for (String to : pd.members().stream().map(m -> m.id()).toList()) {
+        sent.add(to.equals(host.self().id()) ? CompletableFuture.completedFuture(receive(beat))
+            : peers.heartbeat(to, beat).exceptionally(e -> null));
+      }
+      CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(1, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException | RuntimeException e) {
+      LOG.info("placement: not every placement driver member heard that this node is stopping: {}", e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** This node's report to the placement driver: the replicas it hosts, the ranges it leads. */
+  private NodeHeartbeat beat() {
     NodeHeartbeat.Builder hb = NodeHeartbeat.newBuilder().setNode(host.self().id());
     double seconds = interval.toMillis() / 1000.0;
     for (long id : host.hostedRanges()) {
@@ -199,7 +222,11 @@ public final class PlacementController implements Managed {
         hb.addRanges(rb);
       }
     }
-    NodeHeartbeat beat = hb.setMembersKnown(host.nodes().size()).setHostsPlacementDriver(pd.hostsMember()).build();
+    return hb.setMembersKnown(host.nodes().size()).setHostsPlacementDriver(pd.hostsMember()).build();
+  }
+
+  private void heartbeat() {
+    NodeHeartbeat beat = beat();
     long now = clock.millis();
     if (lastMemberAnswer == 0) {
       lastMemberAnswer = now;
@@ -225,7 +252,12 @@ public final class PlacementController implements Managed {
   /** A heartbeat from a node (this one included): remembered by every PD member. */
   public HeartbeatReply receive(NodeHeartbeat beat) {
     long now = clock.millis();
-    liveness.heartbeat(beat.getNode());
+    if (beat.getStopping()) {
+      liveness.stopping(beat.getNode());
+      LOG.info("placement: node {} is stopping; it gets no new replicas or leaders until it is back", beat.getNode());
+    } else {
+      liveness.heartbeat(beat.getNode());
+    }
     for (RangeHeartbeat r : beat.getRangesList()) {
       learn(r, beat.getNode(), now);
     }
