@@ -136,6 +136,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       host.hostGroup(pd.group());
     }
     AtomicBoolean started = new AtomicBoolean();
+    AtomicReference<io.flotilla.api.service.PlacementController> placementRef = new AtomicReference<>();
     env.lifecycle().manage(new Managed() {
       @Override
       public void start() throws Exception {
@@ -147,7 +148,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       public void stop() throws Exception {
         started.set(false);
         try {
-          handOffLeaderships(host, pd, Duration.ofMillis(node.leaderHandoffAtStop.toMilliseconds()));
+          handOffLeaderships(host, pd, Duration.ofMillis(node.leaderHandoffAtStop.toMilliseconds()),
+              id -> placementRef.get() != null && placementRef.get().heardStopping(id));
           try {
             pd.close();
           } finally {
@@ -235,6 +237,7 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         Duration.ofMillis(node.placement.interval.toMilliseconds()),
         Duration.ofMillis(node.placement.nodeDownAfter.toMilliseconds()),
         Duration.ofMillis(node.placement.operatorTimeout.toMilliseconds()), node.placement.enabled);
+    placementRef.set(placement);
     env.lifecycle().manage(placement);
     env.jersey().register(new InternalResource(host, stats, placement, pd, pdMachine::get, replicas, operationLog));
     if (node.failpoints.contains("corrupt-local-replica-for-tests")) {
@@ -259,9 +262,10 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
    * server and engine (an interrupt during the handoff is cleared, so that their waits for
    * work in progress are not cut short).
    */
-  private static void handOffLeaderships(NodeHost host, io.flotilla.api.service.PdClient pd, Duration budget) {
+  private static void handOffLeaderships(NodeHost host, io.flotilla.api.service.PdClient pd, Duration budget,
+      java.util.function.Predicate<String> stopping) {
     try {
-      io.flotilla.api.service.LeadershipHandoff.run(host, pd, budget);
+      io.flotilla.api.service.LeadershipHandoff.run(host, pd, budget, stopping);
     } catch (RuntimeException e) {
       org.slf4j.LoggerFactory.getLogger(FlotillaApplication.class).warn("node {}: handing leaderships over failed: {}",
           host.self().id(), e.toString());

@@ -43,6 +43,11 @@ public final class HeartbeatTracker {
     stopping.add(node);
   }
 
+  /** True when the node's last heartbeat said it is shutting down. */
+  public boolean isStopping(String node) {
+    return stopping.contains(node);
+  }
+
   public boolean isDown(String node) {
     long seen = lastSeen.getOrDefault(node, startedAt);
     return clock.millis() - seen > downAfter.toMillis();

@@ -2,6 +2,7 @@ package io.flotilla.pd;
 
 import static io.flotilla.pd.ClusterDsl.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Clock;
@@ -59,6 +60,8 @@ class PlannerTest {
     tracker.heartbeat("n1");
     tracker.stopping("n1");
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "stopping: no new replicas or leaders");
+    assertTrue(tracker.isStopping("n1"));
+    assertFalse(tracker.isStopping("n2"));
     assertEquals(NodeState.DECOMMISSIONING, tracker.state("n1", NodeState.DECOMMISSIONING));
     clock.advance(Duration.ofSeconds(9));
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "not repaired sooner than any silent node");
@@ -66,6 +69,7 @@ class PlannerTest {
     assertEquals(NodeState.DOWN, tracker.state("n1", NodeState.UP));
     tracker.heartbeat("n1"); // back after a restart
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+    assertFalse(tracker.isStopping("n1"));
   }
 
   @Test

@@ -798,9 +798,11 @@ public final class NodeHost implements AutoCloseable {
    * heard from within {@code freshMillis}, the one furthest along the log (the highest commit
    * index it reported), then the one heard from last. A member behind would have to catch up
    * first, and one silent for long would only stall the group until the transfer timed out.
-   * Empty when this node does not lead the group or no other member answered lately.
+   * Members {@code usable} refuses (stopping themselves) are passed over. Empty when this node
+   * does not lead the group or no other member answered lately.
    */
-  public Optional<String> handoffTarget(RaftGroupId groupId, long freshMillis) {
+  public Optional<String> handoffTarget(RaftGroupId groupId, long freshMillis,
+      java.util.function.Predicate<String> usable) {
     RaftServer.Division d;
     try {
       d = server.getDivision(groupId);
@@ -824,6 +826,9 @@ public final class NodeHost implements AutoCloseable {
         continue;
       }
       String id = org.apache.ratis.protocol.RaftPeerId.valueOf(f.getId().getId()).toString();
+      if (!usable.test(id)) {
+        continue;
+      }
       long commit = committed.getOrDefault(id, -1L);
       if (commit > bestCommit || (commit == bestCommit && elapsed < bestElapsed)) {
         best = id;

@@ -18,6 +18,13 @@ public interface ClusterBackend extends AutoCloseable {
   /** kill -9: the node gets no chance to flush. */
   void kill(String id) throws Exception;
 
+  /**
+   * SIGTERM, as an operator's restart or a rolling upgrade stops a node: it hands its
+   * leaderships over and closes cleanly. Returns once it has exited (kill -9 after a grace
+   * period).
+   */
+  void stop(String id) throws Exception;
+
   /** Starts a killed node again on its data. */
   void start(String id) throws Exception;
 

@@ -160,6 +160,11 @@ public final class DockerCluster implements ClusterBackend {
   }
 
   @Override
+  public void stop(String id) {
+    DockerClientFactory.instance().client().stopContainerCmd(containerId(id)).withTimeout(20).exec();
+  }
+
+  @Override
   public void start(String id) {
     DockerClientFactory.instance().client().startContainerCmd(containerId(id)).exec();
   }

@@ -154,6 +154,7 @@ public final class ProcessCluster implements ClusterBackend {
     cluster.start(cluster.member(id));
   }
 
+  @Override
   public void stop(String id) throws InterruptedException {
     cluster.stop(cluster.member(id), Duration.ofSeconds(20));
   }

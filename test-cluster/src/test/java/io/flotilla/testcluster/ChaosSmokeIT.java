@@ -58,6 +58,12 @@ class ChaosSmokeIT {
     run("register", "kill-leader,kill-pd-leader", 30, 1);
   }
 
+  /** Graceful stops hand leaderships over while clients write: no history may tell. */
+  @Test
+  void registerUnderRollingRestartsOfRangeLeadersIsLinearizable() throws Exception {
+    run("register", "restart-leader", 25, 7);
+  }
+
   @Test
   void setUnderPausesLosesNoAcknowledgedAdd() throws Exception {
     run("set", "pause", 20, 2);

@@ -39,16 +39,20 @@ public final class LeadershipHandoff {
   private LeadershipHandoff() {}
 
   /**
-   * Hands over every group this node leads, within {@code budget}; blocking. A zero budget does
-   * nothing.
+   * Hands over every group this node leads, within {@code budget}, to members other than those
+   * {@code stopping} names (a whole cluster stopped at once would otherwise spend the budget
+   * handing leaderships to nodes closing too); blocking. A zero budget does nothing.
    */
-  public static Result run(NodeHost host, PdClient pd, Duration budget) {
+  public static Result run(NodeHost host, PdClient pd, Duration budget, java.util.function.Predicate<String> stopping) {
     if (budget.isZero() || budget.isNegative()) {
       return new Result(0, 0);
     }
     long started = System.nanoTime();
     long deadline = started + budget.toNanos();
     long freshMillis = host.settings().rpcTimeoutMin().toMillis();
+    // A transfer normally ends within an election round; one that takes longer than the longest
+    // election timeout is stuck (its target stopping too, say) and should not hold the rest.
+    long transferMillis = host.settings().rpcTimeoutMax().toMillis();
     List<Callable<String>> transfers = new ArrayList<>();
     int kept = 0;
     for (long id : host.hostedRanges()) {
@@ -56,7 +60,7 @@ public final class LeadershipHandoff {
         continue;
       }
       RangeDescriptor range = host.replica(id).map(RangeStateMachine::descriptor).orElse(null);
-      Optional<String> to = host.handoffTarget(RangeGroups.groupId(id), freshMillis);
+      Optional<String> to = host.handoffTarget(RangeGroups.groupId(id), freshMillis, stopping.negate());
       if (range == null || to.isEmpty()) {
         kept++;
         continue;
@@ -66,17 +70,17 @@ public final class LeadershipHandoff {
         if (!host.leads(id) || host.asleep(id)) {
           return "range " + id + ": no longer led here";
         }
-        host.client(range).transferLeader(to.get(), remainingMillis(deadline));
+        host.client(range).transferLeader(to.get(), Math.min(transferMillis, remainingMillis(deadline)));
         return "range " + id + " to " + to.get();
       });
     }
     if (pd.leadsLocally()) {
-      Optional<String> to = host.handoffTarget(PdGroups.groupId(), freshMillis);
+      Optional<String> to = host.handoffTarget(PdGroups.groupId(), freshMillis, stopping.negate());
       if (to.isEmpty()) {
         kept++;
       } else {
         transfers.add(() -> {
-          pd.handOffLeadership(to.get(), remainingMillis(deadline));
+          pd.handOffLeadership(to.get(), Math.min(transferMillis, remainingMillis(deadline)));
           return "the placement driver to " + to.get();
         });
       }

@@ -249,6 +249,14 @@ public final class PlacementController implements Managed {
     }
   }
 
+  /**
+   * True when {@code node} told this node (a placement driver member) that it is shutting down
+   * and has not heartbeated as usual since. Nodes outside the PD group hear of no one.
+   */
+  public boolean heardStopping(String node) {
+    return liveness.isStopping(node);
+  }
+
   /** A heartbeat from a node (this one included): remembered by every PD member. */
   public HeartbeatReply receive(NodeHeartbeat beat) {
     long now = clock.millis();

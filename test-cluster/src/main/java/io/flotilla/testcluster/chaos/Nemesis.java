@@ -22,8 +22,8 @@ public interface Nemesis {
   String heal() throws Exception;
 
   /** The fault kinds {@code bin/flotilla chaos --nemesis} accepts. */
-  List<String> KINDS = List.of("kill-leader", "kill-pd-leader", "kill-random", "kill-majority", "kill-all", "pause",
-      "partition-leader", "partition-halves", "partition-bridge", "admin", "clock");
+  List<String> KINDS = List.of("kill-leader", "kill-pd-leader", "kill-random", "kill-majority", "kill-all",
+      "restart-leader", "pause", "partition-leader", "partition-halves", "partition-bridge", "admin", "clock");
 
   static Nemesis of(String kind, ClusterBackend cluster, Network network) {
     return switch (kind) {
@@ -32,6 +32,7 @@ public interface Nemesis {
       case "kill-random" -> new Kill(cluster, c -> List.of(c.pick(nodes(c))));
       case "kill-majority" -> new Kill(cluster, c -> c.shuffled(nodes(c)).subList(0, nodes(c).size() / 2 + 1));
       case "kill-all" -> new Kill(cluster, c -> nodes(c));
+      case "restart-leader" -> new Kill(cluster, c -> List.of(leaderOfSomeRange(c)), true);
       case "pause" -> new Pause(cluster);
       case "admin" -> new Admin(cluster);
       case "clock" -> new ClockSkew(cluster);
@@ -116,15 +117,24 @@ public interface Nemesis {
     return c.pick(nodes(c));
   }
 
-  /** kill -9 of the chosen nodes; heal restarts them and waits until they are ready. */
+  /**
+   * kill -9 of the chosen nodes, or SIGTERM (a graceful stop, as a rolling restart does: the
+   * node hands its leaderships over first); heal restarts them and waits until they are ready.
+   */
   final class Kill implements Nemesis {
     private final ClusterBackend cluster;
     private final java.util.function.Function<Choice, List<String>> victims;
+    private final boolean graceful;
     private List<String> killed = List.of();
 
     Kill(ClusterBackend cluster, java.util.function.Function<Choice, List<String>> victims) {
+      this(cluster, victims, false);
+    }
+
+    Kill(ClusterBackend cluster, java.util.function.Function<Choice, List<String>> victims, boolean graceful) {
       this.cluster = cluster;
       this.victims = victims;
+      this.graceful = graceful;
     }
 
     @Override
@@ -132,9 +142,13 @@ public interface Nemesis {
       Choice c = new Choice(cluster, random);
       killed = victims.apply(c);
       for (String id : killed) {
-        cluster.kill(id);
+        if (graceful) {
+          cluster.stop(id);
+        } else {
+          cluster.kill(id);
+        }
       }
-      return "killed " + killed + c.fallback;
+      return (graceful ? "stopped (SIGTERM) " : "killed ") + killed + c.fallback;
     }
 
     @Override
