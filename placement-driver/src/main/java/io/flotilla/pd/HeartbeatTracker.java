@@ -17,8 +17,13 @@ public final class HeartbeatTracker {
   private final Duration suspectAfter;
   private final long startedAt;
   private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
-  /** Nodes that said they are shutting down, until they heartbeat as usual again. */
-  private final java.util.Set<String> stopping = ConcurrentHashMap.newKeySet();
+  /**
+   * Nodes that said they are shutting down, with when, until they heartbeat as usual again,
+   * later than {@link #STOPPING_HOLD_MILLIS} after: an ordinary heartbeat sent before the last
+   * one and delivered after it must not mark the node up again, and a restart takes longer.
+   */
+  private final Map<String, Long> stopping = new ConcurrentHashMap<>();
+  static final long STOPPING_HOLD_MILLIS = 3_000;
 
   /** @param suspectAfter silence after which a node gets no new replicas or leaders (shorter than downAfter) */
   public HeartbeatTracker(Clock clock, Duration suspectAfter, Duration downAfter) {
@@ -29,8 +34,9 @@ public final class HeartbeatTracker {
   }
 
   public void heartbeat(String node) {
-    lastSeen.put(node, clock.millis());
-    stopping.remove(node);
+    long now = clock.millis();
+    lastSeen.put(node, now);
+    stopping.computeIfPresent(node, (n, since) -> now - since > STOPPING_HOLD_MILLIS ? null : since);
   }
 
   /**
@@ -39,13 +45,14 @@ public final class HeartbeatTracker {
    * heartbeats as usual again, and is down after the usual silence.
    */
   public void stopping(String node) {
-    lastSeen.put(node, clock.millis());
-    stopping.add(node);
+    long now = clock.millis();
+    lastSeen.put(node, now);
+    stopping.put(node, now);
   }
 
   /** True when the node's last heartbeat said it is shutting down. */
   public boolean isStopping(String node) {
-    return stopping.contains(node);
+    return stopping.containsKey(node);
   }
 
   public boolean isDown(String node) {
@@ -62,7 +69,7 @@ public final class HeartbeatTracker {
       return NodeState.DOWN;
     }
     long silent = clock.millis() - lastSeen.getOrDefault(node, startedAt);
-    boolean suspect = silent > suspectAfter.toMillis() || stopping.contains(node);
+    boolean suspect = silent > suspectAfter.toMillis() || stopping.containsKey(node);
     return suspect && declared == NodeState.UP ? NodeState.SUSPECT : declared;
   }
 }

@@ -62,6 +62,8 @@ class PlannerTest {
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "stopping: no new replicas or leaders");
     assertTrue(tracker.isStopping("n1"));
     assertFalse(tracker.isStopping("n2"));
+    tracker.heartbeat("n1"); // an ordinary heartbeat sent before the last one, delivered after it
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "still stopping");
     assertEquals(NodeState.DECOMMISSIONING, tracker.state("n1", NodeState.DECOMMISSIONING));
     clock.advance(Duration.ofSeconds(9));
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "not repaired sooner than any silent node");

@@ -40,8 +40,8 @@ public final class LeadershipHandoff {
 
   /**
    * Hands over every group this node leads, within {@code budget}, to members other than those
-   * {@code stopping} names (a whole cluster stopped at once would otherwise spend the budget
-   * handing leaderships to nodes closing too); blocking. A zero budget does nothing.
+   * {@code stopping} names (nodes this one, as a placement driver member, heard are stopping
+   * too); blocking. A zero budget does nothing.
    */
   public static Result run(NodeHost host, PdClient pd, Duration budget, java.util.function.Predicate<String> stopping) {
     if (budget.isZero() || budget.isNegative()) {

@@ -90,7 +90,7 @@ public final class PlacementController implements Managed {
   private final Duration operatorTimeout;
   private final boolean enabled;
   private final Map<Long, RangeReport> reports = new ConcurrentHashMap<>();
-  private final Map<Long, Long> lastRevision = new HashMap<>();
+  private final Map<Long, Long> lastRevision = new java.util.concurrent.ConcurrentHashMap<>();
   private final Set<String> executing = ConcurrentHashMap.newKeySet();
   private final AtomicLong sequence = new AtomicLong();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -152,8 +152,15 @@ public final class PlacementController implements Managed {
 
   @Override
   public void stop() {
-    announceStopping();
+    // The timer's last heartbeat must not follow the stopping one (it would mark the node as
+    // up again): the timer ends first.
     timer.shutdownNow();
+    try {
+      timer.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      // stopping anyway; the interrupt is not kept, so the handoff after this still runs
+    }
+    announceStopping();
     seeder.shutdownNow();
     membership.shutdownNow();
   }
@@ -188,7 +195,7 @@ public final class PlacementController implements Managed {
     } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException | RuntimeException e) {
       LOG.info("placement: not every placement driver member heard that this node is stopping: {}", e.toString());
     } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      // stopping anyway; the interrupt is not kept, so the handoff after this still runs
     }
   }
 
@@ -250,8 +257,8 @@ public final class PlacementController implements Managed {
   }
 
   /**
-   * True when {@code node} told this node (a placement driver member) that it is shutting down
-   * and has not heartbeated as usual since. Nodes outside the PD group hear of no one.
+   * True when {@code node} told this node that it is shutting down and has not heartbeated as
+   * usual since. Only placement driver members hear heartbeats: elsewhere this is always false.
    */
   public boolean heardStopping(String node) {
     return liveness.isStopping(node);

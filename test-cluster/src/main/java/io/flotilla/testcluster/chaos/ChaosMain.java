@@ -28,7 +28,7 @@ public final class ChaosMain implements Callable<Integer> {
 
   @Option(names = "--nemesis", split = ",", defaultValue = "kill-leader",
       description = "faults, comma separated: kill-leader, kill-pd-leader, kill-random, kill-majority, kill-all, "
-          + "pause, partition-leader, partition-halves, partition-bridge, admin (split/merge/move/transfer-leader), "
+          + "restart-leader (SIGTERM), pause, partition-leader, partition-halves, partition-bridge, admin (split/merge/move/transfer-leader), "
           + "clock (default: ${DEFAULT-VALUE})")
   List<String> nemesis;
 

@@ -126,6 +126,8 @@ public interface Nemesis {
     private final java.util.function.Function<Choice, List<String>> victims;
     private final boolean graceful;
     private List<String> killed = List.of();
+    /** A graceful stop under way: it goes on (the handoff, the close) inside the fault window. */
+    private java.util.concurrent.CompletableFuture<Void> stopping;
 
     Kill(ClusterBackend cluster, java.util.function.Function<Choice, List<String>> victims) {
       this(cluster, victims, false);
@@ -141,18 +143,31 @@ public interface Nemesis {
     public String start(Random random) throws Exception {
       Choice c = new Choice(cluster, random);
       killed = victims.apply(c);
-      for (String id : killed) {
-        if (graceful) {
-          cluster.stop(id);
-        } else {
-          cluster.kill(id);
-        }
+      if (graceful) {
+        List<String> victimsNow = killed;
+        stopping = java.util.concurrent.CompletableFuture.runAsync(() -> {
+          for (String id : victimsNow) {
+            try {
+              cluster.stop(id);
+            } catch (Exception e) {
+              throw new IllegalStateException("stopping " + id + " failed", e);
+            }
+          }
+        });
+        return "stopping (SIGTERM) " + killed + c.fallback;
       }
-      return (graceful ? "stopped (SIGTERM) " : "killed ") + killed + c.fallback;
+      for (String id : killed) {
+        cluster.kill(id);
+      }
+      return "killed " + killed + c.fallback;
     }
 
     @Override
     public String heal() throws Exception {
+      if (stopping != null) {
+        stopping.get(60, java.util.concurrent.TimeUnit.SECONDS); // exited (kill -9 after the grace period)
+        stopping = null;
+      }
       for (String id : killed) {
         cluster.start(id);
       }
