@@ -148,12 +148,15 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
       public void stop() throws Exception {
         started.set(false);
         try {
-          handOffLeaderships(host, pd, Duration.ofMillis(node.leaderHandoffAtStop.toMilliseconds()),
-              id -> placementRef.get() != null && placementRef.get().heardStopping(id));
           try {
-            pd.close();
+            handOffLeaderships(host, pd, Duration.ofMillis(node.leaderHandoffAtStop.toMilliseconds()),
+                id -> placementRef.get() != null && placementRef.get().heardStopping(id));
           } finally {
-            host.close();
+            try {
+              pd.close();
+            } finally {
+              host.close();
+            }
           }
         } finally {
           engine.close();

@@ -68,7 +68,7 @@ public final class LeadershipHandoff {
       transfers.add(() -> {
         // Checked again: a range that fell asleep meanwhile would be woken by its client.
         if (!host.leads(id) || host.asleep(id)) {
-          return "range " + id + ": no longer led here";
+          return null; // nothing to hand over any more
         }
         host.client(range).transferLeader(to.get(), Math.min(transferMillis, remainingMillis(deadline)));
         return "range " + id + " to " + to.get();
@@ -99,8 +99,11 @@ public final class LeadershipHandoff {
           : pool.invokeAll(transfers, remainingMillis(deadline), TimeUnit.MILLISECONDS);
       for (Future<String> f : done) {
         try {
-          LOG.debug("node {}: handed leadership of {}", host.self().id(), f.get());
-          handedOver++;
+          String handed = f.get();
+          if (handed != null) {
+            LOG.debug("node {}: handed leadership of {}", host.self().id(), handed);
+            handedOver++;
+          }
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
           kept++;
           LOG.info("node {}: a leadership stays to be elected after this node stops: {}", host.self().id(),
