@@ -30,12 +30,6 @@ public final class LeadershipHandoff {
   /** Transfers at once: each is two Raft rounds of one group (priorities, then the handover). */
   private static final int PARALLEL = 4;
 
-  /**
-   * What a handoff did: groups handed over, and groups kept (no other replica answering, the
-   * transfer failed, or time ran out).
-   */
-  public record Result(int handedOver, int kept) {}
-
   private LeadershipHandoff() {}
 
   /**
@@ -43,9 +37,9 @@ public final class LeadershipHandoff {
    * {@code stopping} names (nodes this one, as a placement driver member, heard are stopping
    * too); blocking. A zero budget does nothing.
    */
-  public static Result run(NodeHost host, PdClient pd, Duration budget, java.util.function.Predicate<String> stopping) {
+  public static void run(NodeHost host, PdClient pd, Duration budget, java.util.function.Predicate<String> stopping) {
     if (budget.isZero() || budget.isNegative()) {
-      return new Result(0, 0);
+      return;
     }
     long started = System.nanoTime();
     long deadline = started + budget.toNanos();
@@ -86,7 +80,7 @@ public final class LeadershipHandoff {
       }
     }
     if (transfers.isEmpty() && kept == 0) {
-      return new Result(0, 0);
+      return;
     }
     int handedOver = 0;
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(PARALLEL, transfers.size())), r -> {
@@ -117,7 +111,6 @@ public final class LeadershipHandoff {
     }
     LOG.info("node {}: stopping; handed {} leaderships to other replicas in {} ms, {} left to elections",
         host.self().id(), handedOver, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started), kept);
-    return new Result(handedOver, kept);
   }
 
   private static long remainingMillis(long deadlineNanos) {

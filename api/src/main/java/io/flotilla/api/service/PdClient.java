@@ -233,12 +233,7 @@ public final class PdClient implements AutoCloseable {
     if (nodeId.equals(host.self().id())) {
       String successor = target.stream().filter(usable).findFirst().orElseThrow(() -> new IOException(
           "placement driver: no other member is up to hand its leadership to"));
-      RaftClientReply moved = client().admin().transferLeadership(RaftPeerId.valueOf(successor),
-          host.settings().requestTimeout().toMillis());
-      if (!moved.isSuccess()) {
-        throw new IOException("placement driver: handing its leadership to " + successor + " failed: "
-            + moved.getException());
-      }
+      handOffLeadership(successor, host.settings().requestTimeout().toMillis());
       LOG.info("placement driver: handed its leadership to {}, which removes this node from the group", successor);
       return false;
     }
