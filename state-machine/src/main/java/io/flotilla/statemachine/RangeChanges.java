@@ -28,7 +28,7 @@ final class RangeChanges {
 
   static boolean isRangeChange(Command command) {
     return switch (command.getKindCase()) {
-      case SPLIT, MERGE_FREEZE, MERGE_COMMIT, MERGE_UNFREEZE, CHANGE_REPLICAS -> true;
+      case SPLIT, MERGE_FREEZE, MERGE_COMMIT, MERGE_UNFREEZE, MERGE_CALL_OFF, CHANGE_REPLICAS -> true;
       default -> false;
     };
   }
@@ -39,6 +39,7 @@ final class RangeChanges {
       case MERGE_FREEZE -> freeze(command, range, revision);
       case MERGE_COMMIT -> commit(command.getMergeCommit(), range, revision, reader);
       case MERGE_UNFREEZE -> unfreeze(command, range, revision);
+      case MERGE_CALL_OFF -> callOff(command.getMergeCallOff().getRight(), range, revision, reader);
       case CHANGE_REPLICAS -> changeReplicas(command, range, revision);
       default -> throw new IllegalArgumentException("not a range change: " + command.getKindCase());
     };
@@ -109,7 +110,12 @@ final class RangeChanges {
       return changed(new Mutations(), RangeChange.newBuilder().setRange(left), revision);
     }
     String refusal = null;
-    if (right.getFrozenInto() != left.getId()) {
+    if (reader.get(ColumnFamily.META, calledOffMarker(left.getId(), right)) != null) {
+      // A coordinator gave this freeze up and may have thawed the right range since: it may
+      // have taken writes this range would not hold.
+      refusal = "the merge of range " + right.getId() + " frozen at epoch " + Ranges.epochString(right.getEpoch())
+          + " was called off";
+    } else if (right.getFrozenInto() != left.getId()) {
       refusal = "range " + right.getId() + " is not frozen into range " + left.getId();
     } else if (left.getEnd().isEmpty() || !left.getEnd().equals(right.getStart())) {
       refusal = Ranges.describe(left) + " and " + Ranges.describe(right) + " are not adjacent";
@@ -127,6 +133,33 @@ final class RangeChanges {
         .delete(ColumnFamily.META, MetaKeys.state(right.getId()))
         .put(ColumnFamily.META, mergedMarker(left.getId(), right.getId()), new byte[] {1});
     return changed(m, RangeChange.newBuilder().setRange(merged).setAbsorbed(right), newRevision);
+  }
+
+  /**
+   * Calls off the merge of {@code right} (as frozen) into {@code left}, unless it happened: after
+   * this, no commit of that freeze applies, so the right range may be thawed.
+   */
+  private static RangeLogic.Applied callOff(RangeDescriptor right, RangeDescriptor left, long revision,
+      KvReader reader) {
+    if (reader.get(ColumnFamily.META, mergedMarker(left.getId(), right.getId())) != null) {
+      return changed(new Mutations(), RangeChange.newBuilder().setRange(left).setMergedAlready(true), revision);
+    }
+    return changed(new Mutations().put(ColumnFamily.META, calledOffMarker(left.getId(), right), new byte[] {1}),
+        RangeChange.newBuilder().setRange(left), revision);
+  }
+
+  /**
+   * Remembers that the merge of {@code right} frozen at its epoch into {@code leftId} was called
+   * off. Range state like the descriptor: snapshots of the left range carry these markers.
+   */
+  static byte[] calledOffMarker(long leftId, RangeDescriptor right) {
+    return MetaKeys.node("merge-called-off/" + leftId + "/" + right.getId() + "/" + right.getEpoch().getVersion() + "."
+        + right.getEpoch().getConf()); // starts with calledOffPrefix(leftId)
+  }
+
+  /** The meta keys of every called-off merge into {@code leftId} start with this. */
+  static byte[] calledOffPrefix(long leftId) {
+    return MetaKeys.node("merge-called-off/" + leftId + "/");
   }
 
   /** Remembers that {@code rightId} was absorbed by {@code leftId}. */

@@ -275,14 +275,26 @@ public final class RangeLogic {
 
   /**
    * Plain writes never touch a key a transaction has locked: the whole command is refused, so
-   * the caller can resolve the transaction and retry. Reads and transaction commands pass.
+   * the caller can resolve the transaction and retry. Transaction commands pass.
+   *
+   * <p>A batch's gets meet write intents too. They read the committed value, which is the old
+   * one while a committed transaction's intent on the key waits for resolution; another key of
+   * the same transaction may already show its new value, so a batch that read past the intent
+   * could see half of the transaction. (Reads outside the log resolve such intents themselves;
+   * a transaction's read lock changes no value, so gets pass it.)
    */
   private Rejection lockedByTransaction() {
+    if (command.getKindCase() == Command.KindCase.BATCH) {
+      for (BatchEntry e : command.getBatch().getEntriesList()) {
+        Intent lock = e.getOpCase() == BatchEntry.OpCase.OP_NOT_SET ? null : lockOn(keyOf(e));
+        if (lock != null && (e.getOpCase() != BatchEntry.OpCase.GET || lock.getWrite())) {
+          return lockedBy(lock);
+        }
+      }
+      return null;
+    }
     List<byte[]> written = switch (command.getKindCase()) {
       case PUT, DELETE, INCR -> keysOf(command);
-      case BATCH -> command.getBatch().getEntriesList().stream()
-          .filter(e -> e.getOpCase() == BatchEntry.OpCase.PUT || e.getOpCase() == BatchEntry.OpCase.DELETE)
-          .map(RangeLogic::keyOf).toList();
       case DELETE_SPAN -> {
         Intent first = firstLockIn(command.getDeleteSpan().getStart().toByteArray(),
             command.getDeleteSpan().getEnd().toByteArray());
@@ -293,11 +305,15 @@ public final class RangeLogic {
     for (byte[] key : written) {
       Intent lock = lockOn(key);
       if (lock != null) {
-        return Rejection.newBuilder().setReason(Rejection.Reason.LOCKED).setLock(lock)
-            .setMessage("the key is locked by a transaction in progress").build();
+        return lockedBy(lock);
       }
     }
     return null;
+  }
+
+  private static Rejection lockedBy(Intent lock) {
+    return Rejection.newBuilder().setReason(Rejection.Reason.LOCKED).setLock(lock)
+        .setMessage("the key is locked by a transaction in progress").build();
   }
 
   private Intent firstLockIn(byte[] from, byte[] to) {

@@ -12,6 +12,7 @@ import io.flotilla.proto.RangeDescriptor;
 import io.flotilla.proto.Rejection;
 import io.flotilla.proto.ScanQuery;
 import io.flotilla.proto.ScanResult;
+import io.flotilla.proto.ScannedSpan;
 
 /**
  * Evaluates read queries against one range: a pure function of (query, range, data).
@@ -98,7 +99,8 @@ public final class RangeQueries {
     byte[] start = Keys.maxStart(scan.getStart().toByteArray(), range.getStart().toByteArray());
     byte[] end = Keys.minEnd(scan.getEnd().toByteArray(), range.getEnd().toByteArray());
     int limit = Math.max(1, scan.getLimit());
-    ScanResult.Builder out = ScanResult.newBuilder();
+    ScanResult.Builder out = ScanResult.newBuilder().setScanned(
+        ScannedSpan.newBuilder().setStart(ByteString.copyFrom(start)).setEnd(ByteString.copyFrom(end)));
     try (KvIterator it = reader.iterate(ColumnFamily.DATA, start, end, scan.getReverse())) {
       for (; it.valid(); it.next()) {
         byte[] stored = it.value();

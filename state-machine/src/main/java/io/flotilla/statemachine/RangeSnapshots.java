@@ -45,8 +45,15 @@ public final class RangeSnapshots {
         throw new IllegalArgumentException("this node holds no replica of range " + rangeId);
       }
       RangeDescriptor range = RangeDescriptor.parseFrom(desc);
-      SnapshotHeader header = SnapshotHeader.newBuilder().setRange(range)
-          .setState(state == null ? RangeState.getDefaultInstance() : RangeState.parseFrom(state)).build();
+      SnapshotHeader.Builder h = SnapshotHeader.newBuilder().setRange(range)
+          .setState(state == null ? RangeState.getDefaultInstance() : RangeState.parseFrom(state));
+      byte[] callOffs = RangeChanges.calledOffPrefix(rangeId);
+      try (KvIterator it = snap.iterate(ColumnFamily.META, callOffs, Keys.prefixEnd(callOffs), false)) {
+        for (; it.valid(); it.next()) {
+          h.addMergeCallOffs(ByteString.copyFrom(it.key()));
+        }
+      }
+      SnapshotHeader header = h.build();
       header.writeDelimitedTo(out);
       long count = 0;
       for (ColumnFamily cf : SPAN_FAMILIES) {
@@ -94,6 +101,13 @@ public final class RangeSnapshots {
       Mutations meta = new Mutations();
       meta.put(ColumnFamily.META, MetaKeys.descriptor(rangeId), range.toByteArray());
       meta.put(ColumnFamily.META, MetaKeys.state(rangeId), header.getState().toByteArray());
+      byte[] callOffs = RangeChanges.calledOffPrefix(rangeId);
+      for (ByteString key : header.getMergeCallOffsList()) {
+        if (!Keys.inSpan(key.toByteArray(), callOffs, Keys.prefixEnd(callOffs))) {
+          throw new IOException("snapshot of range " + rangeId + " names a merge call-off of another range");
+        }
+        meta.put(ColumnFamily.META, key.toByteArray(), new byte[] {1});
+      }
       batch.add(meta);
       batch.commit();
     }

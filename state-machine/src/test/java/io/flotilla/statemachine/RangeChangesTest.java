@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
+import io.flotilla.proto.MergeCallOffOp;
 import io.flotilla.proto.MergeCommitOp;
 import io.flotilla.proto.MergeFreezeOp;
 import io.flotilla.proto.MergeUnfreezeOp;
@@ -184,6 +185,55 @@ class RangeChangesTest {
         .setMergeUnfreeze(MergeUnfreezeOp.newBuilder().setIntoRangeId(3)));
     assertEquals(0, thawed.getRangeChange().getRange().getFrozenInto());
     assertFalse(right.apply(put("p", "again")).hasRejected());
+  }
+
+  private static Command.Builder callOff(RangeDescriptor frozenRight) {
+    return Command.newBuilder().setMergeCallOff(MergeCallOffOp.newBuilder().setRight(frozenRight));
+  }
+
+  /**
+   * A coordinator that gives a merge up calls it off in the left range before it thaws the right
+   * one: a second coordinator's commit of the same freeze, arriving later, must not apply (the
+   * thawed range may have taken writes), while a fresh freeze merges as usual.
+   */
+  @Test
+  void aCalledOffFreezeNeverCommitsButAFreshOneDoes() throws Exception {
+    Replica right = splitAtK();
+    RangeDescriptor first = right.apply(freeze(3)).getRangeChange().getRange();
+    CommandResult off = parent.apply(callOff(first));
+    assertFalse(off.hasRejected(), off::toString);
+    assertFalse(off.getRangeChange().getMergedAlready());
+    right.apply(Command.newBuilder().setMergeUnfreeze(MergeUnfreezeOp.newBuilder().setIntoRangeId(3)));
+    right.apply(put("p", "taken after the thaw"));
+
+    CommandResult late = parent.apply(commit(first, right.revision));
+    assertEquals(Rejection.Reason.UNPROCESSABLE, late.getRejected().getReason(), late::toString);
+    assertEquals("k", parent.range.getEnd().toStringUtf8(), "nothing absorbed");
+
+    // A new replica of the left range, seeded from a snapshot, refuses that commit too.
+    java.io.ByteArrayOutputStream stream = new java.io.ByteArrayOutputStream();
+    RangeSnapshots.write(node, 3, stream);
+    KvEngine otherNode = new InMemoryKvEngine();
+    RangeSnapshots.install(otherNode, 3, new java.io.ByteArrayInputStream(stream.toByteArray()));
+    Replica seeded = new Replica(otherNode, parent.range);
+    seeded.revision = parent.revision;
+    assertEquals(Rejection.Reason.UNPROCESSABLE, seeded.apply(commit(first, right.revision)).getRejected().getReason());
+
+    RangeDescriptor second = right.apply(freeze(3)).getRangeChange().getRange();
+    CommandResult merged = parent.apply(commit(second, right.revision));
+    assertFalse(merged.hasRejected(), merged::toString);
+    assertEquals("taken after the thaw", parent.read("p").getKv().getValue().toStringUtf8());
+  }
+
+  @Test
+  void callingOffAMergeThatWasCommittedSaysSoAndChangesNothing() {
+    Replica right = splitAtK();
+    RangeDescriptor frozen = right.apply(freeze(3)).getRangeChange().getRange();
+    assertFalse(parent.apply(commit(frozen, right.revision)).hasRejected());
+    RangeDescriptor merged = parent.range;
+    CommandResult off = parent.apply(callOff(frozen));
+    assertTrue(off.getRangeChange().getMergedAlready(), off::toString);
+    assertEquals(merged, parent.range);
   }
 
   @Test

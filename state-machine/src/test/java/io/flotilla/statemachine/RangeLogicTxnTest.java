@@ -167,6 +167,25 @@ class RangeLogicTxnTest {
   }
 
   @Test
+  void aBatchsGetsMeetWriteIntentsSoTheyCannotSeeHalfATransaction() {
+    replica.apply(put("c", "old"));
+    replica.apply(put("d", "old"));
+    replica.apply(prepare(TXN, "c", true, entry(putOp("c", "new")), entry(putOp("d", "new"))));
+    replica.apply(decide(TXN, "c", true));
+    replica.apply(resolve(TXN, true, "d")); // "d" shows the new value, "c" still holds its committed intent
+    assertEquals("new", replica.value("d"));
+    for (boolean atomic : new boolean[] {true, false}) {
+      CommandResult r = replica.apply(Replica.batch(atomic, entryGet("d"), entryGet("c"), entry(putOp("k", "1"))));
+      assertEquals(Rejection.Reason.LOCKED, r.getRejected().getReason(), "atomic " + atomic);
+      assertEquals(TXN, r.getRejected().getLock().getTxnId());
+    }
+    assertNull(replica.value("k"), "the refused batch applied nothing");
+    replica.apply(resolve(TXN, true, "c"));
+    CommandResult after = replica.apply(Replica.batch(true, entryGet("d"), entryGet("c"), entry(putOp("k", "1"))));
+    assertEquals("new", after.getBatch().getResults(1).getGet().getKv().getValue().toStringUtf8());
+  }
+
+  @Test
   void prepareChecksConditionsAndReportsTheClientsIndex() {
     replica.apply(put("c", "1"));
     CommandResult r = replica.apply(prepare(TXN, "c", true, entry(putOp("c", "2").setIfVersion(1)),

@@ -64,6 +64,18 @@ class RangeQueriesTest {
     return r.getScan().getItemsList().stream().map(KeyValue::getKey).map(ByteString::toStringUtf8).toList();
   }
 
+  @Test
+  void aScanNamesThePartOfItsSpanThisRangeLookedAt() {
+    QueryResult wide = scan("a", "z", 100, false, true);
+    assertEquals("b", wide.getScan().getScanned().getStart().toStringUtf8(), "clamped to the range's start");
+    assertEquals("f", wide.getScan().getScanned().getEnd().toStringUtf8(), "and to its end");
+    QueryResult inside = scan("c", "d", 100, true, true);
+    assertEquals("c", inside.getScan().getScanned().getStart().toStringUtf8());
+    assertEquals("d", inside.getScan().getScanned().getEnd().toStringUtf8());
+    QueryResult open = scan("c", "", 1, false, true);
+    assertEquals("f", open.getScan().getScanned().getEnd().toStringUtf8(), "an open end ends at the range's");
+  }
+
   // ---- get and multi-get ----
 
   @Test

@@ -163,6 +163,49 @@ class RangeOperationsIT {
     Convergence.awaitReplicasConverge(cluster, "n1", left, Duration.ofSeconds(30));
   }
 
+  /**
+   * A page that fills at the last key of a range peeks at the next range to learn whether a
+   * next page exists; an empty range there must not end the scan while a later range holds keys.
+   */
+  @Test
+  void aScanGoesOnPastAnEmptyRange() {
+    for (String at : List.of("v~gap/b", "v~gap/c")) {
+      Resp split = admin(urls.get(0), "POST", "ranges/" + rangeOf(at).get("id").asLong() + "/split",
+          "{\"at\": \"" + at + "\"}");
+      assertEquals(200, split.status(), split::toString);
+    }
+    assertEquals("v~gap/b", rangeOf("v~gap/b").get("start").asText());
+    assertEquals("v~gap/c", rangeOf("v~gap/b").get("end").asText(), "the range between holds no key");
+    List<String> keys = new ArrayList<>();
+    for (String part : List.of("a", "c")) {
+      for (int i = 0; i < 5; i++) {
+        String key = "v~gap/" + part + "." + i;
+        keys.add(key);
+        assertEquals(200, api.put(urls.get(i % 3), key, "x").status());
+      }
+    }
+    for (String node : urls) {
+      for (String order : List.of("", "&reverse=true")) {
+        List<String> seen = new ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+          Resp page = api.scan(node, "prefix=" + ApiClient.query("v~gap/") + "&limit=5" + order
+              + (cursor == null ? "" : "&cursor=" + ApiClient.query(cursor)));
+          assertEquals(200, page.status(), page::toString);
+          page.json().get("items").forEach(i -> seen.add(i.get("key").asText()));
+          cursor = page.json().get("cursor").isNull() ? null : page.json().get("cursor").asText();
+          assertTrue(++pages <= 3, "scan did not terminate");
+        } while (cursor != null);
+        List<String> expected = new ArrayList<>(keys);
+        if (!order.isEmpty()) {
+          java.util.Collections.reverse(expected);
+        }
+        assertEquals(expected, seen, node + order);
+      }
+    }
+  }
+
   @Test
   void transferLeaderMovesLeadershipToEachReplicaInTurn() {
     long id = rangeOf("a").get("id").asLong();

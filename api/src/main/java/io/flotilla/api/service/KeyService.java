@@ -525,6 +525,18 @@ public final class KeyService {
   }
 
   private CompletableFuture<ScanPage> scanStep(ScanState s, byte[] position) {
+    return scanStep(s, position, 0);
+  }
+
+  /**
+   * Reads the next range of the scan, from {@code position} on (down from it, reversed). The
+   * replica that answers reports the part of the span it looked at, and the scan goes on from
+   * that part's far edge, not from the edge of the range this node routed to: a split or merge
+   * the routing learned of on the way may have sent the query to a smaller or larger range.
+   * When the part does not begin at {@code position} (the routing had a gap there), nothing of
+   * the answer is used; the routing is refreshed and the step read again.
+   */
+  private CompletableFuture<ScanPage> scanStep(ScanState s, byte[] position, int attempt) {
     boolean exhausted = s.reverse()
         ? position.length != 0 && Keys.compare(position, s.start()) <= 0
         : s.end().length != 0 && Keys.compare(position, s.end()) >= 0;
@@ -535,7 +547,10 @@ public final class KeyService {
     try {
       range = s.reverse() ? rangeBelow(position, s.start()) : routing().lookup(position);
     } catch (FlotillaException e) {
-      return CompletableFuture.failedFuture(e);
+      if (attempt + 1 >= ROUTING_ATTEMPTS) {
+        return CompletableFuture.failedFuture(e);
+      }
+      return resolver.refresh().thenCompose(x -> scanStep(s, position, attempt + 1));
     }
     byte[] qStart = s.reverse() ? Keys.maxStart(s.start(), range.getStart().toByteArray()) : position;
     byte[] qEnd = s.reverse() ? position : s.end();
@@ -546,20 +561,35 @@ public final class KeyService {
     byte[] routeKey = s.reverse() ? range.getStart().toByteArray() : position;
     byte[] routeKeyInRange = Keys.maxStart(routeKey, qStart);
     return query(routeKeyInRange, Query.newBuilder().setScan(scan), s.mode(), s.minRevision()).thenCompose(served -> {
-      List<KeyValue> got = served.result().getScan().getItemsList();
-      if (peeking) {
-        return CompletableFuture.completedFuture(page(s, got.isEmpty() ? null : cursorAfterLast(s)));
+      io.flotilla.proto.ScanResult result = served.result().getScan();
+      byte[] scannedStart = result.getScanned().getStart().toByteArray();
+      byte[] scannedEnd = result.getScanned().getEnd().toByteArray();
+      boolean fromPosition = s.reverse() ? Arrays.equals(scannedEnd, qEnd) : Arrays.equals(scannedStart, qStart);
+      if (!fromPosition) {
+        if (attempt + 1 >= ROUTING_ATTEMPTS) {
+          return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE,
+              "the ranges of this scan kept changing while it was read; retry"));
+        }
+        return resolver.refresh().thenCompose(x -> scanStep(s, position, attempt + 1));
       }
-      s.items().addAll(got);
-      s.lastServed()[0] = served;
-      if (s.full() && served.result().getScan().getMore()) {
+      List<KeyValue> got = result.getItemsList();
+      if (peeking && !got.isEmpty()) {
         return CompletableFuture.completedFuture(page(s, cursorAfterLast(s)));
       }
-      byte[] next = s.reverse() ? range.getStart().toByteArray() : range.getEnd().toByteArray();
+      if (!peeking) {
+        s.items().addAll(got);
+        s.lastServed()[0] = served;
+        if (s.full() && result.getMore()) {
+          return CompletableFuture.completedFuture(page(s, cursorAfterLast(s)));
+        }
+      }
+      // This range holds nothing more of the scan: go on past it (an empty range after a full
+      // page does not end the scan either; the next one may hold keys).
+      byte[] next = s.reverse() ? scannedStart : scannedEnd;
       if (next.length == 0) {
         return CompletableFuture.completedFuture(page(s, null));
       }
-      return scanStep(s, next);
+      return scanStep(s, next, 0);
     });
   }
 

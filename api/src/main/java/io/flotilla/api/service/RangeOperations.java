@@ -8,6 +8,7 @@ import io.flotilla.common.Ranges;
 import io.flotilla.proto.ChecksumOp;
 import io.flotilla.proto.Command;
 import io.flotilla.proto.CommandResult;
+import io.flotilla.proto.MergeCallOffOp;
 import io.flotilla.proto.MergeCommitOp;
 import io.flotilla.proto.MergeFreezeOp;
 import io.flotilla.proto.MergeUnfreezeOp;
@@ -201,7 +202,7 @@ public final class RangeOperations {
   }
 
   /**
-   * Waits until every replica of the frozen range applied the freeze (its data is then final
+   * Waits until every replica of the frozen range applied this freeze (its data is then final
    * on every node); completes with the range's final revision. Unfreezes it on timeout.
    */
   private CompletableFuture<Long> awaitFrozenEverywhere(RangeDescriptor frozen) {
@@ -214,7 +215,11 @@ public final class RangeOperations {
         long revision = 0;
         for (CompletableFuture<QueryResult> a : answers) {
           QueryResult r = a.join();
-          if (r == null || !r.hasStatus() || r.getStatus().getRange().getFrozenInto() != frozen.getFrozenInto()) {
+          // The freeze's own epoch, not only "frozen into the left range": a replica far behind
+          // may still hold an earlier freeze of a merge that was called off, the writes the
+          // range took after that thaw not yet applied.
+          if (r == null || !r.hasStatus() || !r.getStatus().getRange().getEpoch().equals(frozen.getEpoch())
+              || r.getStatus().getRange().getFrozenInto() != frozen.getFrozenInto()) {
             return null;
           }
           revision = Math.max(revision, r.getStatus().getState().getRevision());
@@ -263,17 +268,55 @@ public final class RangeOperations {
     });
   }
 
-  /** Best effort: a failed unfreeze leaves the range frozen until the merge is called again. */
+  /**
+   * Gives a merge up: calls it off in the left range's log, then thaws the right range. Once the
+   * call-off applied, no commit of this freeze applies (another coordinator's, still under way),
+   * so the writes the thawed range takes cannot be left behind by a merge; if the left range
+   * had committed it already, the merge happened and nothing is thawed. Best effort: a range
+   * left frozen is thawed or merged when the merge is called again.
+   */
   private CompletableFuture<Void> unfreeze(RangeDescriptor frozen) {
-    return leaderStatus(frozen.getId(), false).thenCompose(s -> host.client(s.getRange()).write(command(s.getRange())
-            .setMergeUnfreeze(MergeUnfreezeOp.newBuilder().setIntoRangeId(frozen.getFrozenInto())).build()))
-        .handle((result, error) -> {
-          if (error != null || result.hasRejected()) {
-            LOG.warn("could not unfreeze range {} after a failed merge ({}); merging again finishes the merge",
-                frozen.getId(), error != null ? error.toString() : result.getRejected().getMessage());
-          }
-          return null;
-        });
+    return callOff(frozen, 0).thenCompose(mergedAlready -> {
+      if (mergedAlready) {
+        LOG.info("the merge of range {} into {} had been committed (by another coordinator); not thawing it",
+            frozen.getId(), frozen.getFrozenInto());
+        return CompletableFuture.completedFuture(null);
+      }
+      return leaderStatus(frozen.getId(), false).thenCompose(s -> host.client(s.getRange()).write(command(s.getRange())
+          .setMergeUnfreeze(MergeUnfreezeOp.newBuilder().setIntoRangeId(frozen.getFrozenInto())).build()))
+          .thenAccept(result -> {
+            if (result.hasRejected()) {
+              throw new FlotillaException(ErrorCode.UNAVAILABLE, result.getRejected().getMessage());
+            }
+          });
+    }).handle((x, error) -> {
+      if (error != null) {
+        LOG.warn("could not unfreeze range {} after a failed merge ({}); merging again finishes the merge",
+            frozen.getId(), KeyService.unwrap(error).getMessage());
+      }
+      return null;
+    });
+  }
+
+  /** Calls off the merge of {@code frozen} in its left range; true when the left range had committed it. */
+  private CompletableFuture<Boolean> callOff(RangeDescriptor frozen, int attempt) {
+    String what = "call off the merge of range " + frozen.getId() + " into range " + frozen.getFrozenInto();
+    return leaderStatus(frozen.getFrozenInto(), false).handle((left, error) -> {
+      if (error != null) {
+        if (KeyService.unwrap(error).code() == ErrorCode.NOT_FOUND) {
+          // No left range to commit the merge any more: nothing to call off.
+          return CompletableFuture.completedFuture(false);
+        }
+        return CompletableFuture.<Boolean>failedFuture(KeyService.unwrap(error));
+      }
+      return host.client(left.getRange()).write(command(left.getRange())
+          .setMergeCallOff(MergeCallOffOp.newBuilder().setRight(frozen)).build()).thenCompose(result -> {
+            if (isStale(result) && attempt + 1 < ATTEMPTS) {
+              return callOff(frozen, attempt + 1);
+            }
+            return CompletableFuture.completedFuture(changeOf(result, what).getMergedAlready());
+          });
+    }).thenCompose(f -> f);
   }
 
   // ---- leader transfer --------------------------------------------------------------------

@@ -30,6 +30,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Atomic batches over several ranges, as transactions with intents (two-phase commit whose
@@ -65,6 +67,9 @@ import java.util.concurrent.TimeUnit;
 public final class Transactions {
   /** Optimistic double reads of a read-only batch before it falls back to locking its keys. */
   private static final int SNAPSHOT_READ_ATTEMPTS = 5;
+  /** Rounds of resolving a decided transaction's keys before leaving the rest to readers and the sweeper. */
+  private static final int FINISH_ATTEMPTS = 4;
+  private static final Logger LOG = LoggerFactory.getLogger(Transactions.class);
 
   /** The routed calls transactions need from the key service. */
   interface Ranges {
@@ -208,12 +213,24 @@ public final class Transactions {
             FlotillaException.outcomeUnknown("the atomic batch's commit", error));
       }
       if (res.hasRejected()) {
-        // Someone aborted it (it looked abandoned): nothing was applied, so start over.
-        CompletableFuture<?> cleanup = finish(plan.txnId, plan.anchor, TxnStatus.TXN_ABORTED, plan.keys);
+        // Someone aborted it (it looked abandoned), or the anchor's range refused the decision
+        // (frozen for a merge, say) and it is still pending: nothing was applied. Abort it (a
+        // no-op when aborted already) so that its record does not hold up the next attempt.
+        CompletableFuture<?> cleanup = abort(plan);
         return afterPause(n, cleanup, () -> attempt(ops, deadline, plan.priority, n + 1), deadline);
       }
-      return finish(plan.txnId, plan.anchor, TxnStatus.TXN_COMMITTED, plan.keys)
-          .handle((revisions, e) -> plan.outcomes(revisions == null ? Map.of() : revisions));
+      Map<ByteString, Long> resolved = new ConcurrentHashMap<>();
+      return finish(plan.txnId, plan.anchor, TxnStatus.TXN_COMMITTED, plan.keys, resolved)
+          .handle((x, e) -> {
+            if (e != null) {
+              // Committed, and readers and the sweeper will resolve what is left; its keys'
+              // answers name no revision (0) for lack of one that holds them.
+              LOG.warn("atomic batch {} committed, but resolving its keys failed: {}",
+                  java.util.HexFormat.of().formatHex(plan.txnId.toByteArray()), e.toString());
+              finishLater(plan.txnId, plan.anchor);
+            }
+            return plan.outcomes(resolved);
+          });
     }).thenCompose(f -> f);
   }
 
@@ -347,10 +364,18 @@ public final class Transactions {
   /**
    * Whether the value a reader saw next to {@code lock} may be stale: true when the
    * transaction committed; it is then finished before this completes, and the read retried.
+   *
+   * <p>Also true when the record is gone. A finished transaction releases its record last, so
+   * it may have committed (and its other keys been read with their new values) after the
+   * reader's value was read: the key is read again. An intent still there without its record
+   * never committed (a prepare that came late), so it is dropped first, as {@link #push} does.
    */
   CompletableFuture<Boolean> resolveIfCommitted(Intent lock) {
     return recordOf(lock).thenCompose(record -> {
-      if (record == null || record.getStatus() != TxnStatus.TXN_COMMITTED) {
+      if (record == null) {
+        return resolve(lock.getTxnId(), false, List.of(lock.getKey().toByteArray())).thenApply(x -> true);
+      }
+      if (record.getStatus() != TxnStatus.TXN_COMMITTED) {
         return CompletableFuture.completedFuture(false);
       }
       return finishOnce(record, TxnStatus.TXN_COMMITTED).thenApply(x -> true);
@@ -388,7 +413,13 @@ public final class Transactions {
     if (running != null) {
       return running;
     }
-    finish(record.getTxnId(), record.getAnchorKey().toByteArray(), status, keys).whenComplete((r, e) -> {
+    CompletableFuture<?> finished;
+    try {
+      finished = finish(record.getTxnId(), record.getAnchorKey().toByteArray(), status, keys);
+    } catch (RuntimeException e) {
+      finished = CompletableFuture.failedFuture(e); // never leave the entry behind: every later push would wait on it
+    }
+    finished.whenComplete((r, e) -> {
       finishing.remove(record.getTxnId(), mine);
       if (e != null) {
         mine.completeExceptionally(e);
@@ -407,42 +438,79 @@ public final class Transactions {
   }
 
   /**
-   * Resolves every key of a decided transaction, the record last; returns each range's
-   * revision after its resolution (for read-your-writes on the batch's answer).
+   * Resolves every key of a decided transaction, the record last; returns the revision each
+   * key's range had after its resolution (for read-your-writes on the batch's answer). Tries
+   * again a few times: a committed transaction's keys are resolved by the sweeper and by
+   * readers too, but its answer should name revisions that hold them.
    */
-  private CompletableFuture<Map<Long, Long>> finish(ByteString txnId, byte[] anchor, TxnStatus status,
-      Collection<byte[]> keys) {
+  private CompletableFuture<Void> finish(ByteString txnId, byte[] anchor, TxnStatus status, Collection<byte[]> keys) {
+    return finish(txnId, anchor, status, keys, new ConcurrentHashMap<>());
+  }
+
+  private CompletableFuture<Void> finish(ByteString txnId, byte[] anchor, TxnStatus status, Collection<byte[]> keys,
+      Map<ByteString, Long> revisions) {
     boolean commit = status == TxnStatus.TXN_COMMITTED;
     List<byte[]> others = keys.stream().filter(k -> Keys.compare(k, anchor) != 0).toList();
-    Map<Long, Long> revisions = new ConcurrentHashMap<>();
-    return resolve(txnId, commit, others, revisions)
-        .thenCompose(x -> resolve(txnId, commit, List.of(anchor), revisions))
-        .thenApply(x -> revisions);
+    return retried(() -> resolve(txnId, commit, others, revisions), FINISH_ATTEMPTS)
+        .thenCompose(x -> retried(() -> resolve(txnId, commit, List.of(anchor), revisions), FINISH_ATTEMPTS));
+  }
+
+  private CompletableFuture<Void> retried(java.util.function.Supplier<CompletableFuture<Void>> call, int attempts) {
+    return call.get().handle((x, e) -> {
+      if (e == null || attempts <= 1) {
+        return e == null ? CompletableFuture.<Void>completedFuture(null) : CompletableFuture.<Void>failedFuture(e);
+      }
+      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(
+              20L * (FINISH_ATTEMPTS - attempts + 1), TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+          .thenCompose(y -> retried(call, attempts - 1));
+    }).thenCompose(f -> f);
   }
 
   private CompletableFuture<Void> resolve(ByteString txnId, boolean commit, List<byte[]> keys) {
     return resolve(txnId, commit, keys, new ConcurrentHashMap<>());
   }
 
+  /**
+   * Resolves {@code keys} in one command per range of this node's routing. A key the routing
+   * does not know, or a command refused because its range split or merged meanwhile, is
+   * resolved on its own, routed afresh. Failures come back in the future, never thrown.
+   */
   private CompletableFuture<Void> resolve(ByteString txnId, boolean commit, List<byte[]> keys,
-      Map<Long, Long> revisions) {
+      Map<ByteString, Long> revisions) {
     Map<Long, List<byte[]>> byRange = new LinkedHashMap<>();
+    long unknown = -1;
     for (byte[] k : keys) {
-      byRange.computeIfAbsent(ranges.rangeOf(k), id -> new ArrayList<>()).add(k);
+      long rangeId;
+      try {
+        rangeId = ranges.rangeOf(k);
+      } catch (RuntimeException notKnownYet) {
+        rangeId = unknown--; // alone; proposing routes it, learning its range first
+      }
+      byRange.computeIfAbsent(rangeId, id -> new ArrayList<>()).add(k);
     }
     List<CompletableFuture<Void>> calls = new ArrayList<>();
-    byRange.forEach((rangeId, mine) -> {
-      TxnResolveOp.Builder op = TxnResolveOp.newBuilder().setTxnId(txnId).setCommit(commit);
-      mine.forEach(k -> op.addKeys(ByteString.copyFrom(k)));
-      calls.add(ranges.propose(mine.get(0), Command.newBuilder().setProposedAtMillis(clock.millis()).setTxnResolve(op))
-          .thenAccept(res -> {
-            if (res.hasRejected()) {
-              throw KeyService.rejectionError(res.getRejected());
-            }
-            revisions.merge(rangeId, res.getRevision(), Math::max);
-          }));
-    });
+    byRange.values().forEach(mine -> calls.add(resolveIn(txnId, commit, mine, revisions)));
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
+  }
+
+  private CompletableFuture<Void> resolveIn(ByteString txnId, boolean commit, List<byte[]> keys,
+      Map<ByteString, Long> revisions) {
+    TxnResolveOp.Builder op = TxnResolveOp.newBuilder().setTxnId(txnId).setCommit(commit);
+    keys.forEach(k -> op.addKeys(ByteString.copyFrom(k)));
+    return ranges.propose(keys.get(0), Command.newBuilder().setProposedAtMillis(clock.millis()).setTxnResolve(op))
+        .thenCompose(res -> {
+          if (!res.hasRejected()) {
+            keys.forEach(k -> revisions.merge(ByteString.copyFrom(k), res.getRevision(), Math::max));
+            return CompletableFuture.<Void>completedFuture(null);
+          }
+          Rejection.Reason why = res.getRejected().getReason();
+          if (keys.size() > 1 && (why == Rejection.Reason.KEY_OUT_OF_RANGE || why == Rejection.Reason.EPOCH_MISMATCH)) {
+            // The keys no longer share a range (it split): each on its own.
+            return CompletableFuture.allOf(keys.stream().map(k -> resolveIn(txnId, commit, List.of(k), revisions))
+                .toArray(CompletableFuture[]::new));
+          }
+          return CompletableFuture.<Void>failedFuture(KeyService.rejectionError(res.getRejected()));
+        });
   }
 
   // ---- planning -------------------------------------------------------------------------
@@ -500,14 +568,17 @@ public final class Transactions {
       return Command.newBuilder().setProposedAtMillis(now).setTxnPrepare(op);
     }
 
-    /** Each op's result in the client's order, at its range's revision after resolution. */
-    List<OpOutcome> outcomes(Map<Long, Long> revisions) {
+    /**
+     * Each op's result in the client's order, at the revision of the range that resolved its
+     * key (0 when that did not happen: no revision then holds the write for stale reads).
+     */
+    List<OpOutcome> outcomes(Map<ByteString, Long> revisions) {
       OpOutcome[] out = new OpOutcome[ops.size()];
       byRange.forEach((rangeId, indexes) -> {
         CommandResult res = prepared.get(rangeId);
-        long revision = revisions.getOrDefault(rangeId, 0L);
         for (int j = 0; j < indexes.size(); j++) {
           EntryResult r = res.getTxnPrepare().getResults(j);
+          long revision = revisions.getOrDefault(ByteString.copyFrom(ops.get(indexes.get(j)).key()), 0L);
           out[indexes.get(j)] = OpOutcome.ok(r, revision);
         }
       });
