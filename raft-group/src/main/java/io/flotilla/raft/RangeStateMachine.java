@@ -569,11 +569,22 @@ public final class RangeStateMachine extends BaseStateMachine {
     long rev = revision; // read before the data: the data is at least as new as this revision
     RangeDescriptor r = range;
     if (r == null || retired) { // a retired replica's data is gone already
-      return QueryResult.newBuilder().setRevision(rev).setRejected(Rejection.newBuilder()
-          .setReason(Rejection.Reason.EPOCH_MISMATCH)
-          .setMessage("replica of range " + rangeId + " on " + nodeId
-              + (retired ? " has left the range" : " has not received the range yet"))).build();
+      return notHere(rev);
     }
+    QueryResult result = evaluate(query, r, rev);
+    // A replica retires before its data is cleared: if it retired while this read ran, the read
+    // may have seen the span half cleared (a key missing at a revision that has it).
+    return retired ? notHere(rev) : result;
+  }
+
+  private QueryResult notHere(long rev) {
+    return QueryResult.newBuilder().setRevision(rev).setRejected(Rejection.newBuilder()
+        .setReason(Rejection.Reason.EPOCH_MISMATCH)
+        .setMessage("replica of range " + rangeId + " on " + nodeId
+            + (retired ? " has left the range" : " has not received the range yet"))).build();
+  }
+
+  private QueryResult evaluate(Query query, RangeDescriptor r, long rev) {
     if (r.getFrozenInto() != 0 && !query.hasStatus()) {
       // Once the left neighbour absorbs this span it takes writes there: a frozen replica
       // must not answer for it any more, even from a valid lease.
