@@ -104,6 +104,11 @@ public final class RangeClient implements AutoCloseable {
   }
 
   private CompletableFuture<CommandResult> write(byte[] command, int attempt) {
+    return write(command, command, attempt);
+  }
+
+  /** {@code original}: the command as first sent; {@code command}: what this attempt sends. */
+  private CompletableFuture<CommandResult> write(byte[] original, byte[] command, int attempt) {
     RaftClient c;
     CompletableFuture<RaftClientReply> sent;
     synchronized (sendLock) {
@@ -125,12 +130,17 @@ public final class RangeClient implements AutoCloseable {
         }
         return;
       }
-      if (refusedBeforeAppend(failure) && attempt + 1 < REFUSED_WRITE_ATTEMPTS) {
-        // The leader refused it before appending it (it is handing leadership over): resending
-        // cannot apply it twice.
+      if (reply != null && refusedBeforeAppend(failure) && attempt + 1 < REFUSED_WRITE_ATTEMPTS) {
+        // The leader is handing leadership over and refused the call. Not necessarily before
+        // appending it: Ratis checks "stepping down" before its retry cache, so a copy its
+        // client sent again after a timeout gets this answer too, with the first copy in the
+        // log. So the command goes again under a new call, naming the first one, which the
+        // range takes as the same request (AppliedCalls): applied at most once either way.
+        long first = attempt == 0 ? reply.getCallId() : firstCallOf(command);
+        byte[] again = resendOf(original, first);
         long backoff = Math.min(500, 20L << Math.min(attempt, 5));
         CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS, Completions.EXECUTOR).execute(() ->
-            write(command, attempt + 1).whenComplete((r, e) -> {
+            write(original, again, attempt + 1).whenComplete((r, e) -> {
               if (e != null) {
                 result.completeExceptionally(e);
               } else {
@@ -145,7 +155,29 @@ public final class RangeClient implements AutoCloseable {
     return result;
   }
 
-  /** Failures a leader answers before it appends the request to its log. */
+  /** {@code command} with {@code Command.resend_of_call} set (appended: a later field wins in protobuf). */
+  static byte[] resendOf(byte[] command, long firstCallId) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(command.length + 11);
+    try {
+      out.write(command);
+      com.google.protobuf.CodedOutputStream field = com.google.protobuf.CodedOutputStream.newInstance(out);
+      field.writeUInt64(Command.RESEND_OF_CALL_FIELD_NUMBER, firstCallId);
+      field.flush();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private static long firstCallOf(byte[] command) {
+    try {
+      return Command.parseFrom(command).getResendOfCall();
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a command this client built does not parse", e);
+    }
+  }
+
+  /** Failures a leader answers while it hands leadership over (see the resend in {@link #write}). */
   private static boolean refusedBeforeAppend(Throwable failure) {
     Throwable t = Completions.unwrap(failure);
     return t instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;

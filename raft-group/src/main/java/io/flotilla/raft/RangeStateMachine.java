@@ -381,13 +381,21 @@ public final class RangeStateMachine extends BaseStateMachine {
       updateLastAppliedTermIndex(entry.getTerm(), index);
       return CompletableFuture.completedFuture(Message.EMPTY);
     }
-    AppliedCalls.Invocation call = invocation(entry);
+    Command command;
+    try {
+      command = Command.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
+    } catch (InvalidProtocolBufferException e) {
+      command = null;
+    }
+    AppliedCalls.Invocation call = invocation(entry, command);
     if (calls.isCopy(call)) {
       return applyCopy(entry, call);
     }
     CommandResult result;
     try {
-      Command command = Command.parseFrom(entry.getStateMachineLogEntry().getLogData().toByteArray());
+      if (command == null) {
+        throw new InvalidProtocolBufferException("the entry does not parse as a command");
+      }
       RangeLogic.Applied applied = range == null
           ? rejectedNoDescriptor()
           : RangeLogic.apply(command, range, revision, engine);
@@ -449,11 +457,15 @@ public final class RangeStateMachine extends BaseStateMachine {
         .build().toByteArray()));
   }
 
-  /** The Raft client call a log entry carries. */
-  private static AppliedCalls.Invocation invocation(LogEntryProto entry) {
+  /**
+   * The request a log entry carries: its Raft client and call, or, for a command sent again
+   * after a "stepping down" answer, the call of its first send (see RangeClient).
+   */
+  private static AppliedCalls.Invocation invocation(LogEntryProto entry, Command command) {
+    long callId = command != null && command.getResendOfCall() != 0 ? command.getResendOfCall()
+        : entry.getStateMachineLogEntry().getCallId();
     return new AppliedCalls.Invocation(
-        com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()),
-        entry.getStateMachineLogEntry().getCallId());
+        com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()), callId);
   }
 
   /** The range's state record after an entry: applied position, revision and client calls. */

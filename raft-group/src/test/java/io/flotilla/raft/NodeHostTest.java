@@ -138,6 +138,40 @@ class NodeHostTest {
   }
 
   /**
+   * A write its leader answered "stepping down" is sent again under a new call naming the first
+   * (the answer may come to a copy of the first, sent again after a timeout, appended already).
+   * The range takes it as the first request: answered with its result if it applied, applied
+   * once if it did not.
+   */
+  @Test
+  void aWriteSentAgainUnderANewCallNamingTheFirstAppliesOnce() throws Exception {
+    InMemoryKvEngine engine = new InMemoryKvEngine();
+    ClusterNode self = new ClusterNode("n1", "http://127.0.9.1:1", "127.0.9.1:" + freePort());
+    ClientId client = ClientId.randomId();
+    try (NodeHost host = new NodeHost(self, List.of(self), engine, dir.toFile(), fast(), (n, r) -> {
+      throw new IOException("no peers to fetch snapshots from");
+    })) {
+      host.start(List.of("m"), 3);
+      awaitReadyLeader(host, "k");
+      Command old = putCommand("k", "old");
+      RaftClientReply first = submit(host, client, 7, old, List.of());
+      assertTrue(first.isSuccess(), first::toString);
+      assertTrue(put(host, "k", "new").hasPut());
+      RaftClientReply resent = submit(host, client, 9, old.toBuilder().setResendOfCall(7).build(), List.of());
+      assertEquals(first.getMessage().getContent(), resent.getMessage().getContent(),
+          "answered with the first send's result");
+      assertEquals("new", get(host, "k").getGet().getKv().getValue().toStringUtf8(), "and not applied again");
+
+      Command never = putCommand("j", "once");
+      RaftClientReply applied = submit(host, client, 12, never.toBuilder().setResendOfCall(11).build(), List.of());
+      assertTrue(CommandResult.parseFrom(applied.getMessage().getContent().toByteArray()).hasPut(),
+          "a first send that never applied: the resend applies");
+      RaftClientReply copy = submit(host, client, 13, never.toBuilder().setResendOfCall(11).build(), List.of());
+      assertEquals(applied.getMessage().getContent(), copy.getMessage().getContent(), "once");
+    }
+  }
+
+  /**
    * A write to a range the node leads goes to its own server in-process, under the node's own
    * Raft client id (the range's applied-calls record lists it), and applies once.
    */
