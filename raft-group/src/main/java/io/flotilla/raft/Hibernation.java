@@ -331,9 +331,11 @@ final class Hibernation {
         woken.increment();
         LOG.debug("node {}: woke range {}", selfId, rangeId);
       } catch (IOException | RuntimeException e) {
-        // still closed, and still marked: the next use tries again
+        // Still closed, and still marked: the next use tries again. A message from the network
+        // is refused as unavailable meanwhile (retried by its sender), not handed to a Ratis
+        // that would answer "no such group", which its client takes as final.
         LOG.warn("node {}: could not wake range {}: {}", selfId, rangeId, e.toString());
-        return true;
+        return false;
       }
       if (campaign) {
         campaign(rangeId);
@@ -513,6 +515,10 @@ final class Hibernation {
       use = false;
     } else if (message instanceof RaftProtos.StartLeaderElectionRequestProto m) {
       header = m.getServerRequest();
+      use = false;
+    } else if (message instanceof RaftProtos.GroupInfoRequestProto m) {
+      // A leader transfer asks the target replica for its group first: it must find it open.
+      header = m.getRpcRequest();
       use = false;
     } else {
       return true;
