@@ -47,6 +47,10 @@ public final class RangeClient implements AutoCloseable {
   /** Whether any call reached a peer hosting the group (the client then knows where the leader is). */
   private volatile boolean leaderFound;
   private final Object sendLock = new Object();
+  /** This client's identity as a writer, whatever Raft client it sends through (see {@link #stamp}). */
+  private final com.google.protobuf.ByteString writer = newWriterId();
+  /** The number of the last write sent (guarded by sendLock). */
+  private long writeSeq;
 
   private final org.apache.ratis.conf.Parameters parameters;
 
@@ -103,20 +107,18 @@ public final class RangeClient implements AutoCloseable {
     return write(command.toByteArray(), 0);
   }
 
+  /** Sends a command; the first attempt stamps it with this client's writer id and next write number. */
   private CompletableFuture<CommandResult> write(byte[] command, int attempt) {
-    return write(command, command, attempt);
-  }
-
-  /** {@code original}: the command as first sent; {@code command}: what this attempt sends. */
-  private CompletableFuture<CommandResult> write(byte[] original, byte[] command, int attempt) {
     RaftClient c;
     CompletableFuture<RaftClientReply> sent;
+    byte[] stamped;
     synchronized (sendLock) {
-      // One send at a time: Ratis takes the call id and then the sequence number, so two
-      // concurrent sends could reach the log out of call id order, and the range would take
-      // the lower one for a copy of a call it already applied (see AppliedCalls).
+      // One send at a time: writes reach the log in the order of their numbers (and Ratis takes
+      // the call id and then the sequence number), so the range does not take a lower number
+      // that arrives late for a copy of a request it applied already (see AppliedCalls).
       c = client;
-      sent = c.async().send(message(command));
+      stamped = attempt == 0 ? stamp(command, writer, ++writeSeq) : command;
+      sent = c.async().send(message(stamped));
     }
     CompletableFuture<CommandResult> result = new CompletableFuture<>();
     sent.whenCompleteAsync((reply, error) -> {
@@ -130,17 +132,15 @@ public final class RangeClient implements AutoCloseable {
         }
         return;
       }
-      if (reply != null && refusedBeforeAppend(failure) && attempt + 1 < REFUSED_WRITE_ATTEMPTS) {
+      if (refusedBeforeAppend(failure) && attempt + 1 < REFUSED_WRITE_ATTEMPTS) {
         // The leader is handing leadership over and refused the call. Not necessarily before
         // appending it: Ratis checks "stepping down" before its retry cache, so a copy its
         // client sent again after a timeout gets this answer too, with the first copy in the
-        // log. So the command goes again under a new call, naming the first one, which the
-        // range takes as the same request (AppliedCalls): applied at most once either way.
-        long first = attempt == 0 ? reply.getCallId() : firstCallOf(command);
-        byte[] again = resendOf(original, first);
+        // log. The command goes again, a new Raft call with the same writer and number, which
+        // the range takes for the same request (AppliedCalls): applied at most once either way.
         long backoff = Math.min(500, 20L << Math.min(attempt, 5));
         CompletableFuture.delayedExecutor(backoff, java.util.concurrent.TimeUnit.MILLISECONDS, Completions.EXECUTOR).execute(() ->
-            write(original, again, attempt + 1).whenComplete((r, e) -> {
+            write(stamped, attempt + 1).whenComplete((r, e) -> {
               if (e != null) {
                 result.completeExceptionally(e);
               } else {
@@ -155,26 +155,28 @@ public final class RangeClient implements AutoCloseable {
     return result;
   }
 
-  /** {@code command} with {@code Command.resend_of_call} set (appended: a later field wins in protobuf). */
-  static byte[] resendOf(byte[] command, long firstCallId) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(command.length + 11);
+  /**
+   * {@code command} with {@code Command.writer} and {@code write_seq} set: appended to its bytes
+   * (a later field wins in protobuf), so the value is not copied into a new message.
+   */
+  static byte[] stamp(byte[] command, com.google.protobuf.ByteString writer, long seq) {
+    byte[] out = new byte[command.length + 2 + writer.size() + 1 + 10];
+    System.arraycopy(command, 0, out, 0, command.length);
+    com.google.protobuf.CodedOutputStream fields =
+        com.google.protobuf.CodedOutputStream.newInstance(out, command.length, out.length - command.length);
     try {
-      out.write(command);
-      com.google.protobuf.CodedOutputStream field = com.google.protobuf.CodedOutputStream.newInstance(out);
-      field.writeUInt64(Command.RESEND_OF_CALL_FIELD_NUMBER, firstCallId);
-      field.flush();
+      fields.writeBytes(Command.WRITER_FIELD_NUMBER, writer);
+      fields.writeUInt64(Command.WRITE_SEQ_FIELD_NUMBER, seq);
     } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      throw new java.io.UncheckedIOException(e); // cannot happen: the array is large enough
     }
-    return out.toByteArray();
+    return java.util.Arrays.copyOf(out, command.length + fields.getTotalBytesWritten());
   }
 
-  private static long firstCallOf(byte[] command) {
-    try {
-      return Command.parseFrom(command).getResendOfCall();
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new IllegalStateException("a command this client built does not parse", e);
-    }
+  private static com.google.protobuf.ByteString newWriterId() {
+    java.util.UUID id = java.util.UUID.randomUUID();
+    return com.google.protobuf.ByteString.copyFrom(java.nio.ByteBuffer.allocate(16)
+        .putLong(id.getMostSignificantBits()).putLong(id.getLeastSignificantBits()).array());
   }
 
   /** Failures a leader answers while it hands leadership over (see the resend in {@link #write}). */

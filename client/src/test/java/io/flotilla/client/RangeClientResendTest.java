@@ -8,15 +8,16 @@ import io.flotilla.proto.PutOp;
 import io.flotilla.proto.RangeEpoch;
 import org.junit.jupiter.api.Test;
 
-/** The bytes a range client sends again after a "stepping down" answer. */
+/** The bytes a range client sends: the command stamped with its writer id and write number. */
 class RangeClientResendTest {
   @Test
-  void aResendIsTheCommandNamingItsFirstCall() throws Exception {
+  void aStampedCommandIsTheCommandNamingItsWriterAndNumber() throws Exception {
     Command command = Command.newBuilder().setRangeId(4).setEpoch(RangeEpoch.newBuilder().setVersion(3).setConf(2))
         .setProposedAtMillis(1234).setPut(PutOp.newBuilder().setKey(ByteString.copyFromUtf8("k"))
-            .setValue(ByteString.copyFromUtf8("v")))
+            .setValue(ByteString.copyFromUtf8("v".repeat(1000))))
         .build();
-    byte[] once = RangeClient.resendOf(command.toByteArray(), 41);
-    assertEquals(command.toBuilder().setResendOfCall(41).build(), Command.parseFrom(once));
+    ByteString writer = ByteString.copyFromUtf8("0123456789abcdef");
+    byte[] stamped = RangeClient.stamp(command.toByteArray(), writer, Long.MAX_VALUE);
+    assertEquals(command.toBuilder().setWriter(writer).setWriteSeq(Long.MAX_VALUE).build(), Command.parseFrom(stamped));
   }
 }

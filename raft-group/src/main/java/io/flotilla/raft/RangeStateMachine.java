@@ -458,14 +458,17 @@ public final class RangeStateMachine extends BaseStateMachine {
   }
 
   /**
-   * The request a log entry carries: its Raft client and call, or, for a command sent again
-   * after a "stepping down" answer, the call of its first send (see RangeClient).
+   * The request a log entry carries: its writer and write number when the command names them
+   * (a range client's, the same on every send of the write, see RangeClient), else its Raft
+   * client and call.
    */
   private static AppliedCalls.Invocation invocation(LogEntryProto entry, Command command) {
-    long callId = command != null && command.getResendOfCall() != 0 ? command.getResendOfCall()
-        : entry.getStateMachineLogEntry().getCallId();
+    if (command != null && !command.getWriter().isEmpty()) {
+      return new AppliedCalls.Invocation(command.getWriter(), command.getWriteSeq());
+    }
     return new AppliedCalls.Invocation(
-        com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()), callId);
+        com.google.protobuf.ByteString.copyFrom(entry.getStateMachineLogEntry().getClientId().toByteArray()),
+        entry.getStateMachineLogEntry().getCallId());
   }
 
   /** The range's state record after an entry: applied position, revision and client calls. */

@@ -138,35 +138,35 @@ class NodeHostTest {
   }
 
   /**
-   * A write its leader answered "stepping down" is sent again under a new call naming the first
-   * (the answer may come to a copy of the first, sent again after a timeout, appended already).
-   * The range takes it as the first request: answered with its result if it applied, applied
-   * once if it did not.
+   * A range client stamps each write with its writer id and number, the same on every send: a
+   * write its leader answered "stepping down" (perhaps a copy of one in the log already) goes
+   * again under a new Raft call, perhaps through a new Raft client. The range takes it as the
+   * first request: answered with its result if it applied, applied once if it did not.
    */
   @Test
-  void aWriteSentAgainUnderANewCallNamingTheFirstAppliesOnce() throws Exception {
+  void aWriteSentAgainUnderANewCallWithItsWriterAndNumberAppliesOnce() throws Exception {
     InMemoryKvEngine engine = new InMemoryKvEngine();
     ClusterNode self = new ClusterNode("n1", "http://127.0.9.1:1", "127.0.9.1:" + freePort());
-    ClientId client = ClientId.randomId();
+    ByteString writer = ByteString.copyFromUtf8("writer-of-test-1");
     try (NodeHost host = new NodeHost(self, List.of(self), engine, dir.toFile(), fast(), (n, r) -> {
       throw new IOException("no peers to fetch snapshots from");
     })) {
       host.start(List.of("m"), 3);
       awaitReadyLeader(host, "k");
-      Command old = putCommand("k", "old");
-      RaftClientReply first = submit(host, client, 7, old, List.of());
+      Command old = putCommand("k", "old").toBuilder().setWriter(writer).setWriteSeq(7).build();
+      RaftClientReply first = submit(host, ClientId.randomId(), 7, old, List.of());
       assertTrue(first.isSuccess(), first::toString);
       assertTrue(put(host, "k", "new").hasPut());
-      RaftClientReply resent = submit(host, client, 9, old.toBuilder().setResendOfCall(7).build(), List.of());
+      RaftClientReply resent = submit(host, ClientId.randomId(), 3, old, List.of()); // another Raft client and call
       assertEquals(first.getMessage().getContent(), resent.getMessage().getContent(),
           "answered with the first send's result");
       assertEquals("new", get(host, "k").getGet().getKv().getValue().toStringUtf8(), "and not applied again");
 
-      Command never = putCommand("j", "once");
-      RaftClientReply applied = submit(host, client, 12, never.toBuilder().setResendOfCall(11).build(), List.of());
+      Command once = putCommand("j", "once").toBuilder().setWriter(writer).setWriteSeq(8).build();
+      RaftClientReply applied = submit(host, ClientId.randomId(), 12, once, List.of());
       assertTrue(CommandResult.parseFrom(applied.getMessage().getContent().toByteArray()).hasPut(),
-          "a first send that never applied: the resend applies");
-      RaftClientReply copy = submit(host, client, 13, never.toBuilder().setResendOfCall(11).build(), List.of());
+          "a write whose earlier send never reached the log applies");
+      RaftClientReply copy = submit(host, ClientId.randomId(), 13, once, List.of());
       assertEquals(applied.getMessage().getContent(), copy.getMessage().getContent(), "once");
     }
   }

@@ -39,7 +39,7 @@ final class RangeChanges {
       case MERGE_FREEZE -> freeze(command, range, revision);
       case MERGE_COMMIT -> commit(command.getMergeCommit(), range, revision, reader);
       case MERGE_UNFREEZE -> unfreeze(command, range, revision);
-      case MERGE_CALL_OFF -> callOff(command.getMergeCallOff().getRight(), range, revision, reader);
+      case MERGE_CALL_OFF -> callOff(command.getMergeCallOff().getRight(), range, revision);
       case CHANGE_REPLICAS -> changeReplicas(command, range, revision);
       default -> throw new IllegalArgumentException("not a range change: " + command.getKindCase());
     };
@@ -113,8 +113,10 @@ final class RangeChanges {
     if (reader.get(ColumnFamily.META, calledOffMarker(left.getId(), right)) != null) {
       // A coordinator gave this freeze up and may have thawed the right range since: it may
       // have taken writes this range would not hold.
-      refusal = "the merge of range " + right.getId() + " frozen at epoch " + Ranges.epochString(right.getEpoch())
-          + " was called off";
+      return new RangeLogic.Applied(new Mutations(), CommandResult.newBuilder().setRevision(revision)
+          .setRejected(Rejection.newBuilder().setReason(Rejection.Reason.MERGE_CALLED_OFF).setMessage("the merge of range "
+              + right.getId() + " frozen at epoch " + Ranges.epochString(right.getEpoch()) + " was called off"))
+          .build(), revision);
     } else if (right.getFrozenInto() != left.getId()) {
       refusal = "range " + right.getId() + " is not frozen into range " + left.getId();
     } else if (left.getEnd().isEmpty() || !left.getEnd().equals(right.getStart())) {
@@ -139,9 +141,10 @@ final class RangeChanges {
    * Calls off the merge of {@code right} (as frozen) into {@code left}, unless it happened: after
    * this, no commit of that freeze applies, so the right range may be thawed.
    */
-  private static RangeLogic.Applied callOff(RangeDescriptor right, RangeDescriptor left, long revision,
-      KvReader reader) {
-    if (reader.get(ColumnFamily.META, mergedMarker(left.getId(), right.getId())) != null) {
+  private static RangeLogic.Applied callOff(RangeDescriptor right, RangeDescriptor left, long revision) {
+    if (Ranges.contains(left, right.getStart().toByteArray())) {
+      // The left range holds the right one's first key: only absorbing it made it grow there
+      // (judged from the descriptor, which every replica has alike, not the node's marker).
       return changed(new Mutations(), RangeChange.newBuilder().setRange(left).setMergedAlready(true), revision);
     }
     return changed(new Mutations().put(ColumnFamily.META, calledOffMarker(left.getId(), right), new byte[] {1}),

@@ -207,7 +207,7 @@ class RangeChangesTest {
     right.apply(put("p", "taken after the thaw"));
 
     CommandResult late = parent.apply(commit(first, right.revision));
-    assertEquals(Rejection.Reason.UNPROCESSABLE, late.getRejected().getReason(), late::toString);
+    assertEquals(Rejection.Reason.MERGE_CALLED_OFF, late.getRejected().getReason(), late::toString);
     assertEquals("k", parent.range.getEnd().toStringUtf8(), "nothing absorbed");
 
     // A new replica of the left range, seeded from a snapshot, refuses that commit too.
@@ -217,7 +217,8 @@ class RangeChangesTest {
     RangeSnapshots.install(otherNode, 3, new java.io.ByteArrayInputStream(stream.toByteArray()));
     Replica seeded = new Replica(otherNode, parent.range);
     seeded.revision = parent.revision;
-    assertEquals(Rejection.Reason.UNPROCESSABLE, seeded.apply(commit(first, right.revision)).getRejected().getReason());
+    assertEquals(Rejection.Reason.MERGE_CALLED_OFF,
+        seeded.apply(commit(first, right.revision)).getRejected().getReason());
 
     RangeDescriptor second = right.apply(freeze(3)).getRangeChange().getRange();
     CommandResult merged = parent.apply(commit(second, right.revision));
@@ -234,6 +235,17 @@ class RangeChangesTest {
     CommandResult off = parent.apply(callOff(frozen));
     assertTrue(off.getRangeChange().getMergedAlready(), off::toString);
     assertEquals(merged, parent.range);
+    // A replica of the merged range seeded later (no marker of the merge on its node) says so too.
+    java.io.ByteArrayOutputStream stream = new java.io.ByteArrayOutputStream();
+    try {
+      RangeSnapshots.write(node, 3, stream);
+      KvEngine otherNode = new InMemoryKvEngine();
+      RangeSnapshots.install(otherNode, 3, new java.io.ByteArrayInputStream(stream.toByteArray()));
+      Replica seeded = new Replica(otherNode, parent.range);
+      assertTrue(seeded.apply(callOff(frozen)).getRangeChange().getMergedAlready());
+    } catch (java.io.IOException e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test

@@ -562,8 +562,11 @@ public final class KeyService {
     byte[] routeKeyInRange = Keys.maxStart(routeKey, qStart);
     return query(routeKeyInRange, Query.newBuilder().setScan(scan), s.mode(), s.minRevision()).thenCompose(served -> {
       io.flotilla.proto.ScanResult result = served.result().getScan();
-      byte[] scannedStart = result.getScanned().getStart().toByteArray();
-      byte[] scannedEnd = result.getScanned().getEnd().toByteArray();
+      // A replica of an older build names no scanned part: take the range routed to, as before.
+      byte[] scannedStart = result.hasScanned() ? result.getScanned().getStart().toByteArray()
+          : Keys.maxStart(qStart, range.getStart().toByteArray());
+      byte[] scannedEnd = result.hasScanned() ? result.getScanned().getEnd().toByteArray()
+          : Keys.minEnd(qEnd, range.getEnd().toByteArray());
       boolean fromPosition = s.reverse() ? Arrays.equals(scannedEnd, qEnd) : Arrays.equals(scannedStart, qStart);
       if (!fromPosition) {
         if (attempt + 1 >= ROUTING_ATTEMPTS) {

@@ -257,6 +257,11 @@ public final class RangeOperations {
         });
       }
       if (result.hasRejected()) {
+        if (result.getRejected().getReason() == Rejection.Reason.MERGE_CALLED_OFF && attempt + 1 < ATTEMPTS) {
+          // An earlier attempt gave this freeze up but could not thaw the range: thaw it and
+          // merge afresh (a new freeze, with the writes taken since).
+          return unfreeze(frozenRight).thenCompose(x -> merge(left.getId(), frozenRight.getId(), attempt + 1));
+        }
         FlotillaException refused = rejection(result.getRejected(), "merge into range " + left.getId());
         return unfreeze(frozenRight).thenApply(x -> {
           throw refused;
@@ -282,8 +287,10 @@ public final class RangeOperations {
             frozen.getId(), frozen.getFrozenInto());
         return CompletableFuture.completedFuture(null);
       }
-      return leaderStatus(frozen.getId(), false).thenCompose(s -> host.client(s.getRange()).write(command(s.getRange())
-          .setMergeUnfreeze(MergeUnfreezeOp.newBuilder().setIntoRangeId(frozen.getFrozenInto())).build()))
+      // Routed with the freeze's own epoch: if the range was thawed and frozen again meanwhile
+      // (another attempt, perhaps about to commit), this stale thaw is refused.
+      return host.client(frozen).write(command(frozen)
+          .setMergeUnfreeze(MergeUnfreezeOp.newBuilder().setIntoRangeId(frozen.getFrozenInto())).build())
           .thenAccept(result -> {
             if (result.hasRejected()) {
               throw new FlotillaException(ErrorCode.UNAVAILABLE, result.getRejected().getMessage());
