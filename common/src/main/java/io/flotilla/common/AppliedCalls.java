@@ -19,13 +19,16 @@ import java.util.Map;
  * applied twice goes back in time when it lands after later writes (a register reads an old
  * value) and a compare-and-set applied twice answers "conflict" for a write that happened.
  *
- * <p>A client's calls reach the log nearly in call id order: the range client sends them one
- * at a time, but a call the leader refused (not ready yet, say) is resent with its id after
- * later ones were appended. So each client's last {@link #WINDOW} applied call ids are kept
- * exactly: a call among them is a copy; a call older than all of them is a copy too (a late
- * one; a real call that far behind would need {@value #WINDOW} later calls of its client applied
- * before it, while the range client keeps one write per range under way); any other call
- * applies, also when it arrives behind later ones.
+ * <p>A client is a range client's writer id (the same through every Raft client it sends on)
+ * or, for requests that carry none, a Raft client id; a call is its write number or Raft call
+ * id. A client's calls reach the log nearly in number order: the range client numbers and sends
+ * them one at a time, but one its leader refused (stepping down, say) is sent again after later
+ * ones were appended. So each client's last {@link #WINDOW} applied call ids are kept exactly: a
+ * call among them is a copy; a call older than all of them is a copy too (a late one); any other
+ * call applies, also when it arrives behind later ones. A real call that far behind, after
+ * {@value #WINDOW} later calls of its writer applied (possible only with that many of them
+ * under way at once, as increments and batches can be), is refused as a copy whose result is
+ * gone: reported as an unknown outcome, never applied twice.
  *
  * <p>The table must be derived from the log alone (a range keeps it in its persisted state
  * record, the placement driver rebuilds it by replaying its log), so every replica decides the

@@ -438,8 +438,8 @@ public final class RangeStateMachine extends BaseStateMachine {
    */
   private CompletableFuture<Message> applyCopy(LogEntryProto entry, AppliedCalls.Invocation call) {
     long index = entry.getIndex();
-    LOG.info("range {} node {}: entry {} repeats call {} of client {}, applied before; not applying it again",
-        rangeId, nodeId, index, call.callId(), org.apache.ratis.protocol.ClientId.valueOf(entry.getStateMachineLogEntry().getClientId()));
+    LOG.info("range {} node {}: entry {} repeats request {} of writer {}, applied before; not applying it again",
+        rangeId, nodeId, index, call.callId(), java.util.HexFormat.of().formatHex(call.client().toByteArray()));
     writeAppliedOnly(entry.getTerm(), index);
     persistedIndex = index;
     updateLastAppliedTermIndex(entry.getTerm(), index);

@@ -822,6 +822,7 @@ public final class KeyService {
       case UNPROCESSABLE -> new FlotillaException(ErrorCode.UNPROCESSABLE, r.getMessage());
       case RANGE_FROZEN -> new FlotillaException(ErrorCode.UNAVAILABLE,
           r.getMessage() + "; nothing was applied, retry shortly");
+      case MERGE_CALLED_OFF -> new FlotillaException(ErrorCode.UNAVAILABLE, r.getMessage() + "; retry");
       case EPOCH_MISMATCH, KEY_OUT_OF_RANGE -> new FlotillaException(ErrorCode.UNAVAILABLE,
           "the range moved while the request was routed (" + r.getMessage() + "); retry");
       default -> new FlotillaException(ErrorCode.INTERNAL, "unexpected rejection: " + r.getMessage());

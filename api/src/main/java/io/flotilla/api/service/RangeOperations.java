@@ -287,10 +287,11 @@ public final class RangeOperations {
             frozen.getId(), frozen.getFrozenInto());
         return CompletableFuture.completedFuture(null);
       }
-      // Routed with the freeze's own epoch: if the range was thawed and frozen again meanwhile
-      // (another attempt, perhaps about to commit), this stale thaw is refused.
-      return host.client(frozen).write(command(frozen)
-          .setMergeUnfreeze(MergeUnfreezeOp.newBuilder().setIntoRangeId(frozen.getFrozenInto())).build())
+      // Sent with the freeze's own epoch: if the range was thawed and frozen again meanwhile
+      // (another attempt, perhaps about to commit), this stale thaw is refused. (Through the
+      // client of the range as it is now: the frozen descriptor's members may be old.)
+      return leaderStatus(frozen.getId(), false).thenCompose(s -> host.client(s.getRange()).write(command(frozen)
+          .setMergeUnfreeze(MergeUnfreezeOp.newBuilder().setIntoRangeId(frozen.getFrozenInto())).build()))
           .thenAccept(result -> {
             if (result.hasRejected()) {
               throw new FlotillaException(ErrorCode.UNAVAILABLE, result.getRejected().getMessage());
@@ -685,6 +686,8 @@ public final class RangeOperations {
           + "; retry when the merge is done");
       case EPOCH_MISMATCH -> new FlotillaException(ErrorCode.UNAVAILABLE, "cannot " + what
           + ": the range kept changing meanwhile; retry");
+      case MERGE_CALLED_OFF -> new FlotillaException(ErrorCode.UNAVAILABLE, "cannot " + what + ": "
+          + r.getMessage() + " by another attempt; the range is thawed, retry");
       default -> KeyService.rejectionError(r);
     };
   }
