@@ -160,17 +160,19 @@ public final class RangeClient implements AutoCloseable {
    * (a later field wins in protobuf), so the value is not copied into a new message.
    */
   static byte[] stamp(byte[] command, com.google.protobuf.ByteString writer, long seq) {
-    byte[] out = new byte[command.length + 2 + writer.size() + 1 + 10];
-    System.arraycopy(command, 0, out, 0, command.length);
+    int extra = com.google.protobuf.CodedOutputStream.computeBytesSize(Command.WRITER_FIELD_NUMBER, writer)
+        + com.google.protobuf.CodedOutputStream.computeUInt64Size(Command.WRITE_SEQ_FIELD_NUMBER, seq);
+    byte[] out = java.util.Arrays.copyOf(command, command.length + extra);
     com.google.protobuf.CodedOutputStream fields =
-        com.google.protobuf.CodedOutputStream.newInstance(out, command.length, out.length - command.length);
+        com.google.protobuf.CodedOutputStream.newInstance(out, command.length, extra);
     try {
       fields.writeBytes(Command.WRITER_FIELD_NUMBER, writer);
       fields.writeUInt64(Command.WRITE_SEQ_FIELD_NUMBER, seq);
+      fields.checkNoSpaceLeft();
     } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e); // cannot happen: the array is large enough
+      throw new java.io.UncheckedIOException(e); // cannot happen: the space was computed
     }
-    return java.util.Arrays.copyOf(out, command.length + fields.getTotalBytesWritten());
+    return out;
   }
 
   private static com.google.protobuf.ByteString newWriterId() {
