@@ -516,10 +516,6 @@ final class Hibernation {
     } else if (message instanceof RaftProtos.StartLeaderElectionRequestProto m) {
       header = m.getServerRequest();
       use = false;
-    } else if (message instanceof RaftProtos.GroupInfoRequestProto m) {
-      // A leader transfer asks the target replica for its group first: it must find it open.
-      header = m.getRpcRequest();
-      use = false;
     } else {
       return true;
     }
