@@ -239,7 +239,8 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         pdMachine::get, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(replicas)), clock,
         Duration.ofMillis(node.placement.interval.toMilliseconds()),
         Duration.ofMillis(node.placement.nodeDownAfter.toMilliseconds()),
-        Duration.ofMillis(node.placement.operatorTimeout.toMilliseconds()), node.placement.enabled);
+        Duration.ofMillis(node.placement.operatorTimeout.toMilliseconds()),
+        Duration.ofMillis(node.placement.abandonedMergeAfter.toMilliseconds()), node.placement.enabled);
     placementRef.set(placement);
     env.lifecycle().manage(placement);
     env.jersey().register(new InternalResource(host, stats, placement, pd, pdMachine::get, replicas, operationLog));

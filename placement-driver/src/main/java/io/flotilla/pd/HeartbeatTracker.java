@@ -9,14 +9,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * Node liveness from heartbeats, with an injected clock: a node is down once it has not
  * heartbeated for {@code downAfter}. A node never heard from counts from the tracker's start,
  * so a freshly elected placement driver leader does not declare the whole cluster down before
- * the first heartbeats arrive. Thread-safe.
+ * the first heartbeats arrive. A node that comes back (heartbeats after a silence, or after it
+ * said it was stopping) gets no new replicas or leaders for {@code settleAfter}: a restarted
+ * node is still waking its ranges and catching up on their logs, and leaderships moved onto it
+ * then stall their ranges' reads and writes. Thread-safe.
  */
 public final class HeartbeatTracker {
   private final Clock clock;
   private final Duration downAfter;
   private final Duration suspectAfter;
+  private final Duration settleAfter;
   private final long startedAt;
   private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
+  /** When a node came back after a silence or a stop; dropped once it has settled. */
+  private final Map<String, Long> cameBack = new ConcurrentHashMap<>();
   /**
    * Nodes that said they are shutting down, with when, until they heartbeat as usual again,
    * later than {@link #STOPPING_HOLD_MILLIS} after: an ordinary heartbeat sent before the last
@@ -25,18 +31,28 @@ public final class HeartbeatTracker {
   private final Map<String, Long> stopping = new ConcurrentHashMap<>();
   static final long STOPPING_HOLD_MILLIS = 3_000;
 
-  /** @param suspectAfter silence after which a node gets no new replicas or leaders (shorter than downAfter) */
-  public HeartbeatTracker(Clock clock, Duration suspectAfter, Duration downAfter) {
+  /**
+   * @param suspectAfter silence after which a node gets no new replicas or leaders (shorter than downAfter)
+   * @param settleAfter how long a node that came back gets no new replicas or leaders
+   */
+  public HeartbeatTracker(Clock clock, Duration suspectAfter, Duration downAfter, Duration settleAfter) {
     this.clock = clock;
     this.suspectAfter = suspectAfter;
     this.downAfter = downAfter;
+    this.settleAfter = settleAfter;
     this.startedAt = clock.millis();
   }
 
   public void heartbeat(String node) {
     long now = clock.millis();
-    lastSeen.put(node, now);
+    Long before = lastSeen.put(node, now);
+    // A node this tracker never heard of is new, or was up before this placement driver leader.
+    boolean wasSilent = before != null && now - before > suspectAfter.toMillis();
+    boolean wasStopping = stopping.containsKey(node);
     stopping.computeIfPresent(node, (n, since) -> now - since > STOPPING_HOLD_MILLIS ? null : since);
+    if (wasSilent || (wasStopping && !stopping.containsKey(node))) {
+      cameBack.put(node, now);
+    }
   }
 
   /**
@@ -68,8 +84,21 @@ public final class HeartbeatTracker {
     if (isDown(node)) {
       return NodeState.DOWN;
     }
-    long silent = clock.millis() - lastSeen.getOrDefault(node, startedAt);
-    boolean suspect = silent > suspectAfter.toMillis() || stopping.containsKey(node);
+    long now = clock.millis();
+    long silent = now - lastSeen.getOrDefault(node, startedAt);
+    boolean suspect = silent > suspectAfter.toMillis() || stopping.containsKey(node) || settling(node, now);
     return suspect && declared == NodeState.UP ? NodeState.SUSPECT : declared;
+  }
+
+  private boolean settling(String node, long now) {
+    Long since = cameBack.get(node);
+    if (since == null) {
+      return false;
+    }
+    if (now - since < settleAfter.toMillis()) {
+      return true;
+    }
+    cameBack.remove(node, since);
+    return false;
   }
 }

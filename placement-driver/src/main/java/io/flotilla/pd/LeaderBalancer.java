@@ -9,6 +9,9 @@ import java.util.List;
  * least two (a move by one would only swap who is ahead).
  */
 public final class LeaderBalancer {
+  /** The kind of the operators this balancer plans. */
+  public static final String KIND = "balance-leaders";
+
   private LeaderBalancer() {}
 
   static List<Operator> balance(ClusterView view, Tally tally, int limit) {
@@ -80,7 +83,7 @@ public final class LeaderBalancer {
   }
 
   private static Operator transfer(RangeView r, String from, String to) {
-    return new Operator(r.id(), "balance-leaders", Operator.Priority.BALANCE, List.of(new Step.TransferLeader(to)),
+    return new Operator(r.id(), KIND, Operator.Priority.BALANCE, List.of(new Step.TransferLeader(to)),
         "node " + from + " leads more ranges than node " + to);
   }
 }

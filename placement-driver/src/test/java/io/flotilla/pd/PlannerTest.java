@@ -56,7 +56,7 @@ class PlannerTest {
   @Test
   void aStoppingNodeGetsNoNewWorkUntilItHeartbeatsAgainAndIsDownAfterTheUsualSilence() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10));
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
     tracker.heartbeat("n1");
     tracker.stopping("n1");
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "stopping: no new replicas or leaders");
@@ -70,14 +70,50 @@ class PlannerTest {
     clock.advance(Duration.ofSeconds(2));
     assertEquals(NodeState.DOWN, tracker.state("n1", NodeState.UP));
     tracker.heartbeat("n1"); // back after a restart
-    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
     assertFalse(tracker.isStopping("n1"));
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "back, but settling first");
+    clock.advance(Duration.ofSeconds(2));
+    tracker.heartbeat("n1");
+    clock.advance(Duration.ofSeconds(2));
+    tracker.heartbeat("n1");
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "4 s back");
+    clock.advance(Duration.ofSeconds(1));
+    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP), "settled");
+  }
+
+  @Test
+  void aNodeBackFromAQuickRestartSettlesBeforeItGetsNewWork() {
+    MutableClock clock = new MutableClock();
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    tracker.heartbeat("n1");
+    tracker.heartbeat("n2");
+    clock.advance(Duration.ofSeconds(1));
+    tracker.stopping("n1");
+    clock.advance(Duration.ofSeconds(2));
+    tracker.heartbeat("n1"); // restarted within the stopping hold: still stopping
+    tracker.heartbeat("n2");
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP));
+    clock.advance(Duration.ofSeconds(2));
+    tracker.heartbeat("n1"); // past the hold: up again, settling from now
+    tracker.heartbeat("n2");
+    assertFalse(tracker.isStopping("n1"));
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "settling");
+    assertEquals(NodeState.UP, tracker.state("n2", NodeState.UP), "a node that never left does not settle");
+    assertEquals(NodeState.DECOMMISSIONING, tracker.state("n1", NodeState.DECOMMISSIONING));
+    clock.advance(Duration.ofSeconds(3));
+    tracker.heartbeat("n1");
+    tracker.heartbeat("n3"); // first heard now: new, or up before this tracker started
+    assertEquals(NodeState.UP, tracker.state("n3", NodeState.UP));
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP));
+    clock.advance(Duration.ofSeconds(2));
+    tracker.heartbeat("n1");
+    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
   }
 
   @Test
   void aNodeSilentForLongerThanTheDownTimeIsDown() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10));
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
     clock.advance(Duration.ofSeconds(2));
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP), "never heard of yet: counted from the start");
     clock.advance(Duration.ofSeconds(7));
@@ -92,6 +128,11 @@ class PlannerTest {
     clock.advance(Duration.ofSeconds(6));
     assertEquals(NodeState.DOWN, tracker.state("n1", NodeState.UP));
     tracker.heartbeat("n1");
+    assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "back: settling first");
+    for (int i = 0; i < 5; i++) {
+      clock.advance(Duration.ofSeconds(1));
+      tracker.heartbeat("n1");
+    }
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
   }
 

@@ -101,6 +101,13 @@ public final class RangeStateMachine extends BaseStateMachine {
   private long installedThrough;
   /** Set once this node's replica left the group: the division lingers but never writes again. */
   private volatile boolean retired;
+  /**
+   * This replica applied a merge of data it never held: it was being copied in (a move's new
+   * replica, not yet in the descriptor) when the merge committed, so the absorbed range's keys
+   * are missing here. It answers no reads; the move drops it and copies the range again.
+   * Persisted in the range's state record (node-local).
+   */
+  private volatile boolean incomplete;
   /** Generations of every replica on this node, so that no two replica instances share one. */
   private static final java.util.concurrent.atomic.AtomicLong TTL_GENERATIONS = new java.util.concurrent.atomic.AtomicLong();
   /**
@@ -200,6 +207,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     revision = state.getRevision();
     persistedIndex = state.getAppliedIndex();
     calls = AppliedCalls.of(state.getClientsList());
+    incomplete = state.getIncomplete();
     if (state.getAppliedTerm() > 0) { // a real log entry (index 0 is one too)
       TermIndex ti = TermIndex.valueOf(state.getAppliedTerm(), state.getAppliedIndex());
       setLastAppliedTermIndex(ti);
@@ -399,6 +407,12 @@ public final class RangeStateMachine extends BaseStateMachine {
       RangeLogic.Applied applied = range == null
           ? rejectedNoDescriptor()
           : RangeLogic.apply(command, range, revision, engine);
+      if (absorbsDataNeverHeld(command, applied.result())) {
+        incomplete = true;
+        LOG.warn("range {} node {}: entry {} merged range {} into this replica, which was being copied in and "
+            + "never held that range's data; this replica answers no reads until the move copies it again",
+            rangeId, nodeId, index, command.getMergeCommit().getRight().getId());
+      }
       Mutations m = new Mutations().addAll(applied.mutations());
       boolean ttlKeys = writesTtlKeys(m);
       calls.record(call, index);
@@ -474,7 +488,18 @@ public final class RangeStateMachine extends BaseStateMachine {
   /** The range's state record after an entry: applied position, revision and client calls. */
   private byte[] stateAt(long term, long index, long rev) {
     return RangeState.newBuilder().setAppliedTerm(term).setAppliedIndex(index).setRevision(rev)
-        .addAllClients(calls.recorded()).build().toByteArray();
+        .addAllClients(calls.recorded()).setIncomplete(incomplete).build().toByteArray();
+  }
+
+  /**
+   * Whether {@code command} merged a range into this one on a replica the descriptor does not
+   * list (a new replica copied in before the merge committed, added to the Raft group, not yet
+   * recorded): the merged range had no replica on this node, so its keys are not here. Listed
+   * replicas hold them: a merge commits only when both ranges have the same replicas.
+   */
+  private boolean absorbsDataNeverHeld(Command command, CommandResult result) {
+    return command.hasMergeCommit() && result.hasRangeChange() && !result.getRangeChange().getRange().equals(range)
+        && !range.getReplicasList().contains(nodeId);
   }
 
   private static boolean writesTtlKeys(Mutations m) {
@@ -600,6 +625,12 @@ public final class RangeStateMachine extends BaseStateMachine {
   }
 
   private QueryResult evaluate(Query query, RangeDescriptor r, long rev) {
+    if (incomplete && !query.hasStatus()) {
+      return QueryResult.newBuilder().setRevision(rev).setRejected(Rejection.newBuilder()
+          .setReason(Rejection.Reason.EPOCH_MISMATCH)
+          .setMessage("replica of range " + rangeId + " on " + nodeId + " lacks data merged in while it was copied"))
+          .build();
+    }
     if (r.getFrozenInto() != 0 && !query.hasStatus()) {
       // Once the left neighbour absorbs this span it takes writes there: a frozen replica
       // must not answer for it any more, even from a valid lease.
@@ -617,7 +648,7 @@ public final class RangeStateMachine extends BaseStateMachine {
       TermIndex applied = getLastAppliedTermIndex();
       return QueryResult.newBuilder().setRevision(rev).setStatus(RangeStatus.newBuilder().setRange(r)
           .setServedBy(nodeId).setLeader(knownLeader())
-          .setState(RangeState.newBuilder().setRevision(rev)
+          .setState(RangeState.newBuilder().setRevision(rev).setIncomplete(incomplete)
               .setAppliedIndex(applied == null ? 0 : applied.getIndex())
               .setAppliedTerm(applied == null ? 0 : applied.getTerm()))
           .setApproximateBytes(engine.approximateSize(r.getStart().toByteArray(), r.getEnd().toByteArray()))

@@ -1,6 +1,7 @@
 package io.flotilla.raft;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -173,5 +174,69 @@ class SeededReplicaTest {
       Thread.sleep(100);
     }
     assertTrue(h2.division(range.getId()).isEmpty(), "n2's division went after its grace period");
+  }
+
+  /**
+   * A merge that commits between a new replica's copy and its record in the descriptor reaches
+   * that replica through the log, without the absorbed range's data (the absorbed range had no
+   * replica on its node). The replica knows: it says so in its status, which the move checks
+   * before recording it, and answers no reads.
+   */
+  @Test
+  void aReplicaCopiedInBeforeAMergeCommittedKnowsItLacksTheMergedData() throws Exception {
+    startNodes();
+    NodeHost h1 = hosts.get(0);
+    NodeHost h3 = hosts.get(2);
+    RangeDescriptor whole0 = h1.routing().all().get(0);
+    assertTrue(put(h1, whole0, "c").hasPut());
+    assertTrue(put(h1, whole0, "p").hasPut());
+    CommandResult split = h1.client(whole0).write(Command.newBuilder().setRangeId(whole0.getId())
+        .setEpoch(whole0.getEpoch()).setSplit(io.flotilla.proto.SplitOp.newBuilder()
+            .setSplitKey(ByteString.copyFromUtf8("m")).setNewRangeId(77)).build()).get(30, TimeUnit.SECONDS);
+    RangeDescriptor left = split.getRangeChange().getRange();
+    RangeDescriptor right = split.getRangeChange().getCreated();
+    assertEquals(List.of("n1", "n2"), right.getReplicasList());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (hosts.subList(0, 2).stream().anyMatch(h -> h.replica(right.getId()).isEmpty()) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+
+    h3.seedReplica(left, List.of("n1", "n2", "n3"), h1.client(left).leaderHint());
+    CommandResult frozen = h1.client(right).write(Command.newBuilder().setRangeId(right.getId())
+        .setEpoch(right.getEpoch()).setMergeFreeze(io.flotilla.proto.MergeFreezeOp.newBuilder()
+            .setIntoRangeId(left.getId())).build()).get(30, TimeUnit.SECONDS);
+    RangeDescriptor frozenRight = frozen.getRangeChange().getRange();
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (hosts.subList(0, 2).stream().anyMatch(h -> h.replica(right.getId()).orElseThrow().descriptor()
+        .getFrozenInto() != left.getId()) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    CommandResult merged = h1.client(left).write(Command.newBuilder().setRangeId(left.getId())
+        .setEpoch(left.getEpoch()).setMergeCommit(io.flotilla.proto.MergeCommitOp.newBuilder().setRight(frozenRight)
+            .setRightRevision(frozen.getRevision())).build()).get(30, TimeUnit.SECONDS);
+    assertTrue(merged.hasRangeChange(), merged::toString);
+    RangeDescriptor whole = merged.getRangeChange().getRange();
+    assertTrue(whole.getEnd().isEmpty(), whole::toString);
+
+    h1.client(whole).setMembers(nodes.stream().map(RangeGroups::peer).toList());
+    RangeStateMachine copied = h3.replica(left.getId()).orElseThrow();
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!copied.descriptor().equals(whole) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertEquals(whole, copied.descriptor(), "the new replica applied the merge");
+    io.flotilla.proto.Query status = io.flotilla.proto.Query.newBuilder().setRangeId(left.getId())
+        .setStatus(io.flotilla.proto.StatusQuery.getDefaultInstance()).build();
+    assertTrue(copied.queryLocal(status).getStatus().getState().getIncomplete(),
+        "it says it lacks the merged range's data");
+    io.flotilla.proto.Query get = io.flotilla.proto.Query.newBuilder().setRangeId(left.getId())
+        .setEpoch(whole.getEpoch()).setGet(io.flotilla.proto.GetOp.newBuilder().setKey(ByteString.copyFromUtf8("p")))
+        .build();
+    assertEquals(io.flotilla.proto.Rejection.Reason.EPOCH_MISMATCH, copied.queryLocal(get).getRejected().getReason(),
+        "and answers no reads");
+    RangeStateMachine listed = hosts.get(1).replica(left.getId()).orElseThrow();
+    assertFalse(listed.queryLocal(status).getStatus().getState().getIncomplete(), "a listed replica holds it all");
+    assertTrue(listed.queryLocal(get).hasGet() && listed.queryLocal(get).getGet().getFound(),
+        () -> "and serves the merged key: " + listed.queryLocal(get));
   }
 }

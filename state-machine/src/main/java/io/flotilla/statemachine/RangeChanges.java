@@ -98,6 +98,11 @@ final class RangeChanges {
         || replicas.stream().anyMatch(String::isEmpty)) {
       return refused("a range needs one or more distinct replicas (got " + replicas + ")", revision);
     }
+    long expected = command.getChangeReplicas().getExpectedVersion();
+    if (expected != 0 && expected != range.getEpoch().getVersion()) {
+      return refused("the span of " + Ranges.describe(range) + " changed since the new replica was checked (at version "
+          + expected + "): check it again", revision);
+    }
     RangeDescriptor changed = range.toBuilder().clearReplicas().addAllReplicas(replicas)
         .setEpoch(range.getEpoch().toBuilder().setConf(range.getEpoch().getConf() + 1)).build();
     return changed(descriptorWrite(changed), RangeChange.newBuilder().setRange(changed), revision);

@@ -254,4 +254,22 @@ class RangeChangesTest {
     assertEquals(Rejection.Reason.UNPROCESSABLE, first.apply(freeze(3)).getRejected().getReason());
     assertEquals(Rejection.Reason.UNPROCESSABLE, first.apply(freeze(1)).getRejected().getReason());
   }
+
+  @Test
+  void aReplicaAdditionCheckedAtAnOlderSpanIsRefusedAndChangesNothing() {
+    Command.Builder add = Command.newBuilder().setChangeReplicas(io.flotilla.proto.ChangeReplicasOp.newBuilder()
+        .addAllReplicas(java.util.List.of("n1", "n2", "n3", "n4")).setExpectedVersion(2));
+    Replica child = splitAtK(); // the parent's span version 2 -> 3
+    assertNotNull(child);
+    RangeDescriptor before = parent.range;
+    CommandResult refused = parent.apply(add.clone());
+    assertEquals(Rejection.Reason.UNPROCESSABLE, refused.getRejected().getReason(), refused::toString);
+    assertEquals(before, parent.range, "nothing changed");
+
+    CommandResult added = parent.apply(add.clone().setChangeReplicas(add.getChangeReplicas().toBuilder()
+        .setExpectedVersion(3)));
+    assertFalse(added.hasRejected(), added::toString);
+    assertEquals(java.util.List.of("n1", "n2", "n3", "n4"), added.getRangeChange().getRange().getReplicasList());
+    assertEquals(before.getEpoch().getConf() + 1, added.getRangeChange().getRange().getEpoch().getConf());
+  }
 }

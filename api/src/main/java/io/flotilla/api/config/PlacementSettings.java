@@ -21,6 +21,13 @@ public class PlacementSettings {
   /** How long one operator may run before it is given up (and planned again). */
   @NotNull @JsonProperty public Duration operatorTimeout = Duration.minutes(10);
 
+  /**
+   * A range frozen for a merge this long, with no operator of the placement driver on it, was
+   * left by a merge that never finished (its coordinator died, or could not thaw it): the merge
+   * is called off and the range thawed. A merge's own wait for its freeze is half a request timeout.
+   */
+  @NotNull @JsonProperty public Duration abandonedMergeAfter = Duration.seconds(60);
+
   @Min(1) @JsonProperty public int maxSnapshotsPerNode = 2;
 
   @Min(1) @JsonProperty public int maxOperators = 16;

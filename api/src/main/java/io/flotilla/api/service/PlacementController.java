@@ -5,6 +5,7 @@ import io.flotilla.common.Keys;
 import io.flotilla.common.Ranges;
 import io.flotilla.pd.ClusterView;
 import io.flotilla.pd.HeartbeatTracker;
+import io.flotilla.pd.LeaderBalancer;
 import io.flotilla.pd.NodeState;
 import io.flotilla.pd.NodeView;
 import io.flotilla.pd.Operator;
@@ -77,6 +78,22 @@ public final class PlacementController implements Managed {
   /** How long a range must keep its epoch before the planner starts an operator on it. */
   private static final long SETTLE_MILLIS = 5_000;
 
+  /**
+   * Heartbeat intervals a node that came back (restarted, or heard again after a silence) waits
+   * before it gets new replicas or leaders: it is still waking its ranges and catching up.
+   */
+  private static final int SETTLE_INTERVALS = 10;
+
+  /**
+   * Heartbeat intervals after a leader transfer of a range before the leader balancer moves that
+   * range's leadership again: the range's heartbeats name the new leader only after a round or
+   * two, and a transfer that failed may still be changing the group's priorities.
+   */
+  private static final int REBALANCE_AFTER_INTERVALS = 10;
+
+  /** Ranges being thawed after a merge was abandoned (by id), so that one thaw runs at a time. */
+  private final Set<Long> thawing = ConcurrentHashMap.newKeySet();
+
   private final NodeHost host;
   private final PdClient pd;
   /** This node's PD state machine (null until it hosts a member of the PD group). */
@@ -88,6 +105,7 @@ public final class PlacementController implements Managed {
   private final Clock clock;
   private final Duration interval;
   private final Duration operatorTimeout;
+  private final Duration abandonedMergeAfter;
   private final boolean enabled;
   private final Map<Long, RangeReport> reports = new ConcurrentHashMap<>();
   private final Map<Long, Long> lastRevision = new java.util.concurrent.ConcurrentHashMap<>();
@@ -131,7 +149,7 @@ public final class PlacementController implements Managed {
    */
   public PlacementController(NodeHost host, PdClient pd, Supplier<PdStateMachine> localPd, RangeOperations ops, Peers peers,
       Planner planner, Clock clock, Duration interval, Duration nodeDownAfter, Duration operatorTimeout,
-      boolean enabled) {
+      Duration abandonedMergeAfter, boolean enabled) {
     this.host = host;
     this.pd = pd;
     this.localPd = localPd;
@@ -141,8 +159,9 @@ public final class PlacementController implements Managed {
     this.clock = clock;
     this.interval = interval;
     this.operatorTimeout = operatorTimeout;
+    this.abandonedMergeAfter = abandonedMergeAfter;
     this.enabled = enabled;
-    this.liveness = new HeartbeatTracker(clock, interval.multipliedBy(3), nodeDownAfter);
+    this.liveness = new HeartbeatTracker(clock, interval.multipliedBy(3), nodeDownAfter, interval.multipliedBy(SETTLE_INTERVALS));
   }
 
   @Override
@@ -476,10 +495,14 @@ public final class PlacementController implements Managed {
       });
     }
     toLeave = pdMembers.map(m -> nodesToLeave(m, now)).orElse(Set.of());
+    Set<Long> balancedLately = balancedLately(state, now);
     for (Operator op : planner.plan(view, running)) {
       RangeReport report = reports.get(op.rangeId());
       if (report == null) {
         continue; // replaced by a newer report meanwhile: plan it next tick
+      }
+      if (op.kind().equals(LeaderBalancer.KIND) && balancedLately.contains(op.rangeId())) {
+        continue;
       }
       if (now - report.sinceMillis() < SETTLE_MILLIS) {
         // Its membership or span just changed: an admin move between its add and remove steps
@@ -488,6 +511,7 @@ public final class PlacementController implements Managed {
       }
       start(op, report.heartbeat().getRange().getEpoch(), now);
     }
+    thawAbandonedMerges(running, now);
     for (NodeStateChange declared : state.getNodesList()) {
       // Done once it holds no replica and is no member of the PD group: it can be turned off.
       if ("DECOMMISSIONING".equals(declared.getState()) && view.replicaCount(declared.getNode()) == 0
@@ -496,6 +520,47 @@ public final class PlacementController implements Managed {
         pd.propose(PdCommand.newBuilder().setNodeState(declared.toBuilder().setState("REMOVED")).build());
       }
     }
+  }
+
+  /**
+   * Thaws ranges that have stayed frozen for a merge longer than any coordinator takes (it waits
+   * for the freeze at most half a request timeout, then commits or gives up): the coordinator
+   * died between the freeze and the commit, or its thaw failed. Until then the range refuses
+   * every read and write. Ranges a running operator works on are left to it.
+   */
+  private void thawAbandonedMerges(List<Operator> running, long now) {
+    Set<Long> busy = new HashSet<>();
+    for (Operator op : running) {
+      busy.add(op.rangeId());
+      op.steps().forEach(step -> {
+        if (step instanceof io.flotilla.pd.Step.MergeWith m) {
+          busy.add(m.rightId());
+        }
+      });
+    }
+    for (RangeReport report : reports.values()) {
+      RangeDescriptor range = report.heartbeat().getRange();
+      if (range.getFrozenInto() == 0 || busy.contains(range.getId()) || busy.contains(range.getFrozenInto())
+          || now - report.sinceMillis() < abandonedMergeAfter.toMillis()
+          || now - report.atMillis() > 3 * interval.toMillis() || !thawing.add(range.getId())) {
+        continue;
+      }
+      LOG.warn("placement: {} has been frozen for a merge into range {} for {} s with no merge finishing it: "
+          + "calling the merge off", Ranges.describe(range), range.getFrozenInto(), (now - report.sinceMillis()) / 1000);
+      ops.giveUpMerge(range).whenComplete((x, e) -> thawing.remove(range.getId()));
+    }
+  }
+
+  /** Ranges whose leadership a balancing operator moved (or tried to) a short while ago. */
+  private Set<Long> balancedLately(PdState state, long now) {
+    Set<Long> out = new HashSet<>();
+    long after = now - REBALANCE_AFTER_INTERVALS * interval.toMillis();
+    for (PdOperator op : state.getOperatorsList()) {
+      if (op.getKind().equals(LeaderBalancer.KIND) && op.getFinishedAtMillis() > after) {
+        out.add(op.getRangeId());
+      }
+    }
+    return out;
   }
 
   /** Records a new operator in the PD log, then runs it. */

@@ -274,6 +274,19 @@ public final class RangeOperations {
   }
 
   /**
+   * Thaws a range that a merge froze and no coordinator finished (it died, or its thaw failed):
+   * the merge is called off first, so a coordinator still under way cannot commit it after the
+   * range takes writes again (it then thaws and merges afresh); if the merge had been committed,
+   * nothing is thawed. Never fails: a range still frozen afterwards can be given up again.
+   */
+  public CompletableFuture<Void> giveUpMerge(RangeDescriptor frozen) {
+    if (frozen.getFrozenInto() == 0) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return unfreeze(frozen);
+  }
+
+  /**
    * Gives a merge up: calls it off in the left range's log, then thaws the right range. Once the
    * call-off applied, no commit of this freeze applies (another coordinator's, still under way),
    * so the writes the thawed range takes cannot be left behind by a merge; if the left range
@@ -417,6 +430,16 @@ public final class RangeOperations {
   }
 
   private CompletableFuture<RangeDescriptor> addReplica(RangeDescriptor range, String to) {
+    return addReplica(range, to, 0);
+  }
+
+  /**
+   * Copies the range to {@code to}, adds it to the group, and records it once its copy is known
+   * complete. A merge that commits between the copy and the record reaches the new replica
+   * through the log without the absorbed range's data (that range had no replica there): then
+   * the new replica is taken out and dropped, and copied again.
+   */
+  private CompletableFuture<RangeDescriptor> addReplica(RangeDescriptor range, String to, int copies) {
     List<String> members = new java.util.ArrayList<>(range.getReplicasList());
     members.add(to);
     String source = host.leaderOf(range).filter(range.getReplicasList()::contains).orElse(range.getReplicas(0));
@@ -426,7 +449,8 @@ public final class RangeOperations {
       }
       return peers.seed(to, range, members, source);
     }).thenCompose(x -> blocking(() -> host.client(range).setMembers(raftPeers(members))))
-        .thenCompose(x -> recordReplicas(range.getId(), members, 0))
+        .thenCompose(x -> recordAddition(range.getId(), members, to, clock.millis() + 4 * waitMillis))
+        .thenCompose(r -> r != null ? CompletableFuture.completedFuture(r) : copyAgain(range.getId(), to, copies))
         .whenComplete((r, e) -> {
           if (e != null) {
             LOG.warn("adding a replica of range {} on {} failed: {}", range.getId(), to, e.toString());
@@ -462,6 +486,73 @@ public final class RangeOperations {
           LOG.info("removed the replica of {} on {}", Ranges.describe(r), from);
           return r;
         }));
+  }
+
+  /**
+   * Records a new replica in the range's descriptor once its copy is complete: it has applied the
+   * range's current span and no merge reached it without its data (see
+   * {@code RangeStateMachine.incomplete}). The record is refused if the span changes after that
+   * check ({@code expected_version}), and then checked again. Completes with null when the copy
+   * is incomplete.
+   */
+  private CompletableFuture<RangeDescriptor> recordAddition(long rangeId, List<String> members, String added,
+      long deadline) {
+    Query status = Query.newBuilder().setRangeId(rangeId).setStatus(StatusQuery.getDefaultInstance()).build();
+    return leaderStatus(rangeId, false).thenCompose(now -> {
+      RangeDescriptor range = now.getRange();
+      if (range.getReplicasList().equals(members)) {
+        return CompletableFuture.completedFuture(range); // recorded already (a retried step)
+      }
+      return replicas.query(added, status).exceptionally(e -> null).thenCompose(answer -> {
+        if (answer != null && answer.hasStatus() && answer.getStatus().getState().getIncomplete()) {
+          return CompletableFuture.<RangeDescriptor>completedFuture(null);
+        }
+        long version = answer != null && answer.hasStatus() ? answer.getStatus().getRange().getEpoch().getVersion() : -1;
+        if (version != range.getEpoch().getVersion()) {
+          // The new replica has not applied the range's latest span change yet.
+          return retryAddition(rangeId, members, added, deadline, "node " + added + " did not catch up on "
+              + Ranges.describe(range) + " (its replica answered " + (answer == null ? "nothing" : answer) + ")");
+        }
+        Command change = command(range).setChangeReplicas(io.flotilla.proto.ChangeReplicasOp.newBuilder()
+            .addAllReplicas(members).setExpectedVersion(version)).build();
+        return host.client(range).write(change).thenCompose(result -> {
+          if (result.hasRejected()) {
+            // A stale epoch, or the span changed after the check: check again.
+            return retryAddition(rangeId, members, added, deadline, result.getRejected().getMessage());
+          }
+          RangeDescriptor changed = changeOf(result, "record the replicas of range " + rangeId).getRange();
+          host.routing().update(changed);
+          return CompletableFuture.completedFuture(changed);
+        });
+      });
+    });
+  }
+
+  private CompletableFuture<RangeDescriptor> retryAddition(long rangeId, List<String> members, String added,
+      long deadline, String why) {
+    if (clock.millis() >= deadline) {
+      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE, "could not record the new "
+          + "replica of range " + rangeId + " on " + added + " within " + 4 * waitMillis + " ms: " + why + "; retry"));
+    }
+    return CompletableFuture.supplyAsync(() -> null,
+            CompletableFuture.delayedExecutor(POLL_MILLIS, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+        .thenCompose(x -> recordAddition(rangeId, members, added, deadline));
+  }
+
+  /** Takes an incomplete new replica out of the group, has its node drop it, and copies the range again. */
+  private CompletableFuture<RangeDescriptor> copyAgain(long rangeId, String to, int copies) {
+    if (copies + 1 >= ATTEMPTS) {
+      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE, "range " + rangeId
+          + " merged while its new replica on " + to + " was being copied, " + (copies + 1) + " times; retry"));
+    }
+    LOG.warn("the new replica of range {} on {} missed data merged in while it was copied: copying it again",
+        rangeId, to);
+    return leaderStatus(rangeId, false).thenCompose(now -> {
+      RangeDescriptor range = now.getRange();
+      return blocking(() -> host.client(range).setMembers(raftPeers(range.getReplicasList())))
+          .thenCompose(x -> peers.drop(to, range))
+          .thenCompose(x -> addReplica(range, to, copies + 1));
+    });
   }
 
   /** Records the group's members in the range's descriptor (through its log). */
