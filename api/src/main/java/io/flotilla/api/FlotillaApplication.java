@@ -235,6 +235,12 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
         node.limits.maxKeyBytes, replicas, rangeOps, operationLog, pd, consistency,
         node.requestTimeout.toMilliseconds() / 2));
     env.jersey().register(new OpsResource(host, started::get, env.metrics(), keys.rangeMetrics()));
+    long abandonedMerge = node.placement.abandonedMergeAfter.toMilliseconds();
+    if (abandonedMerge != 0 && abandonedMerge <= node.requestTimeout.toMilliseconds()) {
+      throw new IllegalArgumentException("placement.abandonedMergeAfter (" + node.placement.abandonedMergeAfter
+          + ") must be longer than requestTimeout (" + node.requestTimeout + "), or 0 to turn it off: "
+          + "a merge waits up to half a request timeout for its freeze");
+    }
     io.flotilla.api.service.PlacementController placement = new io.flotilla.api.service.PlacementController(host, pd,
         pdMachine::get, rangeOps, peers, new io.flotilla.pd.Planner(node.placement.toConfig(replicas)), clock,
         Duration.ofMillis(node.placement.interval.toMilliseconds()),

@@ -181,10 +181,15 @@ public final class RangeClient implements AutoCloseable {
         .putLong(id.getMostSignificantBits()).putLong(id.getLeastSignificantBits()).array());
   }
 
-  /** Failures a leader answers while it hands leadership over (see the resend in {@link #write}). */
+  /**
+   * Failures a leader answers while it hands leadership over (see the resend in {@link #write}),
+   * Ratis's own or its state machine's (a replica that lacks merged data refuses to lead).
+   */
   private static boolean refusedBeforeAppend(Throwable failure) {
     Throwable t = Completions.unwrap(failure);
-    return t instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
+    return t instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException
+        || (t instanceof StateMachineException
+            && t.getCause() instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException);
   }
 
   /** A linearizable read served by the leader (lease or read index). */

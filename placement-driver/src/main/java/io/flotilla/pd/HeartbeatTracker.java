@@ -23,6 +23,14 @@ public final class HeartbeatTracker {
   private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
   /** When a node came back after a silence or a stop; dropped once it has settled. */
   private final Map<String, Long> cameBack = new ConcurrentHashMap<>();
+  /** The last heartbeat from any node. */
+  private volatile long lastAny = Long.MIN_VALUE;
+  /**
+   * When the last stretch began in which this tracker heard no node at all for longer than the
+   * suspect time (it was cut off, or was not a placement driver member): nodes silent through
+   * it did not necessarily go anywhere.
+   */
+  private volatile long deafSince = Long.MIN_VALUE;
   /**
    * Nodes that said they are shutting down, with when, until they heartbeat as usual again,
    * later than {@link #STOPPING_HOLD_MILLIS} after: an ordinary heartbeat sent before the last
@@ -45,9 +53,14 @@ public final class HeartbeatTracker {
 
   public void heartbeat(String node) {
     long now = clock.millis();
+    if (lastAny != Long.MIN_VALUE && now - lastAny > suspectAfter.toMillis()) {
+      deafSince = lastAny;
+    }
+    lastAny = now;
     Long before = lastSeen.put(node, now);
-    // A node this tracker never heard of is new, or was up before this placement driver leader.
-    boolean wasSilent = before != null && now - before > suspectAfter.toMillis();
+    // A node this tracker never heard of is new, or was up before this placement driver leader;
+    // one whose silence began when this tracker stopped hearing anyone may have been up all along.
+    boolean wasSilent = before != null && now - before > suspectAfter.toMillis() && before > deafSince;
     boolean wasStopping = stopping.containsKey(node);
     stopping.computeIfPresent(node, (n, since) -> now - since > STOPPING_HOLD_MILLIS ? null : since);
     if (wasSilent || (wasStopping && !stopping.containsKey(node))) {

@@ -82,6 +82,26 @@ class PlannerTest {
   }
 
   @Test
+  void nodesSilentOnlyBecauseThisTrackerHeardNoOneDoNotSettle() {
+    MutableClock clock = new MutableClock();
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    tracker.heartbeat("n1");
+    tracker.heartbeat("n2");
+    clock.advance(Duration.ofSeconds(8)); // this member was cut off: it heard nobody
+    tracker.heartbeat("n1");
+    tracker.heartbeat("n2");
+    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+    assertEquals(NodeState.UP, tracker.state("n2", NodeState.UP));
+    for (int i = 0; i < 4; i++) { // n2 restarts while n1 heartbeats as usual
+      clock.advance(Duration.ofSeconds(1));
+      tracker.heartbeat("n1");
+    }
+    tracker.heartbeat("n2");
+    assertEquals(NodeState.SUSPECT, tracker.state("n2", NodeState.UP), "n2 was away while others were heard");
+    assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+  }
+
+  @Test
   void aNodeBackFromAQuickRestartSettlesBeforeItGetsNewWork() {
     MutableClock clock = new MutableClock();
     HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
@@ -123,9 +143,15 @@ class PlannerTest {
     assertEquals(NodeState.DOWN, tracker.state("n2", NodeState.UP));
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP));
     tracker.heartbeat("n1");
-    clock.advance(Duration.ofSeconds(5));
+    for (int i = 0; i < 5; i++) { // others are heard meanwhile (the tracker's own node, at least)
+      clock.advance(Duration.ofSeconds(1));
+      tracker.heartbeat("n5");
+    }
     assertEquals(NodeState.DECOMMISSIONING, tracker.state("n1", NodeState.DECOMMISSIONING));
-    clock.advance(Duration.ofSeconds(6));
+    for (int i = 0; i < 6; i++) {
+      clock.advance(Duration.ofSeconds(1));
+      tracker.heartbeat("n5");
+    }
     assertEquals(NodeState.DOWN, tracker.state("n1", NodeState.UP));
     tracker.heartbeat("n1");
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "back: settling first");

@@ -203,8 +203,10 @@ final class Hibernation {
    * At start, before any range group is created: a range this node holds a replica of whose
    * group Ratis did not open (its directory waits under {@value #ASLEEP_DIR}, or it has none yet:
    * a new cluster's ranges, or a split's right half the node crashed before creating) sleeps,
-   * with an {@code unopened} replica standing for it until its first use opens it. With hibernation off,
-   * they are opened now instead. Directories of ranges this node no longer holds are removed.
+   * with an {@code unopened} replica standing for it until its first use opens it (with
+   * hibernation off, {@link #openIfOff} opens them once the server runs). Called before the
+   * server starts, so that no message finds such a range unmarked. Directories of ranges this
+   * node no longer holds are removed.
    *
    * @param held the ranges this node holds a replica of
    * @param unopened a replica object, loaded but not opened, for a range that sleeps
@@ -235,7 +237,13 @@ final class Hibernation {
       }
       replicas.putIfAbsent(rangeId, unopened.create(rangeId));
       asleep.put(rangeId, Sleep.UNKNOWN);
-      if (!enabled()) {
+    }
+  }
+
+  /** With hibernation off, opens the ranges {@link #recover} found closed; once the server runs. */
+  void openIfOff() {
+    if (!enabled()) {
+      for (Long rangeId : List.copyOf(asleep.keySet())) {
         wake(rangeId);
       }
     }

@@ -190,6 +190,13 @@ public final class NodeHost implements AutoCloseable {
       }
 
       @Override
+      public void leaderLacksData(long rangeId) {
+        Thread handover = new Thread(() -> handOverIncomplete(rangeId), "handover-" + rangeId);
+        handover.setDaemon(true);
+        handover.start();
+      }
+
+      @Override
       public void leader(long rangeId, String nodeId) {
         // This node's client of the range goes to the new leader first, rather than trying the
         // one it knew (perhaps cut off) until its request times out.
@@ -361,9 +368,47 @@ public final class NodeHost implements AutoCloseable {
     }
   }
 
+  /** Hands the leadership of a range whose replica here lacks merged data to a replica the range lists. */
+  private void handOverIncomplete(long rangeId) {
+    // A new leader is not ready for a transfer until its first entry commits: tried again for a while.
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    while (!server.getLifeCycleState().isClosingOrClosed() && System.nanoTime() < deadline) {
+      RangeStateMachine replica = replicas.get(rangeId);
+      RangeDescriptor range = replica == null ? null : replica.descriptor();
+      if (range == null || !replica.incomplete() || !leads(rangeId) || tryHandOver(range)) {
+        return;
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private boolean tryHandOver(RangeDescriptor range) {
+    long rangeId = range.getId();
+    for (String to : range.getReplicasList()) {
+      if (to.equals(self.id())) {
+        continue;
+      }
+      try {
+        // As an admin transfer does: the target gets the highest priority first (else Ratis refuses).
+        client(range).transferLeader(to, settings.rpcTimeoutMax().toMillis() * 2);
+        LOG.warn("node {}: handed the leadership of range {} to {}: this replica lacks data merged in while it was "
+            + "copied", self.id(), rangeId, to);
+        return true;
+      } catch (IOException | RuntimeException e) {
+        LOG.info("node {}: could not hand the leadership of range {} to {} yet: {}", self.id(), rangeId, to,
+            e.toString());
+      }
+    }
+    return false;
+  }
+
   /** Starts the server and makes sure every range this node should host has its group. */
   public void start(List<String> initialSplits, int replication) throws IOException {
-    server.start();
     loadDescriptors().forEach(routing::update);
     if (engine.get(ColumnFamily.META, BOOTSTRAPPED) == null) {
       List<RangeDescriptor> layout = InitialLayout.of(configured.stream().map(ClusterNode::id).toList(),
@@ -387,6 +432,11 @@ public final class NodeHost implements AutoCloseable {
       }
     }
     hibernation.recover(held, id -> RangeStateMachine.unopened(newReplica(id)));
+    // The Raft port opens only now: a message for a sleeping range that arrived before the range
+    // was marked asleep would find no group, and a write's client would report its outcome as
+    // unknown though nothing applied. Marked, the range wakes for it.
+    server.start();
+    hibernation.openIfOff();
     // A crash between applying a split and creating the child's group, or between a merge
     // and removing the absorbed group, leaves the groups out of step with the descriptors.
     for (RangeDescriptor r : routing.all()) {

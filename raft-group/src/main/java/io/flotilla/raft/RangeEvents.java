@@ -25,4 +25,8 @@ interface RangeEvents {
   /** The replica learned that {@code nodeId} leads the range now. */
   default void leader(long rangeId, String nodeId) {
   }
+
+  /** This node's replica leads the range but lacks data merged in while it was copied: hand over. */
+  default void leaderLacksData(long rangeId) {
+  }
 }

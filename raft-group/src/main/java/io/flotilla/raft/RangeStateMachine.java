@@ -543,7 +543,26 @@ public final class RangeStateMachine extends BaseStateMachine {
       org.apache.ratis.protocol.RaftPeerId newLeader) {
     if (newLeader != null) {
       events.leader(rangeId, newLeader.toString());
+      if (incomplete && newLeader.toString().equals(nodeId)) {
+        events.leaderLacksData(rangeId);
+      }
     }
+  }
+
+  /**
+   * A replica that lacks merged data ({@link #incomplete}) takes no writes while it leads: its
+   * apply would answer them from the data it lacks. Refused before the append, as a leader
+   * handing over is ({@code LeaderSteppingDownException}, which range clients resend); it hands
+   * the leadership to a listed replica meanwhile.
+   */
+  @Override
+  public TransactionContext startTransaction(org.apache.ratis.protocol.RaftClientRequest request) throws IOException {
+    TransactionContext trx = super.startTransaction(request);
+    if (incomplete) {
+      trx.setException(new org.apache.ratis.protocol.exceptions.LeaderSteppingDownException("replica of range "
+          + rangeId + " on " + nodeId + " lacks data merged in while it was copied; it hands its leadership over"));
+    }
+    return trx;
   }
 
   @Override
@@ -573,6 +592,11 @@ public final class RangeStateMachine extends BaseStateMachine {
    * of the log (a follower installing it then takes the entries after it). Call it before
    * streaming a snapshot.
    */
+  /** Whether this replica lacks data merged in while it was copied (see the field). */
+  public boolean incomplete() {
+    return incomplete;
+  }
+
   public void recordApplied() throws IOException {
     synchronized (applyLock) {
       TermIndex last = getLastAppliedTermIndex();
@@ -740,6 +764,7 @@ public final class RangeStateMachine extends BaseStateMachine {
         ttlKeysMayHaveArrived();
         revision = header.getState().getRevision();
         calls = AppliedCalls.of(header.getState().getClientsList());
+        incomplete = header.getState().getIncomplete();
         persistedIndex = installed.getIndex();
         installedThrough = Math.max(installedThrough, installed.getIndex());
         settleAwaited(installed, null);

@@ -238,5 +238,19 @@ class SeededReplicaTest {
     assertFalse(listed.queryLocal(status).getStatus().getState().getIncomplete(), "a listed replica holds it all");
     assertTrue(listed.queryLocal(get).hasGet() && listed.queryLocal(get).getGet().getFound(),
         () -> "and serves the merged key: " + listed.queryLocal(get));
+
+    // Made leader, the incomplete replica takes no writes and hands the leadership back.
+    try {
+      h1.client(whole.toBuilder().addReplicas("n3").build()).transferLeader("n3", 10_000);
+    } catch (IOException handedBackAlready) {
+      // it may have handed over before the transfer was confirmed
+    }
+    assertTrue(put(h1, whole, "q").hasPut(), "writes go on");
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (h3.leads(left.getId()) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertFalse(h3.leads(left.getId()), "the incomplete replica does not keep the leadership");
+    assertTrue(copied.incomplete());
   }
 }

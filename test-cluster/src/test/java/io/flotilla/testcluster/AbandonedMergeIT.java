@@ -28,7 +28,7 @@ class AbandonedMergeIT {
   void startCluster() throws Exception {
     cluster = ProcessCluster.start("abandoned-merge", SUBNET, 3, Map.of(
         "placement", Map.of("enabled", true, "interval", "500ms", "nodeDownAfter", "120s",
-            "abandonedMergeAfter", "5s")));
+            "abandonedMergeAfter", "11s")));
     api = cluster.api();
   }
 

@@ -24,7 +24,8 @@ public class PlacementSettings {
   /**
    * A range frozen for a merge this long, with no operator of the placement driver on it, was
    * left by a merge that never finished (its coordinator died, or could not thaw it): the merge
-   * is called off and the range thawed. A merge's own wait for its freeze is half a request timeout.
+   * is called off and the range thawed. A merge's own wait for its freeze is half a request
+   * timeout, so this must be longer than the request timeout; 0 turns it off.
    */
   @NotNull @JsonProperty public Duration abandonedMergeAfter = Duration.seconds(60);
 

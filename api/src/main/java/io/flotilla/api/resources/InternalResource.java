@@ -92,6 +92,10 @@ public class InternalResource {
   public Response snapshot(@PathParam("id") long rangeId) throws java.io.IOException {
     io.flotilla.raft.RangeStateMachine replica = host.replica(rangeId).orElseThrow(() -> new FlotillaException(
         ErrorCode.NOT_FOUND, "node " + host.self().id() + " holds no replica of range " + rangeId));
+    if (replica.incomplete()) {
+      throw new FlotillaException(ErrorCode.UNAVAILABLE, "the replica of range " + rangeId + " on "
+          + host.self().id() + " lacks data merged in while it was copied; copy the range from another replica");
+    }
     replica.recordApplied();
     StreamingOutput body = out -> RangeSnapshots.write(host.engine(), rangeId, out);
     return Response.ok(body).build();

@@ -54,7 +54,9 @@ public final class LeadershipHandoff {
         continue;
       }
       RangeDescriptor range = host.replica(id).map(RangeStateMachine::descriptor).orElse(null);
-      Optional<String> to = host.handoffTarget(RangeGroups.groupId(id), freshMillis, stopping.negate());
+      // Only to a replica the range lists: a member being added may still be an incomplete copy.
+      Optional<String> to = range == null ? Optional.empty()
+          : host.handoffTarget(RangeGroups.groupId(id), freshMillis, stopping.negate().and(range.getReplicasList()::contains));
       if (range == null || to.isEmpty()) {
         kept++;
         continue;

@@ -496,6 +496,7 @@ public final class PlacementController implements Managed {
     }
     toLeave = pdMembers.map(m -> nodesToLeave(m, now)).orElse(Set.of());
     Set<Long> balancedLately = balancedLately(state, now);
+    List<Operator> started = new ArrayList<>(running);
     for (Operator op : planner.plan(view, running)) {
       RangeReport report = reports.get(op.rangeId());
       if (report == null) {
@@ -510,8 +511,9 @@ public final class PlacementController implements Managed {
         continue;
       }
       start(op, report.heartbeat().getRange().getEpoch(), now);
+      started.add(op);
     }
-    thawAbandonedMerges(running, now);
+    thawAbandonedMerges(started, now);
     for (NodeStateChange declared : state.getNodesList()) {
       // Done once it holds no replica and is no member of the PD group: it can be turned off.
       if ("DECOMMISSIONING".equals(declared.getState()) && view.replicaCount(declared.getNode()) == 0
@@ -529,6 +531,9 @@ public final class PlacementController implements Managed {
    * every read and write. Ranges a running operator works on are left to it.
    */
   private void thawAbandonedMerges(List<Operator> running, long now) {
+    if (abandonedMergeAfter.isZero()) {
+      return;
+    }
     Set<Long> busy = new HashSet<>();
     for (Operator op : running) {
       busy.add(op.rangeId());

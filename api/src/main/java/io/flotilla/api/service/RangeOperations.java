@@ -319,12 +319,23 @@ public final class RangeOperations {
     });
   }
 
+  /**
+   * Whether the range {@code frozen} was to merge into is surely gone: another range now ends
+   * where {@code frozen} starts (the left range was itself merged away). "Not found" alone may
+   * only mean that this node's routing does not know the range and its peers did not answer;
+   * thawing then, without a call-off, could let a commit still under way land after the thaw.
+   */
+  private boolean leftRangeIsGone(RangeDescriptor frozen) {
+    return host.routing().all().stream().anyMatch(r -> r.getId() != frozen.getFrozenInto()
+        && r.getEnd().equals(frozen.getStart()) && !r.getStart().equals(frozen.getStart()));
+  }
+
   /** Calls off the merge of {@code frozen} in its left range; true when the left range had committed it. */
   private CompletableFuture<Boolean> callOff(RangeDescriptor frozen, int attempt) {
     String what = "call off the merge of range " + frozen.getId() + " into range " + frozen.getFrozenInto();
     return leaderStatus(frozen.getFrozenInto(), false).handle((left, error) -> {
       if (error != null) {
-        if (KeyService.unwrap(error).code() == ErrorCode.NOT_FOUND) {
+        if (KeyService.unwrap(error).code() == ErrorCode.NOT_FOUND && leftRangeIsGone(frozen)) {
           // No left range to commit the merge any more: nothing to call off.
           return CompletableFuture.completedFuture(false);
         }
