@@ -421,6 +421,11 @@ public final class RangeClient implements AutoCloseable {
     if (t instanceof FlotillaException fe) {
       return new CompletionException(fe);
     }
+    if (write && refusedBeforeAppend(t)) {
+      // Refused by a leader handing over, resent until the attempts ran out: a copy sent
+      // earlier (by Ratis's own retry) may still be in the log and apply.
+      return new CompletionException(FlotillaException.outcomeUnknown("the write to range " + rangeId, t));
+    }
     if (t instanceof StateMachineException) {
       return new CompletionException(new FlotillaException(ErrorCode.INTERNAL,
           "range " + rangeId + " failed to apply the request: " + t.getMessage(), t));

@@ -23,14 +23,17 @@ public final class HeartbeatTracker {
   private final Map<String, Long> lastSeen = new ConcurrentHashMap<>();
   /** When a node came back after a silence or a stop; dropped once it has settled. */
   private final Map<String, Long> cameBack = new ConcurrentHashMap<>();
-  /** The last heartbeat from any node. */
-  private volatile long lastAny = Long.MIN_VALUE;
+  /** The tracker's own node, whose heartbeats reach it in-process even when it is cut off (may be null). */
+  private final String self;
+  /** The last heartbeat from any other node. */
+  private long lastOther = Long.MIN_VALUE;
   /**
-   * When the last stretch began in which this tracker heard no node at all for longer than the
-   * suspect time (it was cut off, or was not a placement driver member): nodes silent through
-   * it did not necessarily go anywhere.
+   * The last stretch in which this tracker heard no other node for longer than the suspect time
+   * (it was cut off, or not a placement driver member): nodes silent through it did not
+   * necessarily go anywhere, so it does not count toward their silence.
    */
-  private volatile long deafSince = Long.MIN_VALUE;
+  private long deafFrom = Long.MIN_VALUE;
+  private long deafUntil = Long.MIN_VALUE;
   /**
    * Nodes that said they are shutting down, with when, until they heartbeat as usual again,
    * later than {@link #STOPPING_HOLD_MILLIS} after: an ordinary heartbeat sent before the last
@@ -40,11 +43,13 @@ public final class HeartbeatTracker {
   static final long STOPPING_HOLD_MILLIS = 3_000;
 
   /**
+   * @param self the node this tracker runs on (null if none): its own heartbeats say nothing of the network
    * @param suspectAfter silence after which a node gets no new replicas or leaders (shorter than downAfter)
    * @param settleAfter how long a node that came back gets no new replicas or leaders
    */
-  public HeartbeatTracker(Clock clock, Duration suspectAfter, Duration downAfter, Duration settleAfter) {
+  public HeartbeatTracker(Clock clock, String self, Duration suspectAfter, Duration downAfter, Duration settleAfter) {
     this.clock = clock;
+    this.self = self;
     this.suspectAfter = suspectAfter;
     this.downAfter = downAfter;
     this.settleAfter = settleAfter;
@@ -53,14 +58,22 @@ public final class HeartbeatTracker {
 
   public void heartbeat(String node) {
     long now = clock.millis();
-    if (lastAny != Long.MIN_VALUE && now - lastAny > suspectAfter.toMillis()) {
-      deafSince = lastAny;
+    Long before;
+    long deaf;
+    synchronized (this) {
+      if (!node.equals(self)) {
+        if (lastOther != Long.MIN_VALUE && now - lastOther > suspectAfter.toMillis()) {
+          deafFrom = lastOther;
+          deafUntil = now;
+        }
+        lastOther = now;
+      }
+      before = lastSeen.put(node, now);
+      // The part of the node's silence when this tracker heard no one else does not count.
+      deaf = before == null ? 0 : Math.max(0, Math.min(now, deafUntil) - Math.max(before, deafFrom));
     }
-    lastAny = now;
-    Long before = lastSeen.put(node, now);
-    // A node this tracker never heard of is new, or was up before this placement driver leader;
-    // one whose silence began when this tracker stopped hearing anyone may have been up all along.
-    boolean wasSilent = before != null && now - before > suspectAfter.toMillis() && before > deafSince;
+    // A node this tracker never heard of is new, or was up before this placement driver leader.
+    boolean wasSilent = before != null && now - before - deaf > suspectAfter.toMillis();
     boolean wasStopping = stopping.containsKey(node);
     stopping.computeIfPresent(node, (n, since) -> now - since > STOPPING_HOLD_MILLIS ? null : since);
     if (wasSilent || (wasStopping && !stopping.containsKey(node))) {

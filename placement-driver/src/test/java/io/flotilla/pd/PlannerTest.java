@@ -56,7 +56,7 @@ class PlannerTest {
   @Test
   void aStoppingNodeGetsNoNewWorkUntilItHeartbeatsAgainAndIsDownAfterTheUsualSilence() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
     tracker.heartbeat("n1");
     tracker.stopping("n1");
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "stopping: no new replicas or leaders");
@@ -84,10 +84,14 @@ class PlannerTest {
   @Test
   void nodesSilentOnlyBecauseThisTrackerHeardNoOneDoNotSettle() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
     tracker.heartbeat("n1");
     tracker.heartbeat("n2");
-    clock.advance(Duration.ofSeconds(8)); // this member was cut off: it heard nobody
+    tracker.heartbeat("n3"); // and then n3 goes away
+    for (int i = 0; i < 8; i++) { // this member was cut off: it heard only its own node
+      clock.advance(Duration.ofSeconds(1));
+      tracker.heartbeat("n0");
+    }
     tracker.heartbeat("n1");
     tracker.heartbeat("n2");
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
@@ -99,12 +103,14 @@ class PlannerTest {
     tracker.heartbeat("n2");
     assertEquals(NodeState.SUSPECT, tracker.state("n2", NodeState.UP), "n2 was away while others were heard");
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
+    tracker.heartbeat("n3");
+    assertEquals(NodeState.SUSPECT, tracker.state("n3", NodeState.UP), "silent for 4 s more than the tracker was cut off");
   }
 
   @Test
   void aNodeBackFromAQuickRestartSettlesBeforeItGetsNewWork() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
     tracker.heartbeat("n1");
     tracker.heartbeat("n2");
     clock.advance(Duration.ofSeconds(1));
@@ -133,7 +139,7 @@ class PlannerTest {
   @Test
   void aNodeSilentForLongerThanTheDownTimeIsDown() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    HeartbeatTracker tracker = new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
     clock.advance(Duration.ofSeconds(2));
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP), "never heard of yet: counted from the start");
     clock.advance(Duration.ofSeconds(7));

@@ -123,6 +123,9 @@ public final class NodeHost implements AutoCloseable {
   private final WriteForwarding forwarding;
   /** What a range's replica tells this node (descriptors, splits, merges, leaders). */
   private final RangeEvents events;
+  /** Ranges whose leadership this node is handing over because its replica lacks merged data. */
+  private final java.util.Set<Long> handingOver = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile boolean closing;
   /** Closes idle ranges' divisions and opens them again on use. */
   private final Hibernation hibernation;
 
@@ -191,7 +194,16 @@ public final class NodeHost implements AutoCloseable {
 
       @Override
       public void leaderLacksData(long rangeId) {
-        Thread handover = new Thread(() -> handOverIncomplete(rangeId), "handover-" + rangeId);
+        if (closing || !handingOver.add(rangeId)) {
+          return; // one handover at a time per range
+        }
+        Thread handover = new Thread(() -> {
+          try {
+            handOverIncomplete(rangeId);
+          } finally {
+            handingOver.remove(rangeId);
+          }
+        }, "handover-" + rangeId);
         handover.setDaemon(true);
         handover.start();
       }
@@ -372,7 +384,7 @@ public final class NodeHost implements AutoCloseable {
   private void handOverIncomplete(long rangeId) {
     // A new leader is not ready for a transfer until its first entry commits: tried again for a while.
     long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-    while (!server.getLifeCycleState().isClosingOrClosed() && System.nanoTime() < deadline) {
+    while (!closing && System.nanoTime() < deadline) {
       RangeStateMachine replica = replicas.get(rangeId);
       RangeDescriptor range = replica == null ? null : replica.descriptor();
       if (range == null || !replica.incomplete() || !leads(rangeId) || tryHandOver(range)) {
@@ -389,10 +401,10 @@ public final class NodeHost implements AutoCloseable {
 
   private boolean tryHandOver(RangeDescriptor range) {
     long rangeId = range.getId();
-    for (String to : range.getReplicasList()) {
-      if (to.equals(self.id())) {
-        continue;
-      }
+    // A listed replica the leader heard from lately: one that is down would only cost a timeout.
+    Optional<String> target = handoffTarget(RangeGroups.groupId(rangeId), settings.rpcTimeoutMin().toMillis(),
+        range.getReplicasList()::contains);
+    for (String to : target.stream().toList()) {
       try {
         // As an admin transfer does: the target gets the highest priority first (else Ratis refuses).
         client(range).transferLeader(to, settings.rpcTimeoutMax().toMillis() * 2);
@@ -1072,6 +1084,7 @@ public final class NodeHost implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    closing = true;
     forwarding.stopServing(); // before the range clients close: peers then go their own way
     hibernation.stop();
     groupExecutor.shutdownNow();

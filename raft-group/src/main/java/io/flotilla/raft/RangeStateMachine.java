@@ -409,6 +409,9 @@ public final class RangeStateMachine extends BaseStateMachine {
           : RangeLogic.apply(command, range, revision, engine);
       if (absorbsDataNeverHeld(command, applied.result())) {
         incomplete = true;
+        if (knownLeader().equals(nodeId)) {
+          events.leaderLacksData(rangeId); // leading already: no leader change will say so
+        }
         LOG.warn("range {} node {}: entry {} merged range {} into this replica, which was being copied in and "
             + "never held that range's data; this replica answers no reads until the move copies it again",
             rangeId, nodeId, index, command.getMergeCommit().getRight().getId());
@@ -561,6 +564,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     if (incomplete) {
       trx.setException(new org.apache.ratis.protocol.exceptions.LeaderSteppingDownException("replica of range "
           + rangeId + " on " + nodeId + " lacks data merged in while it was copied; it hands its leadership over"));
+      events.leaderLacksData(rangeId); // (again, if an earlier handover gave up)
     }
     return trx;
   }

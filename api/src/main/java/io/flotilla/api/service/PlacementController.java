@@ -161,7 +161,7 @@ public final class PlacementController implements Managed {
     this.operatorTimeout = operatorTimeout;
     this.abandonedMergeAfter = abandonedMergeAfter;
     this.enabled = enabled;
-    this.liveness = new HeartbeatTracker(clock, interval.multipliedBy(3), nodeDownAfter, interval.multipliedBy(SETTLE_INTERVALS));
+    this.liveness = new HeartbeatTracker(clock, host.self().id(), interval.multipliedBy(3), nodeDownAfter, interval.multipliedBy(SETTLE_INTERVALS));
   }
 
   @Override

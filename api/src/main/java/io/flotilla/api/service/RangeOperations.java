@@ -321,13 +321,20 @@ public final class RangeOperations {
 
   /**
    * Whether the range {@code frozen} was to merge into is surely gone: another range now ends
-   * where {@code frozen} starts (the left range was itself merged away). "Not found" alone may
+   * where {@code frozen} starts, as that range's leader says (the left range was itself merged
+   * away). "Not found" alone may
    * only mean that this node's routing does not know the range and its peers did not answer;
    * thawing then, without a call-off, could let a commit still under way land after the thaw.
    */
-  private boolean leftRangeIsGone(RangeDescriptor frozen) {
-    return host.routing().all().stream().anyMatch(r -> r.getId() != frozen.getFrozenInto()
-        && r.getEnd().equals(frozen.getStart()) && !r.getStart().equals(frozen.getStart()));
+  private CompletableFuture<Boolean> leftRangeIsGone(RangeDescriptor frozen) {
+    java.util.Optional<RangeDescriptor> neighbour = host.routing().all().stream()
+        .filter(r -> r.getId() != frozen.getFrozenInto() && r.getEnd().equals(frozen.getStart())).findFirst();
+    if (neighbour.isEmpty()) {
+      return CompletableFuture.completedFuture(false);
+    }
+    // Asked of that range's leader: a routing entry may be a stale parent of the left range.
+    return leaderStatus(neighbour.get().getId(), false).handle((status, e) -> e == null
+        && status.getRange().getEnd().equals(frozen.getStart()));
   }
 
   /** Calls off the merge of {@code frozen} in its left range; true when the left range had committed it. */
@@ -335,11 +342,17 @@ public final class RangeOperations {
     String what = "call off the merge of range " + frozen.getId() + " into range " + frozen.getFrozenInto();
     return leaderStatus(frozen.getFrozenInto(), false).handle((left, error) -> {
       if (error != null) {
-        if (KeyService.unwrap(error).code() == ErrorCode.NOT_FOUND && leftRangeIsGone(frozen)) {
-          // No left range to commit the merge any more: nothing to call off.
-          return CompletableFuture.completedFuture(false);
+        FlotillaException failed = KeyService.unwrap(error);
+        if (failed.code() != ErrorCode.NOT_FOUND) {
+          return CompletableFuture.<Boolean>failedFuture(failed);
         }
-        return CompletableFuture.<Boolean>failedFuture(KeyService.unwrap(error));
+        // No left range to commit the merge any more: nothing to call off.
+        return leftRangeIsGone(frozen).thenApply(gone -> {
+          if (!gone) {
+            throw failed;
+          }
+          return false;
+        });
       }
       return host.client(left.getRange()).write(command(left.getRange())
           .setMergeCallOff(MergeCallOffOp.newBuilder().setRight(frozen)).build()).thenCompose(result -> {
