@@ -590,17 +590,17 @@ public final class RangeStateMachine extends BaseStateMachine {
     }
   }
 
+  /** Whether this replica lacks data merged in while it was copied (see the field). */
+  public boolean incomplete() {
+    return incomplete;
+  }
+
   /**
    * Records the last applied log entry with the data, even when it is a configuration entry
    * the engine never saw, so that a range snapshot served right after starts at a real entry
    * of the log (a follower installing it then takes the entries after it). Call it before
    * streaming a snapshot.
    */
-  /** Whether this replica lacks data merged in while it was copied (see the field). */
-  public boolean incomplete() {
-    return incomplete;
-  }
-
   public void recordApplied() throws IOException {
     synchronized (applyLock) {
       TermIndex last = getLastAppliedTermIndex();
