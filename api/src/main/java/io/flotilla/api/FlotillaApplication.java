@@ -231,6 +231,17 @@ public class FlotillaApplication extends Application<FlotillaConfiguration> {
     io.flotilla.api.service.ConsistencyChecks consistency = new io.flotilla.api.service.ConsistencyChecks(host, rangeOps,
         Duration.ofMillis(node.consistencyCheckInterval.toMilliseconds()), env.metrics());
     env.lifecycle().manage(consistency);
+    long repairAfter = node.membershipRepairAfter.toMilliseconds();
+    if (repairAfter != 0 && repairAfter <= 3 * node.requestTimeout.toMilliseconds()) {
+      throw new IllegalArgumentException("membershipRepairAfter (" + node.membershipRepairAfter + ") must be longer "
+          + "than three times requestTimeout (" + node.requestTimeout + "), or 0s to turn it off: a replica change "
+          + "may take up to about that long between its two steps");
+    }
+    env.lifecycle().manage(new io.flotilla.api.service.MembershipRepair(host, rangeOps, operationLog, clock,
+        Duration.ofMillis(repairAfter), env.metrics()));
+    node.failpoints.stream().filter(f -> f.startsWith(io.flotilla.api.service.RangeOperations.STOP_AFTER_RAFT_CHANGE))
+        .forEach(f -> rangeOps.stopReplicaChangesAfterRaftStepForTests(
+            f.substring(io.flotilla.api.service.RangeOperations.STOP_AFTER_RAFT_CHANGE.length())));
     env.jersey().register(new AdminResource(host, replicaReader, stats, http, env.getObjectMapper(), async,
         node.limits.maxKeyBytes, replicas, rangeOps, operationLog, pd, consistency,
         node.requestTimeout.toMilliseconds() / 2));

@@ -297,15 +297,23 @@ public final class RangeClient implements AutoCloseable {
   }
 
   /**
-   * Changes the Raft group's voting members to {@code peers} (Ratis catches new ones up first;
-   * a removed leader steps down once the change commits). Blocking: call it off request threads.
+   * Changes the Raft group's voting members from exactly {@code current} to {@code next}
+   * (compared by node id; refused when the group has other members, whoever changed them).
+   * Ratis catches new members up first; a removed leader steps down once the change commits.
+   * Blocking: call it off request threads.
    */
-  public void setMembers(List<RaftPeer> peers) throws IOException {
-    RaftClientReply reply = client.admin().setConfiguration(peers);
+  public void changeMembers(List<RaftPeer> current, List<RaftPeer> next) throws IOException {
+    RaftClientReply reply = client.admin().setConfiguration(SetConfigurationRequest.Arguments.newBuilder()
+        .setServersInCurrentConf(current).setServersInNewConf(next)
+        .setMode(SetConfigurationRequest.Mode.COMPARE_AND_SET).build());
     if (!reply.isSuccess()) {
-      throw new IOException("range " + rangeId + ": membership change to " + peers + " failed: "
-          + reply.getException());
+      throw new IOException("range " + rangeId + ": membership change from " + ids(current) + " to " + ids(next)
+          + " failed: " + reply.getException());
     }
+  }
+
+  private static List<String> ids(List<RaftPeer> peers) {
+    return peers.stream().map(p -> p.getId().toString()).toList();
   }
 
   /** The node id of the leader this client last talked to, or null if unknown. */

@@ -141,7 +141,8 @@ final class Hibernation {
 
   /**
    * @param groupOf the group to open a sleeping range's division with
-   * @param pinned ranges that must stay awake for now (a replica leaving, locks to resolve)
+   * @param pinned ranges that must stay awake for now (a replica leaving, locks to resolve, Raft members
+   *     that differ from the descriptor's replicas)
    * @param link the node link: asks followers to sleep, and serves other leaders' requests
    * @param hibernateAfter how long a range must be idle before it sleeps; zero: never
    * @param raftDir the Raft storage directory (sleeping ranges' directories wait under it)

@@ -250,7 +250,7 @@ public final class NodeHost implements AutoCloseable {
         .build();
     this.localWrites = new LocalWrites(server, localWriter, localAppends, settings.requestTimeout().toMillis());
     this.hibernation = new Hibernation(server, self.id(), replicas, this::groupToReopen,
-        id -> retiring.containsKey(id) || holdsLocks(id), forwarding, settings.hibernateAfter(), raftDir);
+        id -> retiring.containsKey(id) || holdsLocks(id) || membersDiffer(id), forwarding, settings.hibernateAfter(), raftDir);
     sleeper[0] = hibernation;
   }
 
@@ -989,6 +989,56 @@ public final class NodeHost implements AutoCloseable {
   /** The Ratis server itself, for tests that hand it requests no Flotilla client would send. */
   RaftServer raftServer() {
     return server;
+  }
+
+  /**
+   * The voting members of a group's Raft configuration, sorted, and the log index of that
+   * configuration.
+   */
+  public record Members(List<String> ids, long confIndex) {}
+
+  /**
+   * The voting members of a range this node leads, when its configuration is settled: committed,
+   * no change under way, and the leader ready. Empty otherwise (not leading, asleep, a change in
+   * progress).
+   */
+  public Optional<Members> settledMembers(long rangeId) {
+    try {
+      RaftServer.Division d = server.getDivision(RangeGroups.groupId(rangeId));
+      return d.getInfo().isLeaderReady() ? settledMembers(d) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The division's voting members once their configuration committed and no change is under way. */
+  static Optional<Members> settledMembers(RaftServer.Division d) {
+    org.apache.ratis.server.RaftConfiguration conf = d.getRaftConf();
+    if (!conf.getPreviousPeers().isEmpty() || conf.getLogEntryIndex() > d.getRaftLog().getLastCommittedIndex()) {
+      return Optional.empty();
+    }
+    return Optional.of(new Members(conf.getCurrentPeers().stream().map(p -> p.getId().toString()).sorted().toList(),
+        conf.getLogEntryIndex()));
+  }
+
+  /**
+   * Whether the range's Raft members differ from the replicas its descriptor lists, as this
+   * node's replica holds them: a replica change under way, or one stopped between its two steps.
+   * Such a range stays awake, so that its leader sees the difference and repairs it if it stays.
+   */
+  private boolean membersDiffer(long rangeId) {
+    RangeStateMachine replica = replicas.get(rangeId);
+    RangeDescriptor range = replica == null ? null : replica.descriptor();
+    if (range == null) {
+      return false;
+    }
+    try {
+      return !server.getDivision(RangeGroups.groupId(rangeId)).getRaftConf().getCurrentPeers().stream()
+          .map(p -> p.getId().toString()).collect(java.util.stream.Collectors.toSet())
+          .equals(java.util.Set.copyOf(range.getReplicasList()));
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** True when this node's replica of the range is its leader. */

@@ -675,7 +675,7 @@ public final class RangeStateMachine extends BaseStateMachine {
     if (query.hasStatus()) {
       TermIndex applied = getLastAppliedTermIndex();
       return QueryResult.newBuilder().setRevision(rev).setStatus(RangeStatus.newBuilder().setRange(r)
-          .setServedBy(nodeId).setLeader(knownLeader())
+          .setServedBy(nodeId).setLeader(knownLeader()).addAllRaftMembers(raftMembers())
           .setState(RangeState.newBuilder().setRevision(rev).setIncomplete(incomplete)
               .setAppliedIndex(applied == null ? 0 : applied.getIndex())
               .setAppliedTerm(applied == null ? 0 : applied.getTerm()))
@@ -812,6 +812,20 @@ public final class RangeStateMachine extends BaseStateMachine {
       return leader == null ? "" : leader.toString();
     } catch (IOException e) {
       return "";
+    }
+  }
+
+  /**
+   * The voting members of the Raft configuration this replica's division holds, once committed
+   * and with no change under way; empty otherwise, or when unknown.
+   */
+  private List<String> raftMembers() {
+    try {
+      org.apache.ratis.server.RaftServer server = getServer().getNow(null);
+      return server == null ? List.of() : NodeHost.settledMembers(server.getDivision(getGroupId()))
+          .map(NodeHost.Members::ids).orElse(List.of());
+    } catch (IOException e) {
+      return List.of();
     }
   }
 

@@ -120,7 +120,8 @@ class SeededReplicaTest {
     Thread.sleep(3_000); // ten election timeouts before the leader adds the new replica
     assertTrue(h3.hostedRanges().contains(range.getId()), "the seeded replica's group is still there");
 
-    h1.client(range).setMembers(nodes.stream().map(RangeGroups::peer).toList());
+    h1.client(range).changeMembers(nodes.subList(0, 2).stream().map(RangeGroups::peer).toList(),
+        nodes.stream().map(RangeGroups::peer).toList());
     long revision = put(h1, range, "after").getRevision();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (h3.replica(range.getId()).orElseThrow().revision() < revision && System.nanoTime() < deadline) {
@@ -149,11 +150,13 @@ class SeededReplicaTest {
     assertTrue(put(h1, range, "k").hasPut());
     String leader = h1.client(range).leaderHint();
     h3.seedReplica(range, List.of("n1", "n2", "n3"), leader);
-    h1.client(range).setMembers(nodes.stream().map(RangeGroups::peer).toList());
+    h1.client(range).changeMembers(nodes.subList(0, 2).stream().map(RangeGroups::peer).toList(),
+        nodes.stream().map(RangeGroups::peer).toList());
     RangeDescriptor onThree = range.toBuilder().addReplicas("n3").build();
     h1.client(onThree).transferLeader("n3", 10_000);
     RangeDescriptor after = range.toBuilder().clearReplicas().addReplicas("n1").addReplicas("n3").build();
-    h1.client(onThree).setMembers(List.of(RangeGroups.peer(nodes.get(0)), RangeGroups.peer(nodes.get(2))));
+    h1.client(onThree).changeMembers(nodes.stream().map(RangeGroups::peer).toList(),
+        List.of(RangeGroups.peer(nodes.get(0)), RangeGroups.peer(nodes.get(2))));
 
     h2.removeReplica(range.getId(), after);
     assertTrue(h2.replica(range.getId()).isEmpty(), "n2 no longer serves the range");
@@ -218,7 +221,8 @@ class SeededReplicaTest {
     RangeDescriptor whole = merged.getRangeChange().getRange();
     assertTrue(whole.getEnd().isEmpty(), whole::toString);
 
-    h1.client(whole).setMembers(nodes.stream().map(RangeGroups::peer).toList());
+    h1.client(whole).changeMembers(nodes.subList(0, 2).stream().map(RangeGroups::peer).toList(),
+        nodes.stream().map(RangeGroups::peer).toList());
     RangeStateMachine copied = h3.replica(left.getId()).orElseThrow();
     deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (!copied.descriptor().equals(whole) && System.nanoTime() < deadline) {

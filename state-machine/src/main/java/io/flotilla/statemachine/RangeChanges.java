@@ -103,6 +103,12 @@ final class RangeChanges {
       return refused("the span of " + Ranges.describe(range) + " changed since the new replica was checked (at version "
           + expected + "): check it again", revision);
     }
+    if (command.getChangeReplicas().hasExpectedConf()
+        && command.getChangeReplicas().getExpectedConf() != range.getEpoch().getConf()) {
+      return refused("the replicas of " + Ranges.describe(range) + " changed since conf epoch "
+          + command.getChangeReplicas().getExpectedConf() + " (now " + Ranges.epochString(range.getEpoch()) + ")",
+          revision);
+    }
     RangeDescriptor changed = range.toBuilder().clearReplicas().addAllReplicas(replicas)
         .setEpoch(range.getEpoch().toBuilder().setConf(range.getEpoch().getConf() + 1)).build();
     return changed(descriptorWrite(changed), RangeChange.newBuilder().setRange(changed), revision);

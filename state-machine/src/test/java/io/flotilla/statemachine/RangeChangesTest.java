@@ -272,4 +272,22 @@ class RangeChangesTest {
     assertEquals(java.util.List.of("n1", "n2", "n3", "n4"), added.getRangeChange().getRange().getReplicasList());
     assertEquals(before.getEpoch().getConf() + 1, added.getRangeChange().getRange().getEpoch().getConf());
   }
+
+  @Test
+  void aReplicaChangeNamingAnOlderConfEpochIsRefusedAndChangesNothing() {
+    RangeDescriptor before = parent.range;
+    long conf = before.getEpoch().getConf();
+    // A membership repair's fence: the same replicas, recorded at the conf epoch it read.
+    CommandResult fence = parent.apply(Command.newBuilder().setChangeReplicas(io.flotilla.proto.ChangeReplicasOp
+        .newBuilder().addAllReplicas(before.getReplicasList()).setExpectedConf(conf)));
+    assertFalse(fence.hasRejected(), fence::toString);
+    assertEquals(conf + 1, parent.range.getEpoch().getConf());
+    RangeDescriptor fenced = parent.range;
+
+    // A coordinator that read the replicas before the fence records its addition too late.
+    CommandResult late = parent.apply(Command.newBuilder().setChangeReplicas(io.flotilla.proto.ChangeReplicasOp
+        .newBuilder().addAllReplicas(java.util.List.of("n1", "n2", "n3", "n4")).setExpectedConf(conf)));
+    assertEquals(Rejection.Reason.UNPROCESSABLE, late.getRejected().getReason(), late::toString);
+    assertEquals(fenced, parent.range, "nothing changed");
+  }
 }

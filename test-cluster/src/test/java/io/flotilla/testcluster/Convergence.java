@@ -34,6 +34,28 @@ final class Convergence {
   }
 
   /**
+   * Calls {@code call} every half second until it answers 200, and returns that answer; fails
+   * after {@code timeout} with the last one. A call that fails (a node starting) counts as not yet.
+   */
+  static ApiClient.Resp awaitOk(Supplier<ApiClient.Resp> call, String what, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    ApiClient.Resp last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        last = call.get();
+        if (last.status() == 200) {
+          return last;
+        }
+      } catch (RuntimeException e) {
+        // not listening yet
+      }
+      Thread.sleep(500);
+    }
+    throw new AssertionError(what + " did not succeed within " + timeout + "; last answer: " + last);
+  }
+
+  /**
    * Polls {@code GET /v1/admin/ranges/{id}?checksum=true} on node {@code via} until the range
    * names a leader or is asleep, and all three replicas are up with the same applied revision,
    * data checksum and key count; returns that status, or fails after {@code timeout} with the

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flotilla.testcluster.ApiClient.Resp;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -53,29 +52,11 @@ class PlacementDriverMovesIT {
     return Convergence.await(() -> clusterView(via), what, timeout, done);
   }
 
-  /** The first 200 answer within 30 s (a new leader may be being elected), or the last answer. */
-  private Resp awaitOk(String via, String path) throws InterruptedException {
-    return awaitOk(via, path, Duration.ofSeconds(30));
-  }
-
+  /** {@code GET path} on node {@code via} once it answers 200 (within {@code timeout}). */
   private Resp awaitOk(String via, String path, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      Resp last = null;
-      try {
-        last = api.raw("GET", cluster.url(via) + path, null);
-      } catch (UncheckedIOException notListening) {
-        // the node is starting
-      }
-      if ((last != null && last.status() == 200) || System.nanoTime() > deadline) {
-        assertTrue(last != null, via + " did not answer " + path + " within " + timeout);
-        return last;
-      }
-      Thread.sleep(500);
-    }
+    return Convergence.awaitOk(() -> api.raw("GET", cluster.url(via) + path, null), via + " answering " + path,
+        timeout);
   }
-
-
 
   @Test
   void thePlacementDriverGrowsWithTheClusterAndLeavesADecommissionedNode() throws Exception {
@@ -116,7 +97,7 @@ class PlacementDriverMovesIT {
     // The first two nodes go away; before, they were two of the placement driver's three members.
     cluster.kill("n1");
     cluster.kill("n2");
-    Resp operations = awaitOk("n4", "/v1/admin/operations");
+    Resp operations = awaitOk("n4", "/v1/admin/operations", Duration.ofSeconds(30));
     assertEquals(200, operations.status(), "the placement driver answers without n1 and n2: " + operations);
     Resp put = api.put(cluster.url("n3"), "k/after", "v");
     assertEquals(200, put.status(), put::toString);
@@ -126,7 +107,7 @@ class PlacementDriverMovesIT {
     cluster.kill("n4");
     cluster.start("n4");
     assertEquals(200, awaitOk("n4", "/readyz", Duration.ofSeconds(90)).status(), "n4 restarted");
-    Resp again = awaitOk("n3", "/v1/admin/operations");
+    Resp again = awaitOk("n3", "/v1/admin/operations", Duration.ofSeconds(30));
     assertEquals(200, again.status(), "the placement driver answers with n3 and the restarted n4: " + again);
     for (int i = 0; i < 40; i++) {
       Resp get = api.get(cluster.url("n4"), "k/" + i);

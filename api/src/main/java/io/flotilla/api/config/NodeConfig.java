@@ -71,6 +71,16 @@ public class NodeConfig {
    */
   @NotNull @JsonProperty public Duration leaderHandoffAtStop = Duration.seconds(5);
 
+  /**
+   * A range whose Raft members and descriptor have differed this long, the same way (a replica
+   * change stopped between its two steps), is repaired by its leader: members the descriptor
+   * does not list leave the group, replicas the group dropped leave the descriptor. Must exceed
+   * three times the request timeout (a change checks its new replica for up to twice that
+   * between its steps, then records it; a slower one is undone and fails, which is safe: its
+   * late record is refused after a repair); 0s turns it off.
+   */
+  @NotNull @JsonProperty public Duration membershipRepairAfter = Duration.minutes(2);
+
   /** How long a request may take before it answers 504 (writes: outcome unknown). */
   @NotNull @JsonProperty public Duration requestTimeout = Duration.seconds(10);
 

@@ -250,6 +250,9 @@ public class AdminResource {
       v.put("approximate_size", st == null ? null : st.getApproximateBytes());
       v.put("key_count", st == null ? null : st.getApproximateKeys());
       v.put("revision", st == null ? null : st.getState().getRevision());
+      // The Raft group's voting members as the answering replica holds them: they differ from
+      // "replicas" while a replica change is under way (or stopped half-way, until repaired).
+      v.put("raft_members", st == null || st.getRaftMembersCount() == 0 ? null : st.getRaftMembersList());
       if (!withReplicas) {
         return CompletableFuture.completedFuture(v);
       }

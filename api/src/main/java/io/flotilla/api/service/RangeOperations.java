@@ -27,6 +27,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -60,6 +61,7 @@ public final class RangeOperations {
   private final Clock clock;
   private final Executor blocking;
   private final long waitMillis;
+  private final java.util.Set<String> stopChangesOfNodesForTests = ConcurrentHashMap.newKeySet();
   private final int replication;
   private final SecureRandom random = new SecureRandom();
 
@@ -472,8 +474,10 @@ public final class RangeOperations {
         throw new FlotillaException(ErrorCode.UNPROCESSABLE, "node " + to + " is down: a replica cannot move there");
       }
       return peers.seed(to, range, members, source);
-    }).thenCompose(x -> blocking(() -> host.client(range).setMembers(raftPeers(members))))
-        .thenCompose(x -> recordAddition(range.getId(), members, to, clock.millis() + 4 * waitMillis))
+    }).thenCompose(x -> changeMembers(range, range.getReplicasList(), members))
+        .thenCompose(x -> stoppedForTests(to, "the addition of " + to + " to range " + range.getId()))
+        .thenCompose(x -> recordAddition(range.getId(), members, to, range.getEpoch().getConf(),
+            clock.millis() + 4 * waitMillis))
         .thenCompose(r -> r != null ? CompletableFuture.completedFuture(r) : copyAgain(range.getId(), to, copies))
         .whenComplete((r, e) -> {
           if (e != null) {
@@ -490,25 +494,46 @@ public final class RangeOperations {
       return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNPROCESSABLE,
           "cannot remove the last replica of " + Ranges.describe(range)));
     }
-    // Under load leadership may move on its own meanwhile (the handover then answers "different
-    // leader"): what matters is only that the replica going away no longer leads.
-    CompletableFuture<Void> handedOver = from.equals(host.leaderOf(range).orElse(null))
-        ? blocking(() -> host.client(range).transferLeader(members.get(0), waitMillis))
-            .exceptionallyCompose(e -> leaderStatus(range.getId(), false).thenAccept(now -> {
-              if (from.equals(now.getLeader())) {
-                throw e instanceof CompletionException ce ? ce : new CompletionException(e);
-              }
-            }))
-        : CompletableFuture.completedFuture(null);
-    return handedOver.thenCompose(x -> blocking(() -> host.client(range).setMembers(raftPeers(members))))
-        .thenCompose(x -> recordReplicas(range.getId(), members, 0))
-        .thenCompose(r -> peers.drop(from, r).handle((y, e) -> {
-          if (e != null) {
-            // The range is whole without it; the leftover copy is only disk space on that node.
-            LOG.warn("node {} did not drop its old replica of range {}: {}", from, r.getId(), e.toString());
-          }
+    return leadershipAwayFrom(range, from, members.get(0))
+        .thenCompose(x -> changeMembers(range, range.getReplicasList(), members))
+        .thenCompose(x -> stoppedForTests(from, "the removal of " + from + " from range " + range.getId()))
+        .thenCompose(x -> recordReplicas(range.getId(), members, range.getEpoch().getConf(), 0))
+        .thenCompose(r -> dropAll(List.of(from), r).thenApply(x -> {
           LOG.info("removed the replica of {} on {}", Ranges.describe(r), from);
           return r;
+        }));
+  }
+
+  /**
+   * Hands the range's leadership to {@code to} when {@code from} leads it. Under load leadership
+   * may move on its own meanwhile (the handover then answers "different leader"): what matters
+   * is only that {@code from} no longer leads.
+   */
+  private CompletableFuture<Void> leadershipAwayFrom(RangeDescriptor range, String from, String to) {
+    if (!from.equals(host.leaderOf(range).orElse(null))) {
+      return CompletableFuture.completedFuture(null);
+    }
+    return blocking(() -> host.client(range).transferLeader(to, waitMillis))
+        .exceptionallyCompose(e -> leaderStatus(range.getId(), false).thenAccept(now -> {
+          if (from.equals(now.getLeader())) {
+            throw e instanceof CompletionException ce ? ce : new CompletionException(e);
+          }
+        }));
+  }
+
+  /**
+   * Changes the range's Raft members from exactly {@code current} to {@code next}, compare and
+   * set: refused when the group has other members (a change by someone else, or one stopped
+   * half-way, which {@link #repairMembership} mends). Done already when the group's settled
+   * members are {@code next}: the Ratis client resends a change whose answer it lost, and the
+   * resend then fails the comparison although the first one went through.
+   */
+  private CompletableFuture<Void> changeMembers(RangeDescriptor range, List<String> current, List<String> next) {
+    return blocking(() -> host.client(range).changeMembers(raftPeers(current), raftPeers(next)))
+        .exceptionallyCompose(e -> leaderStatus(range.getId(), false).thenAccept(now -> {
+          if (!now.getRaftMembersList().equals(next.stream().sorted().toList())) {
+            throw e instanceof CompletionException ce ? ce : new CompletionException(e);
+          }
         }));
   }
 
@@ -516,16 +541,21 @@ public final class RangeOperations {
    * Records a new replica in the range's descriptor once its copy is complete: it has applied the
    * range's current span and no merge reached it without its data (see
    * {@code RangeStateMachine.incomplete}). The record is refused if the span changes after that
-   * check ({@code expected_version}), and then checked again. Completes with null when the copy
-   * is incomplete.
+   * check ({@code expected_version}), and then checked again. It is refused for good when the
+   * range's replicas were changed by anyone else since {@code expectedConf}, the conf epoch read
+   * before the group's members were changed (a membership repair, see {@link #repairMembership}).
+   * Completes with null when the copy is incomplete.
    */
   private CompletableFuture<RangeDescriptor> recordAddition(long rangeId, List<String> members, String added,
-      long deadline) {
+      long expectedConf, long deadline) {
     Query status = Query.newBuilder().setRangeId(rangeId).setStatus(StatusQuery.getDefaultInstance()).build();
     return leaderStatus(rangeId, false).thenCompose(now -> {
       RangeDescriptor range = now.getRange();
       if (range.getReplicasList().equals(members)) {
         return CompletableFuture.completedFuture(range); // recorded already (a retried step)
+      }
+      if (range.getEpoch().getConf() != expectedConf) {
+        throw replicasChanged(range, expectedConf);
       }
       return replicas.query(added, status).exceptionally(e -> null).thenCompose(answer -> {
         if (answer != null && answer.hasStatus() && answer.getStatus().getState().getIncomplete()) {
@@ -534,15 +564,16 @@ public final class RangeOperations {
         long version = answer != null && answer.hasStatus() ? answer.getStatus().getRange().getEpoch().getVersion() : -1;
         if (version != range.getEpoch().getVersion()) {
           // The new replica has not applied the range's latest span change yet.
-          return retryAddition(rangeId, members, added, deadline, "node " + added + " did not catch up on "
+          return retryAddition(rangeId, members, added, expectedConf, deadline, "node " + added
+              + " did not catch up on "
               + Ranges.describe(range) + " (its replica answered " + (answer == null ? "nothing" : answer) + ")");
         }
-        Command change = command(range).setChangeReplicas(io.flotilla.proto.ChangeReplicasOp.newBuilder()
-            .addAllReplicas(members).setExpectedVersion(version)).build();
+        Command change = command(range).setChangeReplicas(replicasChange(members, expectedConf)
+            .setExpectedVersion(version)).build();
         return host.client(range).write(change).thenCompose(result -> {
           if (result.hasRejected()) {
             // A stale epoch, or the span changed after the check: check again.
-            return retryAddition(rangeId, members, added, deadline, result.getRejected().getMessage());
+            return retryAddition(rangeId, members, added, expectedConf, deadline, result.getRejected().getMessage());
           }
           RangeDescriptor changed = changeOf(result, "record the replicas of range " + rangeId).getRange();
           host.routing().update(changed);
@@ -553,14 +584,14 @@ public final class RangeOperations {
   }
 
   private CompletableFuture<RangeDescriptor> retryAddition(long rangeId, List<String> members, String added,
-      long deadline, String why) {
+      long expectedConf, long deadline, String why) {
     if (clock.millis() >= deadline) {
       return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE, "could not record the new "
           + "replica of range " + rangeId + " on " + added + " within " + 4 * waitMillis + " ms: " + why + "; retry"));
     }
     return CompletableFuture.supplyAsync(() -> null,
             CompletableFuture.delayedExecutor(POLL_MILLIS, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
-        .thenCompose(x -> recordAddition(rangeId, members, added, deadline));
+        .thenCompose(x -> recordAddition(rangeId, members, added, expectedConf, deadline));
   }
 
   /** Takes an incomplete new replica out of the group, has its node drop it, and copies the range again. */
@@ -573,24 +604,150 @@ public final class RangeOperations {
         rangeId, to);
     return leaderStatus(rangeId, false).thenCompose(now -> {
       RangeDescriptor range = now.getRange();
-      return blocking(() -> host.client(range).setMembers(raftPeers(range.getReplicasList())))
+      List<String> withCopy = new java.util.ArrayList<>(range.getReplicasList());
+      withCopy.add(to);
+      return changeMembers(range, withCopy, range.getReplicasList())
           .thenCompose(x -> peers.drop(to, range))
           .thenCompose(x -> addReplica(range, to, copies + 1));
     });
   }
 
-  /** Records the group's members in the range's descriptor (through its log). */
-  private CompletableFuture<RangeDescriptor> recordReplicas(long rangeId, List<String> members, int attempt) {
+  /** A record of the range's replicas, conditional on its conf epoch (whoever changes them reads it first). */
+  private static io.flotilla.proto.ChangeReplicasOp.Builder replicasChange(List<String> replicas, long expectedConf) {
+    return io.flotilla.proto.ChangeReplicasOp.newBuilder().addAllReplicas(replicas).setExpectedConf(expectedConf);
+  }
+
+  private static FlotillaException replicasChanged(RangeDescriptor range, long expectedConf) {
+    return new FlotillaException(ErrorCode.UNAVAILABLE, "the replicas of " + Ranges.describe(range)
+        + " were changed by someone else since conf epoch " + expectedConf + " (now "
+        + Ranges.epochString(range.getEpoch()) + ", replicas " + range.getReplicasList() + "); retry");
+  }
+
+  /**
+   * Brings a range's descriptor and its Raft group's voting members together again after a
+   * replica change stopped between its two steps: its coordinator died or gave up after changing
+   * the group and before recording the change. Called on the range's leader with the members it
+   * {@code seen} settled; refused if they changed since.
+   * <ul>
+   *   <li>Members the descriptor does not list (an addition never recorded; the copy may even
+   *       lack merged data) leave the group. First the descriptor's conf epoch moves on with the
+   *       same replicas, so that the stalled coordinator's record (which names the old epoch) is
+   *       refused from then on; then the group changes, compare-and-set from the members seen.
+   *       When this node is such a member, it hands the leadership to a listed one instead, which
+   *       repairs the range.
+   *   <li>Replicas the descriptor lists that are no longer members (a removal never recorded)
+   *       leave the descriptor, in one record conditional on the conf epoch read.
+   * </ul>
+   * The nodes of those replicas then drop their copies, unless they are members again by then.
+   * Completes with the range as it is after; a range that has both kinds at once is refused (no
+   * replica change leaves it so).
+   */
+  public CompletableFuture<RangeDescriptor> repairMembership(long rangeId, NodeHost.Members seen) {
+    if (!host.settledMembers(rangeId).equals(java.util.Optional.of(seen))) {
+      return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE, "the Raft members of range "
+          + rangeId + " changed since they were seen as " + seen.ids() + ", or this node no longer leads it"));
+    }
+    List<String> members = seen.ids();
+    return leaderStatus(rangeId, false).thenCompose(status -> {
+      RangeDescriptor range = status.getRange();
+      List<String> extra = members.stream().filter(n -> !range.getReplicasList().contains(n)).toList();
+      List<String> missing = range.getReplicasList().stream().filter(n -> !members.contains(n)).toList();
+      List<String> kept = range.getReplicasList().stream().filter(members::contains).toList();
+      if (extra.isEmpty() && missing.isEmpty()) {
+        return CompletableFuture.completedFuture(range);
+      }
+      if (kept.isEmpty() || (!extra.isEmpty() && !missing.isEmpty())) {
+        throw new FlotillaException(ErrorCode.UNPROCESSABLE, Ranges.describe(range) + " lists "
+            + range.getReplicasList() + " while its Raft group has " + members + "; not repaired automatically");
+      }
+      String self = host.self().id();
+      if (extra.contains(self)) {
+        // A member about to leave the group does not lead its removal: a listed one does.
+        return leadershipAwayFrom(range, self, kept.get(0)).thenApply(x -> {
+          throw new FlotillaException(ErrorCode.UNAVAILABLE, "node " + self + " is not among the replicas of "
+              + Ranges.describe(range) + ": it handed the range's leadership to " + kept.get(0) + " to repair it");
+        });
+      }
+      long conf = range.getEpoch().getConf();
+      CompletableFuture<RangeDescriptor> repaired = missing.isEmpty()
+          ? writeReplicas(range, range.getReplicasList(), conf)
+              .thenCompose(fenced -> changeMembers(fenced, members, kept).thenApply(x -> fenced))
+          : writeReplicas(range, kept, conf);
+      List<String> gone = missing.isEmpty() ? extra : missing;
+      return repaired.thenCompose(r -> {
+        // Dropped only while still out of the group as this leader holds it: a replica change
+        // started since may have added one back.
+        List<String> now = host.settledMembers(rangeId).map(NodeHost.Members::ids).orElse(null);
+        List<String> drop = now == null ? List.of() : gone.stream().filter(n -> !now.contains(n)).toList();
+        if (drop.size() < gone.size()) {
+          LOG.warn("range {}: not dropping the copies on {}: they are members again, or this node no longer "
+              + "leads the range", rangeId, gone.stream().filter(n -> !drop.contains(n)).toList());
+        }
+        return dropAll(drop, r).thenApply(x -> {
+          LOG.warn("repaired the membership of {}: its Raft group had {}, its descriptor {} (a replica change "
+              + "stopped half-way); copies dropped on {}", Ranges.describe(r), members, range.getReplicasList(), drop);
+          return r;
+        });
+      });
+    });
+  }
+
+  /** Writes the replicas into the range's descriptor, conditional on its conf epoch; even when unchanged. */
+  private CompletableFuture<RangeDescriptor> writeReplicas(RangeDescriptor range, List<String> replicas,
+      long expectedConf) {
+    Command change = command(range).setChangeReplicas(replicasChange(replicas, expectedConf)).build();
+    return host.client(range).write(change).thenApply(result -> {
+      RangeDescriptor changed = changeOf(result, "record the replicas of range " + range.getId()).getRange();
+      host.routing().update(changed);
+      return changed;
+    });
+  }
+
+  private CompletableFuture<Void> dropAll(List<String> nodes, RangeDescriptor current) {
+    return CompletableFuture.allOf(nodes.stream().map(n -> peers.drop(n, current).exceptionally(e -> {
+      // The range is whole without it; the leftover copy is only disk space on that node.
+      LOG.warn("node {} did not drop its copy of range {}: {}", n, current.getId(), e.toString());
+      return null;
+    })).toArray(CompletableFuture[]::new));
+  }
+
+  /** With the failpoint on for {@code node}, fails right after its Raft step: as if the coordinator died. */
+  private CompletableFuture<Void> stoppedForTests(String node, String what) {
+    return stopChangesOfNodesForTests.contains(node)
+        ? CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE,
+            "failpoint " + STOP_AFTER_RAFT_CHANGE + node + ": " + what + " stopped after the Raft change"))
+        : CompletableFuture.completedFuture(null);
+  }
+
+  /**
+   * Failpoint, followed by a node id: adding a replica on that node, or removing its replica,
+   * stops after changing the Raft group's members, before recording the change.
+   */
+  public static final String STOP_AFTER_RAFT_CHANGE = "stop-replica-changes-after-raft-step-for-tests=";
+
+  /** Turns on the failpoint {@link #STOP_AFTER_RAFT_CHANGE} for {@code node}. */
+  public void stopReplicaChangesAfterRaftStepForTests(String node) {
+    stopChangesOfNodesForTests.add(node);
+  }
+
+  /**
+   * Records the group's members in the range's descriptor (through its log), unless its replicas
+   * were changed by anyone else since {@code expectedConf}.
+   */
+  private CompletableFuture<RangeDescriptor> recordReplicas(long rangeId, List<String> members, long expectedConf,
+      int attempt) {
     return leaderStatus(rangeId, false).thenCompose(status -> {
       RangeDescriptor range = status.getRange();
       if (range.getReplicasList().equals(members)) {
         return CompletableFuture.completedFuture(range);
       }
-      Command change = command(range).setChangeReplicas(io.flotilla.proto.ChangeReplicasOp.newBuilder()
-          .addAllReplicas(members)).build();
+      if (range.getEpoch().getConf() != expectedConf) {
+        throw replicasChanged(range, expectedConf);
+      }
+      Command change = command(range).setChangeReplicas(replicasChange(members, expectedConf)).build();
       return host.client(range).write(change).thenCompose(result -> {
         if (isStale(result) && attempt + 1 < ATTEMPTS) {
-          return recordReplicas(rangeId, members, attempt + 1);
+          return recordReplicas(rangeId, members, expectedConf, attempt + 1);
         }
         RangeDescriptor changed = changeOf(result, "record the replicas of range " + rangeId).getRange();
         host.routing().update(changed);
