@@ -2,6 +2,7 @@ package io.flotilla.pd;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Evens out leader counts: moves leadership of one range from the up node leading the most
@@ -14,7 +15,8 @@ public final class LeaderBalancer {
 
   private LeaderBalancer() {}
 
-  static List<Operator> balance(ClusterView view, Tally tally, int limit) {
+  /** @param resting ranges whose leadership stays where it is for now */
+  static List<Operator> balance(ClusterView view, Tally tally, int limit, Set<Long> resting) {
     List<Operator> out = new ArrayList<>();
     while (out.size() < limit && !tally.full()) {
       String most = null;
@@ -35,9 +37,9 @@ public final class LeaderBalancer {
       }
       // From the busiest leader to its least loaded follower; else to the idlest node from its
       // busiest leader (the busiest node may follow nothing the idlest one leads, and back).
-      Operator op = fromSource(view, tally, most);
+      Operator op = fromSource(view, tally, most, resting);
       if (op == null) {
-        op = toTarget(view, tally, fewest);
+        op = toTarget(view, tally, fewest, resting);
       }
       if (op == null || !tally.admit(op)) {
         return out;
@@ -47,11 +49,11 @@ public final class LeaderBalancer {
     return out;
   }
 
-  private static Operator fromSource(ClusterView view, Tally tally, String source) {
+  private static Operator fromSource(ClusterView view, Tally tally, String source, Set<Long> resting) {
     Operator best = null;
     int bestGap = 1;
     for (RangeView r : view.rangesOn(source)) {
-      if (!source.equals(r.leader()) || tally.busy(r.id())) {
+      if (!source.equals(r.leader()) || tally.busy(r.id()) || resting.contains(r.id())) {
         continue;
       }
       for (String follower : r.replicas()) {
@@ -65,11 +67,11 @@ public final class LeaderBalancer {
     return best;
   }
 
-  private static Operator toTarget(ClusterView view, Tally tally, String target) {
+  private static Operator toTarget(ClusterView view, Tally tally, String target, Set<Long> resting) {
     Operator best = null;
     int bestGap = 1;
     for (RangeView r : view.rangesOn(target)) {
-      if (r.leader() == null || r.leader().equals(target) || tally.busy(r.id())
+      if (r.leader() == null || r.leader().equals(target) || tally.busy(r.id()) || resting.contains(r.id())
           || view.state(r.leader()) != NodeState.UP) {
         continue;
       }

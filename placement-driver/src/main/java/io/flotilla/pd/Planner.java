@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * One planning round of the placement driver: a pure function of the cluster view and the
@@ -27,6 +28,15 @@ public final class Planner {
   }
 
   public List<Operator> plan(ClusterView view, Collection<Operator> running) {
+    return plan(view, running, Set.of());
+  }
+
+  /**
+   * As {@link #plan(ClusterView, Collection)}, with ranges whose leadership must stay where it
+   * is for now ({@code leadersResting}: moved a moment ago, the new leader still settling). The
+   * leader balancer picks other ranges instead.
+   */
+  public List<Operator> plan(ClusterView view, Collection<Operator> running, Set<Long> leadersResting) {
     Tally tally = new Tally(view, running, config);
     List<Operator> out = new ArrayList<>();
     for (RangeView range : view.ranges()) {
@@ -55,7 +65,7 @@ public final class Planner {
       }
     }
     out.addAll(ReplicaBalancer.balance(view, tally, config, config.maxBalancePerRound()));
-    out.addAll(LeaderBalancer.balance(view, tally, config.maxBalancePerRound()));
+    out.addAll(LeaderBalancer.balance(view, tally, config.maxBalancePerRound(), leadersResting));
     return out;
   }
 

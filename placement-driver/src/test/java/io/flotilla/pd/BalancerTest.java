@@ -43,7 +43,7 @@ class BalancerTest {
   void aBalancedClusterGetsNoMoves() {
     ClusterView view = cluster().up("n1", "n2", "n3").range(1, "n1", "n2", "n3").range(2, "n2", "n3", "n1").view();
     assertTrue(ReplicaBalancer.balance(view, new Tally(view, List.of(), config), config, 10).isEmpty());
-    assertTrue(LeaderBalancer.balance(view, new Tally(view, List.of(), config), 10).isEmpty());
+    assertTrue(LeaderBalancer.balance(view, new Tally(view, List.of(), config), 10, java.util.Set.of()).isEmpty());
   }
 
   @Test
@@ -53,7 +53,7 @@ class BalancerTest {
       c.range(id, "n1", "n2", "n3");
     }
     ClusterView view = c.view();
-    List<Operator> ops = LeaderBalancer.balance(view, new Tally(view, List.of(), config), 10);
+    List<Operator> ops = LeaderBalancer.balance(view, new Tally(view, List.of(), config), 10, java.util.Set.of());
     assertEquals(4, ops.size(), ops::toString); // 6,0,0 -> 2,2,2
     long toN2 = ops.stream().filter(op -> op.steps().equals(List.of(new Step.TransferLeader("n2")))).count();
     assertEquals(2, toN2, ops::toString);

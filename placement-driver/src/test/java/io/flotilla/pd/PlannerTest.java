@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -177,6 +178,23 @@ class PlannerTest {
     List<Operator> ops = new Planner(PlacementConfig.defaults(3)).plan(c.view(), List.of());
     assertTrue(ops.stream().allMatch(op -> op.kind().equals("balance-leaders")), ops::toString);
     assertTrue(ops.stream().allMatch(op -> op.steps().equals(List.of(new Step.TransferLeader("n2")))), ops::toString);
+  }
+
+  @Test
+  void aRangeWhoseLeadershipMovedLatelyKeepsItAndAnotherOneMovesInstead() {
+    ClusterDsl c = cluster().up("n1", "n2", "n3").range(1, "n1", "n2", "n3").range(2, "n1", "n2", "n3")
+        .range(3, "n1", "n2", "n3");
+    Planner planner = new Planner(PlacementConfig.defaults(3).withLimits(2, 64, 1)
+        .withSplitAndMerge(96L << 20, 1_000_000, 0));
+    // n1 leads all three: one leadership moves per round, range 1's first ...
+    List<Operator> ops = planner.plan(c.view(), List.of());
+    assertEquals(List.of(1L), ops.stream().map(Operator::rangeId).toList(), ops::toString);
+    // ... but not when it moved a moment ago: another range's instead.
+    ops = planner.plan(c.view(), List.of(), Set.of(1L));
+    assertEquals(1, ops.size(), ops::toString);
+    assertEquals("balance-leaders", ops.get(0).kind());
+    assertTrue(ops.get(0).rangeId() != 1, ops::toString);
+    assertEquals(List.of(), planner.plan(c.view(), List.of(), Set.of(1L, 2L, 3L)), "all three resting");
   }
 
   @Test

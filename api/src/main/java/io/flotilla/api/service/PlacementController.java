@@ -497,13 +497,10 @@ public final class PlacementController implements Managed {
     toLeave = pdMembers.map(m -> nodesToLeave(m, now)).orElse(Set.of());
     Set<Long> balancedLately = balancedLately(state, now);
     List<Operator> started = new ArrayList<>(running);
-    for (Operator op : planner.plan(view, running)) {
+    for (Operator op : planner.plan(view, running, balancedLately)) {
       RangeReport report = reports.get(op.rangeId());
       if (report == null) {
         continue; // replaced by a newer report meanwhile: plan it next tick
-      }
-      if (op.kind().equals(LeaderBalancer.KIND) && balancedLately.contains(op.rangeId())) {
-        continue;
       }
       if (now - report.sinceMillis() < SETTLE_MILLIS) {
         // Its membership or span just changed: an admin move between its add and remove steps
