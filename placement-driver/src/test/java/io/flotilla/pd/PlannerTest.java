@@ -57,7 +57,7 @@ class PlannerTest {
   @Test
   void aStoppingNodeGetsNoNewWorkUntilItHeartbeatsAgainAndIsDownAfterTheUsualSilence() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    HeartbeatTracker tracker = tracker(clock);
     tracker.heartbeat("n1");
     tracker.stopping("n1");
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "stopping: no new replicas or leaders");
@@ -85,22 +85,16 @@ class PlannerTest {
   @Test
   void nodesSilentOnlyBecauseThisTrackerHeardNoOneDoNotSettle() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    HeartbeatTracker tracker = tracker(clock);
     tracker.heartbeat("n1");
     tracker.heartbeat("n2");
     tracker.heartbeat("n3"); // and then n3 goes away
-    for (int i = 0; i < 8; i++) { // this member was cut off: it heard only its own node
-      clock.advance(Duration.ofSeconds(1));
-      tracker.heartbeat("n0");
-    }
+    everySecond(clock, 8, () -> tracker.heartbeat("n0")); // this member was cut off: it heard only its own node
     tracker.heartbeat("n1");
     tracker.heartbeat("n2");
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
     assertEquals(NodeState.UP, tracker.state("n2", NodeState.UP));
-    for (int i = 0; i < 4; i++) { // n2 restarts while n1 heartbeats as usual
-      clock.advance(Duration.ofSeconds(1));
-      tracker.heartbeat("n1");
-    }
+    everySecond(clock, 4, () -> tracker.heartbeat("n1")); // n2 restarts while n1 heartbeats as usual
     tracker.heartbeat("n2");
     assertEquals(NodeState.SUSPECT, tracker.state("n2", NodeState.UP), "n2 was away while others were heard");
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
@@ -111,7 +105,7 @@ class PlannerTest {
   @Test
   void aNodeBackFromAQuickRestartSettlesBeforeItGetsNewWork() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    HeartbeatTracker tracker = tracker(clock);
     tracker.heartbeat("n1");
     tracker.heartbeat("n2");
     clock.advance(Duration.ofSeconds(1));
@@ -140,7 +134,7 @@ class PlannerTest {
   @Test
   void aNodeSilentForLongerThanTheDownTimeIsDown() {
     MutableClock clock = new MutableClock();
-    HeartbeatTracker tracker = new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+    HeartbeatTracker tracker = tracker(clock);
     clock.advance(Duration.ofSeconds(2));
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP), "never heard of yet: counted from the start");
     clock.advance(Duration.ofSeconds(7));
@@ -150,22 +144,13 @@ class PlannerTest {
     assertEquals(NodeState.DOWN, tracker.state("n2", NodeState.UP));
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP));
     tracker.heartbeat("n1");
-    for (int i = 0; i < 5; i++) { // others are heard meanwhile (the tracker's own node, at least)
-      clock.advance(Duration.ofSeconds(1));
-      tracker.heartbeat("n5");
-    }
+    everySecond(clock, 5, () -> tracker.heartbeat("n5")); // others are heard meanwhile
     assertEquals(NodeState.DECOMMISSIONING, tracker.state("n1", NodeState.DECOMMISSIONING));
-    for (int i = 0; i < 6; i++) {
-      clock.advance(Duration.ofSeconds(1));
-      tracker.heartbeat("n5");
-    }
+    everySecond(clock, 6, () -> tracker.heartbeat("n5"));
     assertEquals(NodeState.DOWN, tracker.state("n1", NodeState.UP));
     tracker.heartbeat("n1");
     assertEquals(NodeState.SUSPECT, tracker.state("n1", NodeState.UP), "back: settling first");
-    for (int i = 0; i < 5; i++) {
-      clock.advance(Duration.ofSeconds(1));
-      tracker.heartbeat("n1");
-    }
+    everySecond(clock, 5, () -> tracker.heartbeat("n1"));
     assertEquals(NodeState.UP, tracker.state("n1", NodeState.UP));
   }
 
@@ -205,6 +190,19 @@ class PlannerTest {
         .collect(Collectors.groupingBy(Operator::kind, Collectors.counting()));
     // n1 leads all three, but every range is busy splitting or merging: no leader moves yet.
     assertEquals(Map.of("split", 1L, "merge", 1L), kinds);
+  }
+
+  /** A tracker on node n0: suspect after 3 s of silence, down after 10 s, settling for 5 s. */
+  private static HeartbeatTracker tracker(Clock clock) {
+    return new HeartbeatTracker(clock, "n0", Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(5));
+  }
+
+  /** {@code seconds} times: a second passes, then {@code beat} runs. */
+  private static void everySecond(MutableClock clock, int seconds, Runnable beat) {
+    for (int i = 0; i < seconds; i++) {
+      clock.advance(Duration.ofSeconds(1));
+      beat.run();
+    }
   }
 
   static final class MutableClock extends Clock {

@@ -92,6 +92,14 @@ class SeededReplicaTest {
     }
   }
 
+  /** Polls {@code done} every 50 ms until it holds, for 20 s at most; the caller asserts after. */
+  private static void waitUntil(java.util.function.BooleanSupplier done) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!done.getAsBoolean() && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+  }
+
   @AfterEach
   void stopNodes() throws IOException {
     for (NodeHost h : hosts) {
@@ -123,10 +131,7 @@ class SeededReplicaTest {
     h1.client(range).changeMembers(nodes.subList(0, 2).stream().map(RangeGroups::peer).toList(),
         nodes.stream().map(RangeGroups::peer).toList());
     long revision = put(h1, range, "after").getRevision();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (h3.replica(range.getId()).orElseThrow().revision() < revision && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    waitUntil(() -> h3.replica(range.getId()).orElseThrow().revision() >= revision);
     assertEquals(revision, h3.replica(range.getId()).orElseThrow().revision(),
         "the new replica applied the write made after it joined");
     assertTrue(h3.division(range.getId()).orElseThrow().isAlive(), "and its division runs");
@@ -172,10 +177,7 @@ class SeededReplicaTest {
       assertTrue(CommandResult.parseFrom(reply.getMessage().getContent().toByteArray()).hasPut(),
           "and was applied");
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (h2.division(range.getId()).isPresent() && System.nanoTime() < deadline) {
-      Thread.sleep(100);
-    }
+    waitUntil(() -> h2.division(range.getId()).isEmpty());
     assertTrue(h2.division(range.getId()).isEmpty(), "n2's division went after its grace period");
   }
 
@@ -199,21 +201,15 @@ class SeededReplicaTest {
     RangeDescriptor left = split.getRangeChange().getRange();
     RangeDescriptor right = split.getRangeChange().getCreated();
     assertEquals(List.of("n1", "n2"), right.getReplicasList());
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (hosts.subList(0, 2).stream().anyMatch(h -> h.replica(right.getId()).isEmpty()) && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    waitUntil(() -> hosts.subList(0, 2).stream().allMatch(h -> h.replica(right.getId()).isPresent()));
 
     h3.seedReplica(left, List.of("n1", "n2", "n3"), h1.client(left).leaderHint());
     CommandResult frozen = h1.client(right).write(Command.newBuilder().setRangeId(right.getId())
         .setEpoch(right.getEpoch()).setMergeFreeze(io.flotilla.proto.MergeFreezeOp.newBuilder()
             .setIntoRangeId(left.getId())).build()).get(30, TimeUnit.SECONDS);
     RangeDescriptor frozenRight = frozen.getRangeChange().getRange();
-    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (hosts.subList(0, 2).stream().anyMatch(h -> h.replica(right.getId()).orElseThrow().descriptor()
-        .getFrozenInto() != left.getId()) && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    waitUntil(() -> hosts.subList(0, 2).stream().allMatch(h -> h.replica(right.getId()).orElseThrow().descriptor()
+        .getFrozenInto() == left.getId()));
     CommandResult merged = h1.client(left).write(Command.newBuilder().setRangeId(left.getId())
         .setEpoch(left.getEpoch()).setMergeCommit(io.flotilla.proto.MergeCommitOp.newBuilder().setRight(frozenRight)
             .setRightRevision(frozen.getRevision())).build()).get(30, TimeUnit.SECONDS);
@@ -224,10 +220,7 @@ class SeededReplicaTest {
     h1.client(whole).changeMembers(nodes.subList(0, 2).stream().map(RangeGroups::peer).toList(),
         nodes.stream().map(RangeGroups::peer).toList());
     RangeStateMachine copied = h3.replica(left.getId()).orElseThrow();
-    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!copied.descriptor().equals(whole) && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    waitUntil(() -> copied.descriptor().equals(whole));
     assertEquals(whole, copied.descriptor(), "the new replica applied the merge");
     io.flotilla.proto.Query status = io.flotilla.proto.Query.newBuilder().setRangeId(left.getId())
         .setStatus(io.flotilla.proto.StatusQuery.getDefaultInstance()).build();
@@ -250,10 +243,7 @@ class SeededReplicaTest {
       // it may have handed over before the transfer was confirmed
     }
     assertTrue(put(h1, whole, "q").hasPut(), "writes go on");
-    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (h3.leads(left.getId()) && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-    }
+    waitUntil(() -> !h3.leads(left.getId()));
     assertFalse(h3.leads(left.getId()), "the incomplete replica does not keep the leadership");
     assertTrue(copied.incomplete());
   }
