@@ -22,6 +22,12 @@ public final class Completions {
 
   private Completions() {}
 
+  /** Completes, on these threads, {@code millis} from now: a pause before a retry or the next poll. */
+  public static java.util.concurrent.CompletableFuture<Void> after(long millis) {
+    return java.util.concurrent.CompletableFuture.runAsync(() -> { },
+        java.util.concurrent.CompletableFuture.delayedExecutor(millis, TimeUnit.MILLISECONDS, EXECUTOR));
+  }
+
   /** The failure inside the wrappers futures put around it ({@code CompletionException}, {@code ExecutionException}). */
   public static Throwable unwrap(Throwable t) {
     Throwable c = t;

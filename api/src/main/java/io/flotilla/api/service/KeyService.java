@@ -275,8 +275,7 @@ public final class KeyService {
       }
       long pause = Math.min(100, 2L << Math.min(attempt, 6));
       return transactions.push(res.getRejected().getLock()).handle((x, e) -> null)
-          .thenCompose(x -> CompletableFuture.supplyAsync(() -> null,
-              CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR)))
+          .thenCompose(x -> io.flotilla.client.Completions.after(pause))
           .thenCompose(x -> proposeAround(routeKey, command.setProposedAtMillis(clock.millis()), deadline,
               attempt + 1));
     });
@@ -456,8 +455,7 @@ public final class KeyService {
 
   private CompletableFuture<Served<QueryResult>> staleReadLater(RangeDescriptor range, Query query, boolean local,
       long minRevision, long deadlineNanos) {
-    return CompletableFuture.supplyAsync(() -> null,
-            CompletableFuture.delayedExecutor(10, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+    return io.flotilla.client.Completions.after(10)
         .thenCompose(x -> staleRead(range, query.toBuilder().setNowMillis(clock.millis()).build(), local, minRevision,
             deadlineNanos, true));
   }
@@ -785,8 +783,7 @@ public final class KeyService {
     if (rejection.hasCurrent() && rejection.getCurrent().getId() != 0) {
       routing().update(rejection.getCurrent());
     }
-    return CompletableFuture.supplyAsync(() -> null,
-            CompletableFuture.delayedExecutor(20L << Math.min(attempt, 5), TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+    return io.flotilla.client.Completions.after(20L << Math.min(attempt, 5))
         .thenCompose(x -> withRouting(routeKey, call, rejectionOf, attempt + 1));
   }
 

@@ -589,8 +589,7 @@ public final class RangeOperations {
       return CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE, "could not record the new "
           + "replica of range " + rangeId + " on " + added + " within " + 4 * waitMillis + " ms: " + why + "; retry"));
     }
-    return CompletableFuture.supplyAsync(() -> null,
-            CompletableFuture.delayedExecutor(POLL_MILLIS, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+    return io.flotilla.client.Completions.after(POLL_MILLIS)
         .thenCompose(x -> recordAddition(rangeId, members, added, expectedConf, deadline));
   }
 
@@ -829,8 +828,7 @@ public final class RangeOperations {
       if (check.settled() || System.nanoTime() > deadline) {
         return CompletableFuture.completedFuture(check);
       }
-      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(pauseMillis,
-          TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+      return io.flotilla.client.Completions.after(pauseMillis)
           .thenCompose(y -> collectChecksums(range, checkId, deadline, Math.min(2000, pauseMillis * 2)));
     });
   }
@@ -874,8 +872,7 @@ public final class RangeOperations {
     }
     return resolver.refresh().thenCompose(x -> host.routing().isComplete()
         ? CompletableFuture.completedFuture(host.routing().all())
-        : CompletableFuture.supplyAsync(() -> null,
-            CompletableFuture.delayedExecutor(100L << attempt, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+        : io.flotilla.client.Completions.after(100L << attempt)
             .thenCompose(y -> allRanges(attempt + 1)));
   }
 
@@ -980,8 +977,7 @@ public final class RangeOperations {
       if (v != null || clock.millis() >= deadline) {
         return CompletableFuture.completedFuture(v);
       }
-      return CompletableFuture.supplyAsync(() -> null,
-              CompletableFuture.delayedExecutor(POLL_MILLIS, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+      return io.flotilla.client.Completions.after(POLL_MILLIS)
           .thenCompose(x -> poll(attempt, deadline));
     });
   }

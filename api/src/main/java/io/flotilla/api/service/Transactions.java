@@ -249,8 +249,7 @@ public final class Transactions {
       java.util.function.Supplier<CompletableFuture<T>> next, long deadline) {
     long pause = ThreadLocalRandom.current().nextLong(2, 4L << Math.min(n, 4));
     return first.handle((x, e) -> null)
-        .thenCompose(x -> CompletableFuture.supplyAsync(() -> null,
-            CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR)))
+        .thenCompose(x -> io.flotilla.client.Completions.after(pause))
         .thenCompose(x -> clock.millis() >= deadline
             ? CompletableFuture.failedFuture(new FlotillaException(ErrorCode.UNAVAILABLE,
                 "the atomic batch kept meeting other transactions on the same keys and was not applied; retry"))
@@ -460,8 +459,7 @@ public final class Transactions {
       if (e == null || attempts <= 1) {
         return e == null ? CompletableFuture.<Void>completedFuture(null) : CompletableFuture.<Void>failedFuture(e);
       }
-      return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(
-              20L * (FINISH_ATTEMPTS - attempts + 1), TimeUnit.MILLISECONDS, io.flotilla.client.Completions.EXECUTOR))
+      return io.flotilla.client.Completions.after(20L * (FINISH_ATTEMPTS - attempts + 1))
           .thenCompose(y -> retried(call, attempts - 1));
     }).thenCompose(f -> f);
   }
