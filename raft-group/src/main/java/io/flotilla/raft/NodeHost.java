@@ -250,7 +250,8 @@ public final class NodeHost implements AutoCloseable {
         .build();
     this.localWrites = new LocalWrites(server, localWriter, localAppends, settings.requestTimeout().toMillis());
     this.hibernation = new Hibernation(server, self.id(), replicas, this::groupToReopen,
-        id -> retiring.containsKey(id) || holdsLocks(id) || membersDiffer(id), forwarding, settings.hibernateAfter(), raftDir);
+        id -> retiring.containsKey(id) || holdsLocks(id) || membersDiffer(id), forwarding, settings.hibernateAfter(),
+        raftDir);
     sleeper[0] = hibernation;
   }
 

@@ -26,10 +26,11 @@ import org.slf4j.LoggerFactory;
  * is two steps, the group's members and then the descriptor's record, and a coordinator that
  * dies between them leaves the group with a member the descriptor does not list (four voters,
  * three of them needed), or the descriptor listing a replica the group dropped. A change in
- * progress differs for a moment too: only a difference that stays the same (same members, same
- * conf epoch) for {@code after} is repaired, and the repair is safe against a coordinator that
- * comes back anyway (its record names the conf epoch it read, which the repair moves on).
- * Ranges asleep are not looked at (waking them to look would undo their sleep).
+ * progress differs for a moment too: only a difference that stays the same (same members and
+ * configuration index, same descriptor conf epoch and replicas) for {@code after} is repaired,
+ * and the repair is safe against a coordinator that comes back anyway (its record names the
+ * conf epoch it read, which the repair moves on). Ranges asleep are not looked at; a range whose
+ * members differ does not fall asleep (see {@code NodeHost}'s hibernation pins).
  */
 public final class MembershipRepair implements Managed {
   private static final Logger LOG = LoggerFactory.getLogger(MembershipRepair.class);
