@@ -333,9 +333,8 @@ public final class RangeStateMachine extends BaseStateMachine {
   private LocalFate fateFromLog(long callId, TermIndex at) {
     TermIndex committed;
     try {
-      org.apache.ratis.server.RaftServer server = getServer().getNow(null);
-      committed = server == null ? null : server.getDivision(getGroupId()).getRaftLog().getTermIndex(at.getIndex());
-    } catch (IOException | RuntimeException e) {
+      committed = division().map(d -> d.getRaftLog().getTermIndex(at.getIndex())).orElse(null);
+    } catch (RuntimeException e) {
       committed = null;
     }
     if (committed == null) {
@@ -805,14 +804,7 @@ public final class RangeStateMachine extends BaseStateMachine {
 
   /** The group's leader as this replica's division knows it; empty when unknown. */
   private String knownLeader() {
-    try {
-      org.apache.ratis.server.RaftServer server = getServer().getNow(null);
-      org.apache.ratis.protocol.RaftPeerId leader = server == null ? null
-          : server.getDivision(getGroupId()).getInfo().getLeaderId();
-      return leader == null ? "" : leader.toString();
-    } catch (IOException e) {
-      return "";
-    }
+    return division().map(d -> d.getInfo().getLeaderId()).map(Object::toString).orElse("");
   }
 
   /**
@@ -820,12 +812,19 @@ public final class RangeStateMachine extends BaseStateMachine {
    * and with no change under way; empty otherwise, or when unknown.
    */
   private List<String> raftMembers() {
+    return division().flatMap(NodeHost::settledMembers).map(NodeHost.Members::ids).orElse(List.of());
+  }
+
+  /** This replica's Raft division; empty before the server is set or once the division is gone. */
+  private java.util.Optional<RaftServer.Division> division() {
+    RaftServer server = getServer().getNow(null);
+    if (server == null) {
+      return java.util.Optional.empty();
+    }
     try {
-      org.apache.ratis.server.RaftServer server = getServer().getNow(null);
-      return server == null ? List.of() : NodeHost.settledMembers(server.getDivision(getGroupId()))
-          .map(NodeHost.Members::ids).orElse(List.of());
+      return java.util.Optional.of(server.getDivision(getGroupId()));
     } catch (IOException e) {
-      return List.of();
+      return java.util.Optional.empty();
     }
   }
 

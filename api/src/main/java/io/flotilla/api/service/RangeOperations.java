@@ -575,9 +575,7 @@ public final class RangeOperations {
             // A stale epoch, or the span changed after the check: check again.
             return retryAddition(rangeId, members, added, expectedConf, deadline, result.getRejected().getMessage());
           }
-          RangeDescriptor changed = changeOf(result, "record the replicas of range " + rangeId).getRange();
-          host.routing().update(changed);
-          return CompletableFuture.completedFuture(changed);
+          return CompletableFuture.completedFuture(recorded(result, rangeId));
         });
       });
     });
@@ -695,11 +693,14 @@ public final class RangeOperations {
   private CompletableFuture<RangeDescriptor> writeReplicas(RangeDescriptor range, List<String> replicas,
       long expectedConf) {
     Command change = command(range).setChangeReplicas(replicasChange(replicas, expectedConf)).build();
-    return host.client(range).write(change).thenApply(result -> {
-      RangeDescriptor changed = changeOf(result, "record the replicas of range " + range.getId()).getRange();
-      host.routing().update(changed);
-      return changed;
-    });
+    return host.client(range).write(change).thenApply(result -> recorded(result, range.getId()));
+  }
+
+  /** The range as a replica record left it (routing learns it too); throws if the record was refused. */
+  private RangeDescriptor recorded(CommandResult result, long rangeId) {
+    RangeDescriptor changed = changeOf(result, "record the replicas of range " + rangeId).getRange();
+    host.routing().update(changed);
+    return changed;
   }
 
   private CompletableFuture<Void> dropAll(List<String> nodes, RangeDescriptor current) {
@@ -748,9 +749,7 @@ public final class RangeOperations {
         if (isStale(result) && attempt + 1 < ATTEMPTS) {
           return recordReplicas(rangeId, members, expectedConf, attempt + 1);
         }
-        RangeDescriptor changed = changeOf(result, "record the replicas of range " + rangeId).getRange();
-        host.routing().update(changed);
-        return CompletableFuture.completedFuture(changed);
+        return CompletableFuture.completedFuture(recorded(result, rangeId));
       });
     });
   }
